@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Create (or reuse) .venv and install visual-rewards with the extras given as arguments.
+# Re-installs only when pyproject.toml or the extras change. Usage: scripts/setup-venv.sh dev
+set -euo pipefail
+cd "$(dirname "$0")/.."
+extras="${1:-dev}"
+py="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  "$py" -m venv .venv
+fi
+stamp=".venv/.visual-rewards-$(echo "$extras" | tr ',' '-')"
+want="$(cat pyproject.toml scripts/setup-venv.sh | sha256sum | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -e ".[${extras}]"
+  echo "$want" > "$stamp"
+fi

@@ -1,0 +1,614 @@
+"""From what a model wrote to structured, validated predictions.
+
+Two steps, each lenient on model text and strict on caller arguments:
+
+1. :func:`parse_completion` splits a completion into its ``<think>`` and ``<answer>`` parts
+   and decides whether the format is right (DESIGN §4.1).
+2. :func:`parse_detections` / :func:`parse_points` turn an answer into boxes or points in
+   normalised coordinates (DESIGN §4.2), keeping a short reason for every item it drops.
+
+Nothing here evaluates model text, and nothing raises on it: every pattern is linear in the
+input, the input length and the number of items are capped, and numbers must be finite reals
+written in ASCII digits.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from visual_rewards.coords import CoordConfig, CoordSpace
+
+__all__ = [
+    "DEFAULT_MAX_ANSWER_CHARS",
+    "DEFAULT_MAX_COMPLETION_CHARS",
+    "DEFAULT_MAX_ITEMS",
+    "Detections",
+    "ParsedCompletion",
+    "Points",
+    "completion_text",
+    "parse_completion",
+    "parse_detections",
+    "parse_number",
+    "parse_points",
+]
+
+#: Completions longer than this are cut to this many characters before splitting.
+DEFAULT_MAX_COMPLETION_CHARS = 1 << 20
+#: Answers longer than this are not parsed (the result has ``failed=True``).
+DEFAULT_MAX_ANSWER_CHARS = 1 << 16
+#: At most this many items are read from one answer; more sets ``overflow=True``.
+DEFAULT_MAX_ITEMS = 1000
+_MAX_ITEM_CHARS = 4096
+_MAX_NUMBER_CHARS = 32
+_MAX_LABEL_CHARS = 256
+
+
+# ---------------------------------------------------------------------------------------------
+# Completions
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedCompletion:
+    """A completion split into its parts.
+
+    Attributes:
+        text: the completion as one string (after joining messages and capping its length).
+        think: content of the first ``<think>…</think>`` block, or None.
+        answer: content of the first ``<answer>…</answer>`` block; for an ``<answer>`` that is
+            never closed, everything after it (``truncated`` is then True); None without one.
+        format_ok: exactly one non-empty think block followed by exactly one non-empty answer
+            block, with only whitespace outside them.
+        truncated: the answer block was opened but never closed.
+    """
+
+    text: str
+    think: str | None
+    answer: str | None
+    format_ok: bool
+    truncated: bool
+
+
+def _message_text(message: Mapping[str, Any]) -> str:
+    content = message.get("content")
+    if isinstance(content, list):  # multimodal content parts: [{"type": "text", "text": ...}]
+        content = "".join(
+            str(part.get("text", ""))
+            for part in content
+            if isinstance(part, Mapping) and part.get("type") == "text"
+        )
+    text = content if isinstance(content, str) else ""
+    reasoning = message.get("reasoning_content")
+    if isinstance(reasoning, str) and reasoning and "<think>" not in text:
+        text = f"<think>{reasoning}</think>{text}"
+    return text
+
+
+def completion_text(completion: Any) -> str:
+    """Return the text of a completion in any of the shapes trainers pass.
+
+    Accepts a string; TRL's conversational completion ``[{"role": "assistant", "content": …}]``
+    (the assistant messages are joined); or one message dict. A ``reasoning_content`` field
+    (transformers response schemas move the thinking there) is put back as a ``<think>``
+    block in front of the content. Anything else gives ``""``.
+
+    >>> completion_text([{"role": "assistant", "content": "<answer>cat</answer>",
+    ...                   "reasoning_content": "fur"}])
+    '<think>fur</think><answer>cat</answer>'
+    """
+    if isinstance(completion, str):
+        return completion
+    if isinstance(completion, Mapping):
+        return _message_text(completion)
+    if isinstance(completion, Sequence) and not isinstance(completion, (bytes, bytearray)):
+        parts = [
+            _message_text(m)
+            for m in completion
+            if isinstance(m, Mapping) and m.get("role", "assistant") == "assistant"
+        ]
+        return "".join(parts)
+    return ""
+
+
+_TAG_RE = re.compile(r"</?(?:think|answer)>")
+
+
+def parse_completion(
+    completion: Any, max_chars: int = DEFAULT_MAX_COMPLETION_CHARS
+) -> ParsedCompletion:
+    """Split a completion into think and answer and check its format (DESIGN §4.1).
+
+    Args:
+        completion: a string, a conversational completion, or a message (see :func:`completion_text`).
+        max_chars: the text is cut to this many characters first.
+
+    >>> c = parse_completion("<think>a dog</think> <answer>[1, 2, 3, 4]</answer>")
+    >>> c.think, c.answer, c.format_ok, c.truncated
+    ('a dog', '[1, 2, 3, 4]', True, False)
+    >>> c = parse_completion("<think>x</think><answer>[{'Position': [1, 2")
+    >>> c.answer, c.format_ok, c.truncated
+    ("[{'Position': [1, 2", False, True)
+    """
+    text = completion_text(completion)[:max_chars]
+
+    think: str | None = None
+    t0 = text.find("<think>")
+    if t0 >= 0:
+        t1 = text.find("</think>", t0 + 7)
+        if t1 >= 0:
+            think = text[t0 + 7 : t1]
+
+    answer: str | None = None
+    truncated = False
+    a0 = text.find("<answer>")
+    if a0 >= 0:
+        a1 = text.find("</answer>", a0 + 8)
+        if a1 >= 0:
+            answer = text[a0 + 8 : a1]
+        else:
+            answer = text[a0 + 8 :]
+            truncated = True
+
+    format_ok = False
+    if think is not None and answer is not None and not truncated:
+        tags = _TAG_RE.findall(text)
+        if tags == ["<think>", "</think>", "<answer>", "</answer>"]:
+            outside = (
+                text[:t0] + text[t0 + 7 + len(think) + 8 : a0] + text[a0 + 8 + len(answer) + 9 :]
+            )
+            format_ok = not outside.strip() and bool(think.strip()) and bool(answer.strip())
+    return ParsedCompletion(
+        text=text, think=think, answer=answer, format_ok=format_ok, truncated=truncated
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers
+# ---------------------------------------------------------------------------------------------
+
+_NUMBER_RE = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?", re.ASCII)
+
+
+def parse_number(token: str) -> float | None:
+    """Return the finite float a token spells in ASCII, or None.
+
+    Rejects NaN/Infinity, booleans, unicode digits and strings longer than 32 characters
+    (so a 10^5-digit number costs nothing).
+
+    >>> parse_number(" 12.5 "), parse_number("NaN"), parse_number("1e999"), parse_number("true")
+    (12.5, None, None, None)
+    """
+    token = token.strip()
+    if not token or len(token) > _MAX_NUMBER_CHARS or _NUMBER_RE.fullmatch(token) is None:
+        return None
+    value = float(token)
+    return value if math.isfinite(value) else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Answers
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Detections:
+    """Boxes read from one answer.
+
+    Attributes:
+        boxes: ``(N, 4)`` float64, normalised xyxy (``x`` along width), each inside ``[0, 1]``
+            with ``x2 > x1`` and ``y2 > y1``.
+        raw_boxes: ``(N, 4)`` float64, the same boxes as written, before normalising/clipping.
+        scores: ``(N,)`` float64 confidences as written, NaN where none was given.
+        labels: ``N`` labels (``None`` where none was given).
+        errors: one short reason per item that was dropped (invalid box, bad confidence, …)
+            and per problem with the answer as a whole.
+        n_invalid: how many items were dropped; they still count against the model.
+        empty: the answer explicitly says there is nothing (``No Objects``, ``[]``).
+        failed: nothing could be read (no answer, no recognisable payload, or too long).
+        overflow: more than ``max_items`` items were present; reading stopped there.
+    """
+
+    boxes: npt.NDArray[np.float64]
+    raw_boxes: npt.NDArray[np.float64]
+    scores: npt.NDArray[np.float64]
+    labels: list[str | None]
+    errors: list[str] = field(default_factory=list)
+    n_invalid: int = 0
+    empty: bool = False
+    failed: bool = False
+    overflow: bool = False
+
+    def __len__(self) -> int:
+        return int(self.boxes.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class Points:
+    """Points read from one answer.
+
+    Attributes:
+        points: ``(N, 2)`` float64, normalised ``(x, y)``, inside ``[0, 1]``.
+        labels: ``N`` labels (``None`` where none was given).
+        errors, n_invalid, empty, failed, overflow: as in :class:`Detections`.
+    """
+
+    points: npt.NDArray[np.float64]
+    labels: list[str | None]
+    errors: list[str] = field(default_factory=list)
+    n_invalid: int = 0
+    empty: bool = False
+    failed: bool = False
+    overflow: bool = False
+
+    def __len__(self) -> int:
+        return int(self.points.shape[0])
+
+
+_EMPTY_WORDS = frozenset({"", "no objects", "no object", "noobjects", "none", "no objects found"})
+_EMPTY_STRIP = " \t\r\n[]'\"`."
+_FENCE_RE = re.compile(r"```[a-zA-Z]*")
+_DICT_ITEM_RE = re.compile(r"\{[^{}]*(?:\}|$)")
+_BOX_KEYS = "position|bbox_2d|bbox|box|box_2d"
+_POINT_KEYS = "point_2d|point|position_2d"
+_LIST_RE = r"\[([^\[\]{}]*)(\]|$)"
+_BOX_KEY_RE = re.compile(rf"""["']?\b({_BOX_KEYS})\b["']?\s*:\s*{_LIST_RE}""", re.IGNORECASE)
+_POINT_KEY_RE = re.compile(rf"""["']?\b({_POINT_KEYS})\b["']?\s*:\s*{_LIST_RE}""", re.IGNORECASE)
+_CONF_RE = re.compile(
+    r"""["']?\b(?:confidence|score|conf)\b["']?\s*:\s*([^,}\]\s]*)""", re.IGNORECASE
+)
+_LABEL_RE = re.compile(
+    r"""["']?\b(?:label|category|class|name)\b["']?\s*:\s*(?:"((?:[^"\\]|\\.)*)"|'(.*?)'(?=\s*[,}\]]|\s*$))""",
+    re.IGNORECASE | re.DOTALL,
+)
+_NUM = r"\s*([-+0-9.eE]{1,40})\s*"
+_QWEN2VL_RE = re.compile(
+    r"(?:<\|object_ref_start\|>([^<]{0,256})<\|object_ref_end\|>\s*)?(?:<\|box_start\|>)?"
+    rf"\({_NUM},{_NUM}\)\s*,?\s*\({_NUM},{_NUM}\)"
+)
+_QWEN2VL_POINT_RE = re.compile(rf"\({_NUM},{_NUM}\)")
+_BARE_LIST_RE = re.compile(_LIST_RE)
+_BARE_SEQ_RE = re.compile(r"\(?\s*([-+0-9.eE]+(?:\s*,\s*[-+0-9.eE]+)+)\s*\)?")
+
+
+def _values(inner: str, want: int) -> tuple[list[float] | None, str | None]:
+    """Split ``"a, b, c"`` into exactly ``want`` finite floats, or give a reason."""
+    parts = inner.split(",")
+    if parts and not parts[-1].strip():  # trailing comma
+        parts = parts[:-1]
+    if len(parts) != want:
+        return None, f"expected {want} numbers, got {len(parts)}"
+    values: list[float] = []
+    for part in parts:
+        value = parse_number(part)
+        if value is None:
+            return None, f"not a finite number: {part.strip()[:20]!r}"
+        values.append(value)
+    return values, None
+
+
+def _unescape_label(raw: str) -> str:
+    return raw.replace('\\"', '"').replace("\\'", "'").strip()[:_MAX_LABEL_CHARS]
+
+
+@dataclass
+class _Item:
+    values: list[float] | None
+    score: float
+    label: str | None
+    error: str | None
+
+
+def _dict_items(
+    answer: str, key_re: re.Pattern[str], want: int, max_items: int
+) -> tuple[list[_Item], bool]:
+    items: list[_Item] = []
+    for match in _DICT_ITEM_RE.finditer(answer):
+        if len(items) > max_items:
+            return items, True
+        chunk = match.group(0)
+        if len(chunk) > _MAX_ITEM_CHARS:
+            items.append(_Item(None, math.nan, None, "item too long"))
+            continue
+        closed = chunk.endswith("}")
+        kv = key_re.search(chunk)
+        if kv is None:
+            if closed:
+                items.append(_Item(None, math.nan, None, "item without coordinates"))
+            else:
+                items.append(_Item(None, math.nan, None, "truncated item"))
+            continue
+        if not closed:
+            items.append(_Item(None, math.nan, None, "truncated item"))
+            continue
+        if not kv.group(3):
+            items.append(_Item(None, math.nan, None, "unclosed coordinate list"))
+            continue
+        values, error = _values(kv.group(2), want)
+        score = math.nan
+        conf = _CONF_RE.search(chunk)
+        if error is None and conf is not None:
+            parsed = parse_number(conf.group(1).strip("'\""))
+            if parsed is None:
+                error = f"confidence is not a finite number: {conf.group(1)[:20]!r}"
+            else:
+                score = parsed
+        label_match = _LABEL_RE.search(chunk)
+        label = None
+        if label_match is not None:
+            raw = label_match.group(1) if label_match.group(1) is not None else label_match.group(2)
+            label = _unescape_label(raw or "")
+        items.append(_Item(values, score, label, error))
+    return items, False
+
+
+def _qwen2vl_items(answer: str, max_items: int) -> tuple[list[_Item], bool]:
+    items: list[_Item] = []
+    for match in _QWEN2VL_RE.finditer(answer):
+        if len(items) > max_items:
+            return items, True
+        nums = [parse_number(match.group(i)) for i in range(2, 6)]
+        label = _unescape_label(match.group(1)) if match.group(1) is not None else None
+        if any(n is None for n in nums):
+            items.append(_Item(None, math.nan, label, "not a finite number"))
+        else:
+            items.append(_Item([n for n in nums if n is not None], math.nan, label, None))
+    return items, False
+
+
+def _bare_items(answer: str, want: int, max_items: int) -> tuple[list[_Item], bool]:
+    items: list[_Item] = []
+    for match in _BARE_LIST_RE.finditer(answer):
+        if len(items) > max_items:
+            return items, True
+        inner = match.group(1)
+        if not inner.strip():
+            continue
+        if not match.group(2):
+            items.append(_Item(None, math.nan, None, "truncated item"))
+            continue
+        if len(inner) > _MAX_ITEM_CHARS:
+            items.append(_Item(None, math.nan, None, "item too long"))
+            continue
+        if not any(c.isdigit() for c in inner) and "," not in inner:
+            continue  # e.g. ['No Objects'] inside a larger text
+        values, error = _values(inner, want)
+        items.append(_Item(values, math.nan, None, error))
+    if not items:
+        seq = _BARE_SEQ_RE.fullmatch(answer) if len(answer) <= _MAX_ITEM_CHARS else None
+        if seq is not None:
+            values, error = _values(seq.group(1), want)
+            items.append(_Item(values, math.nan, None, error))
+    return items, False
+
+
+def _read_items(answer: str, kind: str, max_items: int) -> tuple[list[_Item], bool, bool]:
+    """Return (items, overflow, recognised) for ``kind`` in {"box", "point"}."""
+    want = 4 if kind == "box" else 2
+    key_re = _BOX_KEY_RE if kind == "box" else _POINT_KEY_RE
+    if "{" in answer:
+        items, overflow = _dict_items(answer, key_re, want, max_items)
+        if any(it.values is not None for it in items) or overflow:
+            return items, overflow, True
+        if items and all(
+            it.error == "truncated item" or it.error == "unclosed coordinate list" for it in items
+        ):
+            return items, overflow, True
+    if "(" in answer:
+        if kind == "box":
+            items, overflow = _qwen2vl_items(answer, max_items)
+        else:
+            items = []
+            overflow = False
+            for match in _QWEN2VL_POINT_RE.finditer(answer):
+                if len(items) > max_items:
+                    overflow = True
+                    break
+                nums = [parse_number(match.group(1)), parse_number(match.group(2))]
+                if any(n is None for n in nums):
+                    items.append(_Item(None, math.nan, None, "not a finite number"))
+                else:
+                    items.append(_Item([n for n in nums if n is not None], math.nan, None, None))
+        if items:
+            return items, overflow, True
+    items, overflow = _bare_items(answer, want, max_items)
+    return items, overflow, bool(items)
+
+
+def _prepare_answer(answer: str | None, max_chars: int) -> tuple[str | None, str | None, bool]:
+    """Return (text, failure reason, explicit empty)."""
+    if answer is None:
+        return None, "no answer", False
+    if len(answer) > max_chars:
+        return None, f"answer longer than {max_chars} characters", False
+    text = _FENCE_RE.sub(" ", answer).strip()
+    if not text:
+        return None, "empty answer", False
+    if len(text) <= 64 and " ".join(text.strip(_EMPTY_STRIP).lower().split()) in _EMPTY_WORDS:
+        bare = text.strip(_EMPTY_STRIP)
+        if bare or "[" in text:  # "No Objects", "['No Objects']", "[]" -- but not a lone quote
+            return text, None, True
+    return text, None, False
+
+
+def _coord_config(
+    coords: CoordSpace | CoordConfig,
+    image_size: tuple[int, int] | None,
+    min_pixels: int | None,
+    max_pixels: int | None,
+) -> CoordConfig:
+    if isinstance(coords, CoordConfig):
+        return coords
+    kwargs: dict[str, Any] = {}
+    if min_pixels is not None:
+        kwargs["min_pixels"] = min_pixels
+    if max_pixels is not None:
+        kwargs["max_pixels"] = max_pixels
+    return CoordConfig(coords, image_size, **kwargs)
+
+
+def parse_detections(
+    answer: str | None,
+    coords: CoordSpace | CoordConfig = "norm1000",
+    image_size: tuple[int, int] | None = None,
+    *,
+    min_pixels: int | None = None,
+    max_pixels: int | None = None,
+    max_chars: int = DEFAULT_MAX_ANSWER_CHARS,
+    max_items: int = DEFAULT_MAX_ITEMS,
+) -> Detections:
+    """Read boxes from an answer (DESIGN §4.2).
+
+    Recognised payloads, tried in this order: a list of dicts with a ``Position`` /
+    ``bbox_2d`` / ``bbox`` key (optional ``Confidence``/``score`` and ``label``; any quoting,
+    apostrophes in labels, newlines, trailing commas, a truncated last item, an optional
+    ```` ```json ```` fence); Qwen2-VL's ``(x1,y1),(x2,y2)`` with or without its special tokens;
+    bare lists ``[x1, y1, x2, y2]`` / ``[[…], […]]`` / ``x1,y1,x2,y2``. ``No Objects``,
+    ``['No Objects']`` and ``[]`` mean an explicit empty answer.
+
+    A box must have four finite numbers with ``x2 > x1`` and ``y2 > y1`` in the space it was
+    written in; it is then normalised with ``coords``/``image_size`` and clipped to the image.
+    A box that is flipped, zero-area, or entirely outside the image is dropped and counted
+    in ``n_invalid`` with its reason in ``errors``.
+
+    Args:
+        answer: the answer text (usually :attr:`ParsedCompletion.answer`); None gives a failed result.
+        coords: the coordinate space the model wrote in (see :mod:`visual_rewards.coords`).
+        image_size: ``(width, height)`` of the original image, for ``"pixel"`` and ``"qwen25vl"``.
+        min_pixels, max_pixels: the Qwen2.5-VL processor's bounds for ``"qwen25vl"``.
+        max_chars: longer answers are not parsed (``failed=True``).
+        max_items: at most this many items are read; more sets ``overflow=True``.
+
+    Raises:
+        ValueError: for a bad ``coords``/``image_size`` (caller error), never for model text.
+
+    >>> d = parse_detections("[{'Position': [100, 200, 300, 400], 'Confidence': 0.9}]")
+    >>> d.boxes, d.scores
+    (array([[0.1, 0.2, 0.3, 0.4]]), array([0.9]))
+    >>> parse_detections('```json\\n[{"bbox_2d": [10, 20, 40, 60], "label": "cat"}]\\n```',
+    ...                  coords="pixel", image_size=(100, 100)).labels
+    ['cat']
+    >>> parse_detections("No Objects").empty
+    True
+    """
+    cfg = _coord_config(coords, image_size, min_pixels, max_pixels)
+    text, reason, empty = _prepare_answer(answer, max_chars)
+    if text is None:
+        return _empty_detections(errors=[reason or "no answer"], failed=True)
+    if empty:
+        return _empty_detections(empty=True)
+    items, overflow, recognised = _read_items(text, "box", max_items)
+    if not recognised:
+        return _empty_detections(errors=["no boxes found"], failed=True)
+
+    errors: list[str] = [f"more than {max_items} items" for _ in range(int(overflow))]
+    raw: list[list[float]] = []
+    scores: list[float] = []
+    labels: list[str | None] = []
+    n_invalid = 0
+    for item in items[:max_items]:
+        if item.error is not None or item.values is None:
+            n_invalid += 1
+            errors.append(item.error or "invalid item")
+            continue
+        x1, y1, x2, y2 = item.values
+        if not (x2 > x1 and y2 > y1):
+            n_invalid += 1
+            errors.append("flipped or zero-area box")
+            continue
+        raw.append(item.values)
+        scores.append(item.score)
+        labels.append(item.label)
+
+    raw_arr = np.asarray(raw, dtype=np.float64).reshape(-1, 4)
+    sx, sy = cfg.scale()
+    boxes = np.clip(raw_arr / np.array([sx, sy, sx, sy]), 0.0, 1.0)
+    inside = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+    if not inside.all():
+        n_out = int((~inside).sum())
+        n_invalid += n_out
+        errors.extend(["box outside the image"] * n_out)
+        boxes, raw_arr = boxes[inside], raw_arr[inside]
+        scores = [s for s, keep in zip(scores, inside, strict=True) if keep]
+        labels = [lab for lab, keep in zip(labels, inside, strict=True) if keep]
+    return Detections(
+        boxes=boxes,
+        raw_boxes=raw_arr,
+        scores=np.asarray(scores, dtype=np.float64).reshape(-1),
+        labels=labels,
+        errors=errors,
+        n_invalid=n_invalid,
+        overflow=overflow,
+    )
+
+
+def _empty_detections(
+    errors: list[str] | None = None, *, empty: bool = False, failed: bool = False
+) -> Detections:
+    return Detections(
+        boxes=np.zeros((0, 4)),
+        raw_boxes=np.zeros((0, 4)),
+        scores=np.zeros(0),
+        labels=[],
+        errors=errors or [],
+        empty=empty,
+        failed=failed,
+    )
+
+
+def parse_points(
+    answer: str | None,
+    coords: CoordSpace | CoordConfig = "norm1000",
+    image_size: tuple[int, int] | None = None,
+    *,
+    min_pixels: int | None = None,
+    max_pixels: int | None = None,
+    max_chars: int = DEFAULT_MAX_ANSWER_CHARS,
+    max_items: int = DEFAULT_MAX_ITEMS,
+) -> Points:
+    """Read points from an answer: ``{"point_2d": [x, y]}`` JSON, ``(x, y)`` or ``[x, y]``.
+
+    Points are normalised with ``coords``/``image_size``; a point outside the image is dropped
+    and counted in ``n_invalid``. Arguments as in :func:`parse_detections`.
+
+    >>> parse_points('[{"point_2d": [250, 500], "label": "cup"}]').points
+    array([[0.25, 0.5 ]])
+    >>> parse_points("(10, 20)", coords="pixel", image_size=(100, 40)).points
+    array([[0.1, 0.5]])
+    """
+    cfg = _coord_config(coords, image_size, min_pixels, max_pixels)
+    text, reason, empty = _prepare_answer(answer, max_chars)
+    if text is None:
+        return Points(np.zeros((0, 2)), [], [reason or "no answer"], failed=True)
+    if empty:
+        return Points(np.zeros((0, 2)), [], empty=True)
+    items, overflow, recognised = _read_items(text, "point", max_items)
+    if not recognised:
+        return Points(np.zeros((0, 2)), [], ["no points found"], failed=True)
+    errors: list[str] = [f"more than {max_items} items" for _ in range(int(overflow))]
+    raw: list[list[float]] = []
+    labels: list[str | None] = []
+    n_invalid = 0
+    for item in items[:max_items]:
+        if item.error is not None or item.values is None:
+            n_invalid += 1
+            errors.append(item.error or "invalid item")
+            continue
+        raw.append(item.values)
+        labels.append(item.label)
+    sx, sy = cfg.scale()
+    pts = np.asarray(raw, dtype=np.float64).reshape(-1, 2) / np.array([sx, sy])
+    inside = ((pts >= 0.0) & (pts <= 1.0)).all(axis=1)
+    if not inside.all():
+        n_out = int((~inside).sum())
+        n_invalid += n_out
+        errors.extend(["point outside the image"] * n_out)
+        pts = pts[inside]
+        labels = [lab for lab, keep in zip(labels, inside, strict=True) if keep]
+    return Points(pts, labels, errors, n_invalid=n_invalid, overflow=overflow)
