@@ -277,20 +277,39 @@ _BARE_LIST_RE = re.compile(_LIST_RE)
 _BARE_SEQ_RE = re.compile(r"\(?\s*([-+0-9.eE]+(?:\s*,\s*[-+0-9.eE]+)+)\s*\)?")
 
 
+_QUOTES = "'\" \t\r\n"
+
+
 def _values(inner: str, want: int) -> tuple[list[float] | None, str | None]:
-    """Split ``"a, b, c"`` into exactly ``want`` finite floats, or give a reason."""
-    parts = inner.split(",")
+    """Split ``"a, b, c"`` into exactly ``want`` finite floats, or give a reason.
+
+    Numbers may be quoted (``"0.36, 0.2, …"`` or ``"0.36", "0.2"``).
+    """
+    parts = inner.split(",", want + 1)
     if parts and not parts[-1].strip():  # trailing comma
         parts = parts[:-1]
     if len(parts) != want:
-        return None, f"expected {want} numbers, got {len(parts)}"
+        return None, f"expected {want} numbers, got {'more' if len(parts) > want else len(parts)}"
     values: list[float] = []
     for part in parts:
-        value = parse_number(part)
+        value = parse_number(part.strip(_QUOTES))
         if value is None:
             return None, f"not a finite number: {part.strip()[:20]!r}"
         values.append(value)
     return values, None
+
+
+def _values_and_label(inner: str, want: int) -> tuple[list[float] | None, str | None, str | None]:
+    """Like :func:`_values`, also accepting one quoted label last: ``[x1, y1, x2, y2, 'cat']``."""
+    values, error = _values(inner, want)
+    if error is not None and inner.rstrip().endswith(("'", '"')):
+        head, sep, tail = inner.rpartition(",")
+        label = tail.strip(_QUOTES)
+        if sep and label and not any(c.isdigit() for c in label):
+            head_values, head_error = _values(head, want)
+            if head_error is None:
+                return head_values, _unescape_label(label), None
+    return values, None, error
 
 
 def _unescape_label(raw: str) -> str:
@@ -378,8 +397,8 @@ def _bare_items(answer: str, want: int, max_items: int) -> tuple[list[_Item], bo
             continue
         if not any(c.isdigit() for c in inner) and "," not in inner:
             continue  # e.g. ['No Objects'] inside a larger text
-        values, error = _values(inner, want)
-        items.append(_Item(values, math.nan, None, error))
+        values, label, error = _values_and_label(inner, want)
+        items.append(_Item(values, math.nan, label, error))
     if not items:
         seq = _BARE_SEQ_RE.fullmatch(answer) if len(answer) <= _MAX_ITEM_CHARS else None
         if seq is not None:
