@@ -407,10 +407,56 @@ def _bare_items(answer: str, want: int, max_items: int) -> tuple[list[_Item], bo
     return items, False
 
 
+# Fast paths for the two commonest well-formed payloads. Each number is at most 9+9 digits, so
+# float() on it is always finite; an answer is taken by a fast path only when every "{" in it
+# starts an item the fast pattern matched whole, otherwise the general reader runs.
+_FAST_NUM = r"\s*(-?[0-9]{1,9}(?:\.[0-9]{1,9})?)\s*"
+_FAST_VRFT_RE = re.compile(
+    rf"""\{{\s*(['"])Position\1\s*:\s*\[{_FAST_NUM},{_FAST_NUM},{_FAST_NUM},{_FAST_NUM}\]\s*,"""
+    rf"""\s*(['"])Confidence\6\s*:{_FAST_NUM}\}}"""
+)
+_FAST_BBOX_RE = re.compile(
+    rf"""\{{\s*"bbox_2d"\s*:\s*\[{_FAST_NUM},{_FAST_NUM},{_FAST_NUM},{_FAST_NUM}\]\s*"""
+    r"""(?:,\s*"label"\s*:\s*"([^"\\]{0,256})"\s*)?\}"""
+)
+
+
+def _fast_items(answer: str, max_items: int) -> list[_Item] | None:
+    n_open = answer.count("{")
+    if n_open == 0 or n_open > max_items:
+        return None
+    if "Position" in answer:
+        found = _FAST_VRFT_RE.findall(answer)
+        if len(found) != n_open:
+            return None
+        return [
+            _Item([float(g[1]), float(g[2]), float(g[3]), float(g[4])], float(g[6]), None, None)
+            for g in found
+        ]
+    if "bbox_2d" in answer:
+        found = _FAST_BBOX_RE.findall(answer)
+        if len(found) != n_open:
+            return None
+        return [
+            _Item(
+                [float(g[0]), float(g[1]), float(g[2]), float(g[3])],
+                math.nan,
+                g[4].strip() or None,
+                None,
+            )
+            for g in found
+        ]
+    return None
+
+
 def _read_items(answer: str, kind: str, max_items: int) -> tuple[list[_Item], bool, bool]:
     """Return (items, overflow, recognised) for ``kind`` in {"box", "point"}."""
     want = 4 if kind == "box" else 2
     key_re = _BOX_KEY_RE if kind == "box" else _POINT_KEY_RE
+    if kind == "box":
+        fast = _fast_items(answer, max_items)
+        if fast is not None:
+            return fast, False, True
     if "{" in answer:
         items, overflow = _dict_items(answer, key_re, want, max_items)
         if any(it.values is not None for it in items) or overflow:
@@ -528,38 +574,37 @@ def parse_detections(
 
     errors: list[str] = [f"more than {max_items} items" for _ in range(int(overflow))]
     raw: list[list[float]] = []
+    norm: list[tuple[float, float, float, float]] = []
     scores: list[float] = []
     labels: list[str | None] = []
     n_invalid = 0
+    sx, sy = cfg.scale()
     for item in items[:max_items]:
-        if item.error is not None or item.values is None:
+        values = item.values
+        if item.error is not None or values is None:
             n_invalid += 1
             errors.append(item.error or "invalid item")
             continue
-        x1, y1, x2, y2 = item.values
+        x1, y1, x2, y2 = values
         if not (x2 > x1 and y2 > y1):
             n_invalid += 1
             errors.append("flipped or zero-area box")
             continue
-        raw.append(item.values)
+        # normalise and clip to the image, in plain floats (same IEEE results as numpy)
+        nx1, nx2 = min(max(x1 / sx, 0.0), 1.0), min(max(x2 / sx, 0.0), 1.0)
+        ny1, ny2 = min(max(y1 / sy, 0.0), 1.0), min(max(y2 / sy, 0.0), 1.0)
+        if not (nx2 > nx1 and ny2 > ny1):
+            n_invalid += 1
+            errors.append("box outside the image")
+            continue
+        raw.append(values)
+        norm.append((nx1, ny1, nx2, ny2))
         scores.append(item.score)
         labels.append(item.label)
-
-    raw_arr = np.asarray(raw, dtype=np.float64).reshape(-1, 4)
-    sx, sy = cfg.scale()
-    boxes = np.clip(raw_arr / np.array([sx, sy, sx, sy]), 0.0, 1.0)
-    inside = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
-    if not inside.all():
-        n_out = int((~inside).sum())
-        n_invalid += n_out
-        errors.extend(["box outside the image"] * n_out)
-        boxes, raw_arr = boxes[inside], raw_arr[inside]
-        scores = [s for s, keep in zip(scores, inside, strict=True) if keep]
-        labels = [lab for lab, keep in zip(labels, inside, strict=True) if keep]
     return Detections(
-        boxes=boxes,
-        raw_boxes=raw_arr,
-        scores=np.asarray(scores, dtype=np.float64).reshape(-1),
+        boxes=np.array(norm, dtype=np.float64).reshape(-1, 4),
+        raw_boxes=np.array(raw, dtype=np.float64).reshape(-1, 4),
+        scores=np.array(scores, dtype=np.float64),
         labels=labels,
         errors=errors,
         n_invalid=n_invalid,
