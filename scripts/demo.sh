@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-venv.sh dev >&2
-exec .venv/bin/python -m visual_rewards.demo "$@"
+exec .venv/bin/python examples/demo.py "$@"
