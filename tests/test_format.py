@@ -40,7 +40,7 @@ def test_strict_matches_reference(text: str) -> None:
     assert FormatReward().score([text]).total[0] == reference_strict(text)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=3000, deadline=None)
 @given(tag_soup)
 def test_visual_rft_is_the_papers_regex(text: str) -> None:
     expected = float(PAPER_RE.fullmatch(text) is not None)

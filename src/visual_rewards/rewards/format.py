@@ -14,8 +14,36 @@ from visual_rewards.rewards.base import Reward, RewardResult, check_lengths
 
 __all__ = ["FormatConfig", "FormatReward"]
 
-#: The paper's released check, exactly (DESIGN §4.1).
+#: The paper's released check (DESIGN §4.1). Backtracking makes it quadratic on adversarial
+#: text, so :func:`visual_rft_format_ok` decides the same language in linear time; the tests
+#: compare the two.
 VISUAL_RFT_FORMAT_RE = re.compile(r"<think>.*?</think>\s*<answer>.*?</answer>", re.DOTALL)
+
+
+def visual_rft_format_ok(text: str) -> bool:
+    """``VISUAL_RFT_FORMAT_RE.fullmatch(text) is not None``, in linear time.
+
+    The pattern matches exactly when the text starts with ``<think>``, ends with
+    ``</answer>``, and some ``</think>`` after the opening tag is followed by optional
+    whitespace and an ``<answer>`` that ends before the final ``</answer>`` begins.
+
+    >>> visual_rft_format_ok("<think></think> <answer></answer>")
+    True
+    >>> visual_rft_format_ok("<think>a</think>b<answer>c</answer>")
+    False
+    """
+    if not (text.startswith("<think>") and text.endswith("</answer>")):
+        return False
+    last = len(text) - len("</answer>")  # where the closing tag begins
+    i = text.find("</think>", len("<think>"))
+    while i >= 0:
+        k = i + len("</think>")
+        while k < last and text[k].isspace():
+            k += 1
+        if text.startswith("<answer>", k) and k + len("<answer>") <= last:
+            return True
+        i = text.find("</think>", i + 1)
+    return False
 
 
 @dataclass(frozen=True)
