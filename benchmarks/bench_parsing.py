@@ -12,7 +12,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _common import best_of, pin_one_core, visual_rft_completion
-
 from visual_rewards import parse_completion, parse_detections
 
 N = 20_000
