@@ -14,7 +14,9 @@ written in ASCII digits.
 
 from __future__ import annotations
 
+import itertools
 import math
+import operator
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,11 +32,13 @@ __all__ = [
     "DEFAULT_MAX_COMPLETION_CHARS",
     "DEFAULT_MAX_ITEMS",
     "Detections",
+    "DetectionsBatch",
     "ParsedCompletion",
     "Points",
     "completion_text",
     "parse_completion",
     "parse_detections",
+    "parse_detections_batch",
     "parse_number",
     "parse_points",
 ]
@@ -117,7 +121,7 @@ def completion_text(completion: Any) -> str:
     return ""
 
 
-_TAG_RE = re.compile(r"</?(?:think|answer)>")
+_TAGS = ("<think>", "</think>", "<answer>", "</answer>")
 
 
 def parse_completion(
@@ -158,11 +162,11 @@ def parse_completion(
 
     format_ok = False
     if think is not None and answer is not None and not truncated:
-        tags = _TAG_RE.findall(text)
-        if tags == ["<think>", "</think>", "<answer>", "</answer>"]:
-            outside = (
-                text[:t0] + text[t0 + 7 + len(think) + 8 : a0] + text[a0 + 8 + len(answer) + 9 :]
-            )
+        t1 = t0 + 7 + len(think)
+        a1 = a0 + 8 + len(answer)
+        # each tag exactly once (str.count is linear and builds no list of tags), in order
+        if t1 < a0 and all(text.count(tag) == 1 for tag in _TAGS):
+            outside = text[:t0] + text[t1 + 8 : a0] + text[a1 + 9 :]
             format_ok = not outside.strip() and bool(think.strip()) and bool(answer.strip())
     return ParsedCompletion(
         text=text, think=think, answer=answer, format_ok=format_ok, truncated=truncated
@@ -421,7 +425,10 @@ _FAST_BBOX_RE = re.compile(
 )
 
 
-def _fast_items(answer: str, max_items: int) -> list[_Item] | None:
+def _fast_raw(
+    answer: str, max_items: int
+) -> tuple[list[float], list[float], list[str | None]] | None:
+    """Fast path: ``(4 values per item, flat; scores; labels)`` or None to use the general reader."""
     n_open = answer.count("{")
     if n_open == 0 or n_open > max_items:
         return None
@@ -429,24 +436,26 @@ def _fast_items(answer: str, max_items: int) -> list[_Item] | None:
         found = _FAST_VRFT_RE.findall(answer)
         if len(found) != n_open:
             return None
-        return [
-            _Item([float(g[1]), float(g[2]), float(g[3]), float(g[4])], float(g[6]), None, None)
-            for g in found
-        ]
+        values = [float(v) for g in found for v in g[1:5]]
+        return values, [float(g[6]) for g in found], [None] * n_open
     if "bbox_2d" in answer:
         found = _FAST_BBOX_RE.findall(answer)
         if len(found) != n_open:
             return None
-        return [
-            _Item(
-                [float(g[0]), float(g[1]), float(g[2]), float(g[3])],
-                math.nan,
-                g[4].strip() or None,
-                None,
-            )
-            for g in found
-        ]
+        values = [float(v) for g in found for v in g[0:4]]
+        return values, [math.nan] * n_open, [g[4].strip() or None for g in found]
     return None
+
+
+def _fast_items(answer: str, max_items: int) -> list[_Item] | None:
+    fast = _fast_raw(answer, max_items)
+    if fast is None:
+        return None
+    values, scores, labels = fast
+    return [
+        _Item(values[4 * k : 4 * k + 4], score, label, None)
+        for k, (score, label) in enumerate(zip(scores, labels, strict=True))
+    ]
 
 
 def _read_items(answer: str, kind: str, max_items: int) -> tuple[list[_Item], bool, bool]:
@@ -571,6 +580,7 @@ def parse_detections(
     items, overflow, recognised = _read_items(text, "box", max_items)
     if not recognised:
         return _empty_detections(errors=["no boxes found"], failed=True)
+    overflow = overflow or len(items) > max_items  # exactly max_items + 1 items read
 
     errors: list[str] = [f"more than {max_items} items" for _ in range(int(overflow))]
     raw: list[list[float]] = []
@@ -676,3 +686,220 @@ def parse_points(
         pts = pts[inside]
         labels = [lab for lab, keep in zip(labels, inside, strict=True) if keep]
     return Points(pts, labels, errors, n_invalid=n_invalid, overflow=overflow)
+
+
+# ---------------------------------------------------------------------------------------------
+# Many answers at once (the batch path of the box rewards)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DetectionsBatch:
+    """Boxes read from ``B`` answers, flattened: row ``b`` owns items ``offsets[b]:offsets[b+1]``.
+
+    Item for item equal to ``[parse_detections(a, cfg) for a in answers]`` (only ``errors``
+    are not kept).
+
+    Attributes:
+        boxes: ``(N, 4)`` float64, normalised xyxy in ``[0, 1]`` (see :class:`Detections`).
+        raw_boxes: ``(N, 4)`` float64, as written.
+        scores: ``(N,)`` float64, NaN where no confidence was given.
+        labels: ``N`` labels (None where none was given).
+        counts: ``(B,)`` intp, valid boxes per answer.
+        n_invalid, empty, failed, overflow: ``(B,)``, as in :class:`Detections`.
+    """
+
+    boxes: npt.NDArray[np.float64]
+    raw_boxes: npt.NDArray[np.float64]
+    scores: npt.NDArray[np.float64]
+    labels: list[str | None]
+    counts: npt.NDArray[np.intp]
+    n_invalid: npt.NDArray[np.intp]
+    empty: npt.NDArray[np.bool_]
+    failed: npt.NDArray[np.bool_]
+    overflow: npt.NDArray[np.bool_]
+
+    def __len__(self) -> int:
+        return int(self.counts.shape[0])
+
+    @property
+    def offsets(self) -> npt.NDArray[np.intp]:
+        """``(B + 1,)`` start of each row's items, then ``N``."""
+        out: npt.NDArray[np.intp] = np.concatenate(([0], np.cumsum(self.counts))).astype(np.intp)
+        return out
+
+
+_NORM1000 = CoordConfig("norm1000")
+_VRFT_FIELDS = operator.itemgetter(1, 2, 3, 4, 6)  # x1, y1, x2, y2, confidence of _FAST_VRFT_RE
+_NUMERIC = b"0123456789.-"
+_NUMERIC_ONLY = bytes(c if c in _NUMERIC else 32 for c in range(256))  # the rest -> space
+_SKELETONS: dict[tuple[int, bytes], bytes] = {}
+#: ``float(token)`` for the tokens Visual-RFT answers are made of: integers 0-1000 and
+#: confidences with one or two decimals (a dict lookup is several times cheaper than float()).
+_COMMON_NUMBERS: dict[bytes, float] = {
+    t: float(t)
+    for t in [str(k).encode() for k in range(1001)]
+    + [f"{k / 100:.2f}".encode() for k in range(101)]
+    + [f"{k / 10:.1f}".encode() for k in range(11)]
+}
+
+
+def _canonical_values(data: bytes, n_items: int) -> list[float] | None:
+    """Values of an answer written exactly as Python prints a Visual-RFT list, or None.
+
+    The answer must be ``[{'Position': [x1, y1, x2, y2], 'Confidence': c}, …]`` (one quote
+    style, these spaces) once its digits, ``.`` and ``-`` are deleted, and every number must
+    be one that :func:`parse_number` reads (so the general reader would give the same result).
+    Two byte translations and a comparison replace the regex scan.
+    """
+    skeleton = data.translate(None, _NUMERIC)
+    quote = skeleton[2:3]
+    key = (n_items, quote)
+    want = _SKELETONS.get(key)
+    if want is None:
+        if quote not in (b"'", b'"') or n_items > 64:
+            return None
+        q = quote.decode()
+        item = f"{{{q}Position{q}: [, , , ], {q}Confidence{q}: }}"
+        want = _SKELETONS[key] = ("[" + ", ".join([item] * n_items) + "]").encode()
+    if skeleton != want:
+        return None
+    tokens = data.translate(_NUMERIC_ONLY).split()
+    if len(tokens) != 5 * n_items:
+        return None
+    values = list(map(_COMMON_NUMBERS.get, tokens))  # float(t) of the usual tokens, precomputed
+    if None not in values:
+        return values  # type: ignore[return-value]
+    if max(map(len, tokens)) > _MAX_NUMBER_CHARS:
+        return None
+    try:  # float() on [0-9.-]+ accepts exactly the numbers parse_number accepts
+        return list(map(float, tokens))
+    except ValueError:
+        return None
+
+
+def parse_detections_batch(
+    answers: Sequence[str | None],
+    coords: CoordConfig | Sequence[CoordConfig] | None = None,
+    *,
+    max_chars: int = DEFAULT_MAX_ANSWER_CHARS,
+    max_items: int = DEFAULT_MAX_ITEMS,
+) -> DetectionsBatch:
+    """:func:`parse_detections` for many answers, with the normalising done once for all.
+
+    Well-formed Visual-RFT / ``bbox_2d`` answers take the same fast path as
+    :func:`parse_detections` (one regex scan, no per-item objects); every other answer is read
+    by :func:`parse_detections` itself. Normalising, clipping and the flipped/outside checks
+    then run as array operations over all items of the batch.
+
+    Args:
+        answers: ``B`` answer texts (None = no answer).
+        coords: one :class:`~visual_rewards.coords.CoordConfig` for all, or one per answer
+            (default ``norm1000``).
+        max_chars, max_items: as in :func:`parse_detections`.
+
+    >>> b = parse_detections_batch(["[{'Position': [100, 200, 300, 400], 'Confidence': 0.9}]",
+    ...                             "No Objects", "[5, 5, 1, 1]"])
+    >>> b.boxes, b.counts.tolist(), b.empty.tolist(), b.n_invalid.tolist()
+    (array([[0.1, 0.2, 0.3, 0.4]]), [1, 0, 0], [False, True, False], [0, 0, 1])
+    """
+    n = len(answers)
+    if coords is None:
+        coords = _NORM1000
+    cfgs: Sequence[CoordConfig] = [coords] * n if isinstance(coords, CoordConfig) else coords
+    if len(cfgs) != n:
+        raise ValueError(f"expected {n} coordinate configs (one per answer), got {len(cfgs)}")
+    values: list[float] = []  # x1, y1, x2, y2, score of every item, flat
+    labels: list[str | None] = []
+    counts = [0] * n
+    n_invalid = np.zeros(n, dtype=np.intp)
+    empty = np.zeros(n, dtype=bool)
+    failed = np.zeros(n, dtype=bool)
+    overflow = np.zeros(n, dtype=bool)
+    nan = math.nan
+    vrft_findall = _FAST_VRFT_RE.findall
+    bbox_findall = _FAST_BBOX_RE.findall
+    for i, answer in enumerate(answers):
+        text, _, is_empty = _prepare_answer(answer, max_chars)
+        if text is None:
+            failed[i] = True
+            continue
+        if is_empty:
+            empty[i] = True
+            continue
+        n_open = text.count("{")
+        if 0 < n_open <= max_items:  # the fast paths of _fast_raw, without per-item objects
+            if (
+                text.startswith("[{")
+                and text.isascii()
+                and (fast := _canonical_values(text.encode(), n_open)) is not None
+            ):
+                values += fast
+                labels += [None] * n_open
+                counts[i] = n_open
+                continue
+            if "Position" in text:
+                found = vrft_findall(text)
+                if len(found) == n_open:
+                    values += map(float, itertools.chain.from_iterable(map(_VRFT_FIELDS, found)))
+                    labels += [None] * n_open
+                    counts[i] = n_open
+                    continue
+            elif "bbox_2d" in text:
+                found = bbox_findall(text)
+                if len(found) == n_open:
+                    for g in found:
+                        values += (float(g[0]), float(g[1]), float(g[2]), float(g[3]), nan)
+                    labels += [g[4].strip() or None for g in found]
+                    counts[i] = n_open
+                    continue
+        det = parse_detections(answer, cfgs[i], max_chars=max_chars, max_items=max_items)
+        for box, score in zip(det.raw_boxes.tolist(), det.scores.tolist(), strict=True):
+            values += (*box, score)
+        labels += det.labels
+        counts[i] = len(det)
+        n_invalid[i] = det.n_invalid
+        failed[i] = det.failed
+        empty[i] = det.empty
+        overflow[i] = det.overflow
+    count_arr = np.array(counts, dtype=np.intp)
+    flat = np.array(values, dtype=np.float64).reshape(-1, 5)
+    raw = flat[:, :4]
+    scores = flat[:, 4]
+    row = np.repeat(np.arange(n), count_arr)
+    if n and all(cfg is cfgs[0] for cfg in cfgs):  # one coordinate space for the whole batch
+        sx, sy = cfgs[0].scale()
+        boxes = np.clip(raw / np.array([sx, sy, sx, sy]), 0.0, 1.0)
+    else:
+        scale_of: dict[CoordConfig, tuple[float, float]] = {}
+        per_row = np.empty((n, 4))
+        for i, cfg in enumerate(cfgs):
+            sc = scale_of.get(cfg)
+            if sc is None:
+                sc = scale_of[cfg] = cfg.scale()
+            per_row[i] = (sc[0], sc[1], sc[0], sc[1])
+        boxes = np.clip(raw / per_row[row], 0.0, 1.0)
+    keep = (
+        (raw[:, 2] > raw[:, 0])
+        & (raw[:, 3] > raw[:, 1])
+        & (boxes[:, 2] > boxes[:, 0])
+        & (boxes[:, 3] > boxes[:, 1])
+    )
+    score_arr = scores
+    if not keep.all():
+        dropped = np.bincount(row[~keep], minlength=n)
+        n_invalid += dropped
+        count_arr -= dropped
+        raw, boxes, score_arr = raw[keep], boxes[keep], score_arr[keep]
+        labels = [lab for lab, k in zip(labels, keep.tolist(), strict=True) if k]
+    return DetectionsBatch(
+        boxes=boxes,
+        raw_boxes=raw,
+        scores=score_arr,
+        labels=labels,
+        counts=count_arr,
+        n_invalid=n_invalid,
+        empty=empty,
+        failed=failed,
+        overflow=overflow,
+    )

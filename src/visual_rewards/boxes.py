@@ -1,0 +1,210 @@
+"""Pure numpy box geometry: IoU and GIoU, single and batched.
+
+Every box is ``xyxy`` -- ``(x1, y1, x2, y2)`` with ``x`` along the image width -- in any one
+coordinate space (IoU and GIoU are ratios of areas, so they do not change when both boxes are
+scaled along an axis). Nothing here raises on degenerate boxes: a box with ``x2 <= x1`` or
+``y2 <= y1`` has zero area, its IoU with anything is 0, and no division by zero happens.
+
+The arithmetic of :func:`box_iou` follows the Visual-RFT released code term by term
+(intersection = product of the clamped overlaps; union = area_a + area_b - intersection), so
+that the ``visual_rft`` detection preset reproduces it bit for bit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "batched_box_giou",
+    "batched_box_iou",
+    "box_area",
+    "box_giou",
+    "box_iou",
+    "valid_boxes",
+]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def _as_boxes(boxes: npt.ArrayLike, name: str) -> FloatArray:
+    arr = np.asarray(boxes, dtype=np.float64)
+    if arr.size == 0:
+        return arr.reshape(*arr.shape[:-1], 4) if arr.ndim >= 2 else arr.reshape(0, 4)
+    if arr.shape[-1] != 4:
+        raise ValueError(f"{name} must have shape (..., 4) xyxy, got shape {arr.shape}")
+    return arr
+
+
+def box_area(boxes: npt.ArrayLike) -> FloatArray:
+    """Area of boxes ``(..., 4)`` xyxy -> ``(...)``; 0 for flipped or zero-area boxes.
+
+    >>> box_area([[0, 0, 2, 3], [5, 5, 4, 6]])
+    array([6., 0.])
+    """
+    b = _as_boxes(boxes, "boxes")
+    w = np.maximum(b[..., 2] - b[..., 0], 0.0)
+    h = np.maximum(b[..., 3] - b[..., 1], 0.0)
+    out: FloatArray = w * h
+    return out
+
+
+def valid_boxes(boxes: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+    """``(..., 4)`` xyxy -> ``(...)`` bool: finite coordinates with ``x2 > x1`` and ``y2 > y1``.
+
+    >>> valid_boxes([[0, 0, 1, 1], [1, 0, 0, 1], [0, 0, np.nan, 1]])
+    array([ True, False, False])
+    """
+    b = _as_boxes(boxes, "boxes")
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(b).all(axis=-1) & (b[..., 2] > b[..., 0]) & (b[..., 3] > b[..., 1])
+    out: npt.NDArray[np.bool_] = ok
+    return out
+
+
+def _iou_parts(a: FloatArray, b: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Intersection and union of ``a (..., P, 1, 4)`` and ``b (..., 1, G, 4)`` -> ``(..., P, G)``.
+
+    Degenerate boxes have area 0 and an intersection of 0 with anything.
+    """
+    ix1 = np.maximum(a[..., 0], b[..., 0])
+    iy1 = np.maximum(a[..., 1], b[..., 1])
+    ix2 = np.minimum(a[..., 2], b[..., 2])
+    iy2 = np.minimum(a[..., 3], b[..., 3])
+    overlap = (ix2 > ix1) & (iy2 > iy1)
+    inter = np.where(overlap, (ix2 - ix1) * (iy2 - iy1), 0.0)
+    # Areas of degenerate boxes are 0 (a flipped box must not have a positive "area").
+    area_a = np.where(
+        (a[..., 2] > a[..., 0]) & (a[..., 3] > a[..., 1]),
+        (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1]),
+        0.0,
+    )
+    area_b = np.where(
+        (b[..., 2] > b[..., 0]) & (b[..., 3] > b[..., 1]),
+        (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1]),
+        0.0,
+    )
+    # Same order of operations as the released Visual-RFT code: (area_gt + area_pred) - inter.
+    union = (area_b + area_a) - inter
+    inter = np.where((area_a > 0) & (area_b > 0), inter, 0.0)
+    return inter, union
+
+
+def _iou(a: FloatArray, b: FloatArray) -> FloatArray:
+    inter, union = _iou_parts(a[..., :, None, :], b[..., None, :, :])
+    out = np.zeros_like(inter)
+    np.divide(inter, union, out=out, where=inter > 0)
+    return out
+
+
+def _giou(a: FloatArray, b: FloatArray) -> FloatArray:
+    a4 = a[..., :, None, :]
+    b4 = b[..., None, :, :]
+    inter, union = _iou_parts(a4, b4)
+    iou = np.zeros_like(inter)
+    np.divide(inter, union, out=iou, where=inter > 0)
+    ex1 = np.minimum(a4[..., 0], b4[..., 0])
+    ey1 = np.minimum(a4[..., 1], b4[..., 1])
+    ex2 = np.maximum(a4[..., 2], b4[..., 2])
+    ey2 = np.maximum(a4[..., 3], b4[..., 3])
+    enclose = np.maximum(ex2 - ex1, 0.0) * np.maximum(ey2 - ey1, 0.0)
+    penalty = np.zeros_like(inter)
+    np.divide(enclose - union, enclose, out=penalty, where=enclose > 0)
+    giou = iou - penalty
+    # A degenerate box on either side has no meaningful overlap: GIoU -1 (the minimum).
+    ok = valid_boxes(a)[..., :, None] & valid_boxes(b)[..., None, :]
+    out: FloatArray = np.where(ok, np.clip(giou, -1.0, 1.0), -1.0)
+    return out
+
+
+def box_iou(pred: npt.ArrayLike, gt: npt.ArrayLike) -> FloatArray:
+    """IoU of every predicted box with every ground-truth box.
+
+    Args:
+        pred: ``(N_pred, 4)`` xyxy.
+        gt: ``(N_gt, 4)`` xyxy, in the same coordinate space as ``pred``.
+
+    Returns:
+        ``(N_pred, N_gt)`` float64 in ``[0, 1]``; 0 wherever either box is degenerate
+        (flipped or zero-area) or the boxes do not overlap. Empty inputs give right-shaped
+        empty outputs.
+
+    >>> box_iou([[0, 0, 2, 2], [1, 1, 3, 3]], [[0, 0, 2, 2]])
+    array([[1.        ],
+           [0.14285714]])
+    >>> box_iou(np.zeros((0, 4)), [[0, 0, 1, 1]]).shape
+    (0, 1)
+    """
+    a = _as_boxes(pred, "pred").reshape(-1, 4)
+    b = _as_boxes(gt, "gt").reshape(-1, 4)
+    return _iou(a, b)
+
+
+def box_giou(pred: npt.ArrayLike, gt: npt.ArrayLike) -> FloatArray:
+    """Generalised IoU (Rezatofighi et al., 2019) of every predicted with every ground-truth box.
+
+    ``GIoU = IoU - (C - U) / C`` with ``C`` the area of the smallest enclosing box and ``U``
+    the union. A degenerate (flipped or zero-area) box scores -1, the minimum, so a flipped
+    box can never earn more than a correct one.
+
+    Args:
+        pred: ``(N_pred, 4)`` xyxy.
+        gt: ``(N_gt, 4)`` xyxy, in the same coordinate space.
+
+    Returns:
+        ``(N_pred, N_gt)`` float64 in ``[-1, 1]``.
+
+    >>> box_giou([[0, 0, 1, 1], [2, 0, 3, 1]], [[0, 0, 1, 1]])
+    array([[ 1.        ],
+           [-0.33333333]])
+    >>> box_giou([[1000, 1000, 0, 0]], [[0, 0, 1000, 1000]])
+    array([[-1.]])
+    """
+    a = _as_boxes(pred, "pred").reshape(-1, 4)
+    b = _as_boxes(gt, "gt").reshape(-1, 4)
+    return _giou(a, b)
+
+
+def _as_batch(boxes: npt.ArrayLike, name: str) -> FloatArray:
+    arr = np.asarray(boxes, dtype=np.float64)
+    if arr.ndim != 3 or arr.shape[-1] != 4:
+        raise ValueError(f"{name} must have shape (B, N, 4) xyxy, got shape {arr.shape}")
+    return arr
+
+
+def batched_box_iou(pred: npt.ArrayLike, gt: npt.ArrayLike) -> FloatArray:
+    """:func:`box_iou` over a padded batch.
+
+    Args:
+        pred: ``(B, P, 4)`` xyxy; padding rows should be degenerate (e.g. all zeros).
+        gt: ``(B, G, 4)`` xyxy; padding likewise.
+
+    Returns:
+        ``(B, P, G)`` float64 in ``[0, 1]``; padding rows/columns are 0.
+
+    >>> batched_box_iou(np.array([[[0, 0, 2, 2]], [[0, 0, 1, 1]]]),
+    ...                 np.array([[[1, 1, 3, 3]], [[0, 0, 1, 1]]]))
+    array([[[0.14285714]],
+    <BLANKLINE>
+           [[1.        ]]])
+    """
+    a = _as_batch(pred, "pred")
+    b = _as_batch(gt, "gt")
+    if a.shape[0] != b.shape[0]:
+        raise ValueError(f"batch sizes differ: pred has {a.shape[0]}, gt has {b.shape[0]}")
+    return _iou(a, b)
+
+
+def batched_box_giou(pred: npt.ArrayLike, gt: npt.ArrayLike) -> FloatArray:
+    """:func:`box_giou` over a padded batch: ``(B, P, 4)`` x ``(B, G, 4)`` -> ``(B, P, G)``.
+
+    Padding (degenerate) rows/columns are -1.
+
+    >>> batched_box_giou(np.array([[[0, 0, 1, 1]]]), np.array([[[0, 0, 1, 1]]]))
+    array([[[1.]]])
+    """
+    a = _as_batch(pred, "pred")
+    b = _as_batch(gt, "gt")
+    if a.shape[0] != b.shape[0]:
+        raise ValueError(f"batch sizes differ: pred has {a.shape[0]}, gt has {b.shape[0]}")
+    return _giou(a, b)
