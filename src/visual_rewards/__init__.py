@@ -5,7 +5,10 @@
 array([1.])
 """
 
+from visual_rewards.boxes import batched_box_giou, batched_box_iou, box_giou, box_iou
 from visual_rewards.coords import CoordConfig, denormalize_xyxy, normalize_xyxy, smart_resize
+from visual_rewards.labels import LabelSet, normalize_label
+from visual_rewards.matching import greedy_match, hungarian_match
 from visual_rewards.parsing import (
     Detections,
     ParsedCompletion,
@@ -15,22 +18,49 @@ from visual_rewards.parsing import (
     parse_detections,
     parse_points,
 )
-from visual_rewards.rewards import FormatConfig, FormatReward, Reward, RewardResult
+from visual_rewards.rewards import (
+    ClassificationReward,
+    CountingReward,
+    DetectionConfig,
+    DetectionReward,
+    FormatConfig,
+    FormatReward,
+    GroundingConfig,
+    GroundingReward,
+    PointReward,
+    Reward,
+    RewardResult,
+)
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "ClassificationReward",
     "CoordConfig",
+    "CountingReward",
+    "DetectionConfig",
+    "DetectionReward",
     "Detections",
     "FormatConfig",
     "FormatReward",
+    "GroundingConfig",
+    "GroundingReward",
+    "LabelSet",
     "ParsedCompletion",
+    "PointReward",
     "Points",
     "Reward",
     "RewardResult",
     "__version__",
+    "batched_box_giou",
+    "batched_box_iou",
+    "box_giou",
+    "box_iou",
     "completion_text",
     "denormalize_xyxy",
+    "greedy_match",
+    "hungarian_match",
+    "normalize_label",
     "normalize_xyxy",
     "parse_completion",
     "parse_detections",
