@@ -1,0 +1,89 @@
+"""Classification accuracy from model outputs, with the training reward's own rule.
+
+Correctness is the ``accuracy`` component of
+:class:`~visual_rewards.rewards.classification.ClassificationReward` (so evaluation and
+training agree), scored in batches; accuracy is reported overall, per dataset and per class.
+Rows with a malformed ground truth (NaN accuracy) are counted and left out.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from visual_rewards.rewards import get_reward
+
+__all__ = ["classification_accuracy"]
+
+_ANSWER_RE = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
+
+
+def _class_name(solution: Any) -> str:
+    if isinstance(solution, Mapping):
+        return str(solution.get("label", "?"))
+    text = str(solution)
+    m = _ANSWER_RE.search(text)
+    return (m.group(1) if m else text).strip()
+
+
+def classification_accuracy(
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    preset: str = "default",
+    completion_field: str = "completion",
+    solution_field: str = "solution",
+    dataset_field: str = "dataset",
+    options: Mapping[str, Any] | None = None,
+    chunk_size: int = 1024,
+) -> dict[str, Any]:
+    """Accuracy overall, per dataset (``dataset_field``, if present) and per class.
+
+    Needs the ``classification`` reward registered in :data:`visual_rewards.rewards.REWARDS`;
+    ``options`` are its options (e.g. ``labels``). Returns a JSON-ready dict with
+    ``accuracy``, ``per_dataset`` and ``per_class`` (each ``{"accuracy", "n"}``).
+    """
+    reward = get_reward("classification", preset, **dict(options or {}))
+    correct: dict[str, list[float]] = {}
+    per_class: dict[str, list[float]] = {}
+    n_na = 0
+    all_acc: list[float] = []
+    buf: list[Mapping[str, Any]] = []
+
+    def flush() -> None:
+        nonlocal n_na
+        if not buf:
+            return
+        res = reward.score(
+            [r.get(completion_field, "") for r in buf], [r.get(solution_field) for r in buf]
+        )
+        acc = np.asarray(res.components["accuracy"], dtype=np.float64)
+        for r, a in zip(buf, acc.tolist(), strict=True):
+            if math.isnan(a):
+                n_na += 1
+                continue
+            all_acc.append(a)
+            correct.setdefault(str(r.get(dataset_field, "all")), []).append(a)
+            per_class.setdefault(_class_name(r.get(solution_field)), []).append(a)
+        buf.clear()
+
+    for row in rows:
+        buf.append(row)
+        if len(buf) >= chunk_size:
+            flush()
+    flush()
+
+    def mean(v: list[float]) -> float | None:
+        return float(np.mean(v)) if v else None
+
+    return {
+        "reward": reward.__name__,
+        "rows": len(all_acc) + n_na,
+        "not_applicable": n_na,
+        "accuracy": mean(all_acc),
+        "per_dataset": {k: {"accuracy": mean(v), "n": len(v)} for k, v in sorted(correct.items())},
+        "per_class": {k: {"accuracy": mean(v), "n": len(v)} for k, v in sorted(per_class.items())},
+    }
