@@ -1,0 +1,231 @@
+"""``visual-rewards build-dataset``: build the paper's training and evaluation sets.
+
+Sub-commands (``visual-rewards build-dataset <kind> --help`` lists every option):
+
+``fewshot-detection``   k images per category from a COCO or LVIS file (paper §4.3)
+``open-vocab``          N (image, base category) prompts for open-vocabulary training (§4.5)
+``detection-eval``      every (image, category) pair of chosen categories (novel / rare tests)
+``classification``      k images per class from an image folder or a CSV (§4.2)
+``grounding``           LISA ReasonSeg queries with their target box (§4.4)
+
+At least one output is required: ``--hf DIR`` (``datasets.Dataset.save_to_disk``, for TRL),
+``--parquet FILE`` (veRL layout) or ``--jsonl FILE`` (image paths, no extra dependency).
+Every skipped input item is printed to stderr with its id and reason; the exit code is 1
+when anything was skipped (the outputs are still written), 0 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from visual_rewards.data.records import ANSWER_STYLES, BuildReport
+
+__all__ = ["add_build_dataset_parser", "run_build_dataset"]
+
+_COORDS = ("norm1000", "normalized", "pixel", "qwen25vl")
+
+
+def _outputs(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("outputs (at least one)")
+    g.add_argument("--hf", metavar="DIR", help="save a Hugging Face dataset here (for TRL)")
+    g.add_argument("--parquet", metavar="FILE", help="write a veRL parquet file")
+    g.add_argument("--jsonl", metavar="FILE", help="write JSON lines (image paths)")
+    g.add_argument("--report", metavar="FILE", help="write the skipped items as JSON")
+    g.add_argument(
+        "--no-embed-images",
+        dest="embed_images",
+        action="store_false",
+        help="store image paths instead of image bytes in --hf/--parquet",
+    )
+    g.add_argument(
+        "--data-source", default=None, help="veRL data_source (default visual_rewards/<task>)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+
+
+def _detection_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--annotations", required=True, help="COCO or LVIS annotation JSON")
+    p.add_argument("--image-root", required=True, help="folder the image file names are under")
+    p.add_argument("--coords", choices=_COORDS, default="norm1000")
+    p.add_argument("--style", choices=ANSWER_STYLES, default="visual_rft")
+    p.add_argument("--negatives", type=int, default=0, help="negative prompts per record")
+    p.add_argument(
+        "--category-text",
+        choices=("as_is", "spaces"),
+        default="as_is",
+        help="write category names as in the file (paper) or with '_' as spaces",
+    )
+    p.add_argument(
+        "--keep-crowd-pairs",
+        action="store_true",
+        help="use (image, category) pairs that have crowd boxes (crowd boxes stay excluded)",
+    )
+
+
+def add_build_dataset_parser(subparsers: Any) -> None:
+    """Register ``build-dataset`` and its five kinds on ``subparsers``."""
+    parser = subparsers.add_parser(
+        "build-dataset",
+        help="build the paper's few-shot / open-vocabulary / grounding datasets",
+        description="Build the paper's training and evaluation sets in its prompt format. "
+        "Every skipped input item is printed with its id and reason (exit code 1).",
+    )
+    kinds = parser.add_subparsers(title="kinds", dest="kind", metavar="KIND", required=True)
+
+    p = kinds.add_parser("fewshot-detection", help="k images per category (COCO / LVIS)")
+    _detection_args(p)
+    p.add_argument(
+        "--categories",
+        required=True,
+        help="preset (paper-coco-8, paper-lvis-6, ...) or comma-separated names",
+    )
+    p.add_argument("-k", "--shots", type=int, required=True, help="images per category")
+    p.add_argument("--strict", action="store_true", help="fail if a category has < k images")
+    _outputs(p)
+
+    p = kinds.add_parser("open-vocab", help="N (image, base category) prompts")
+    _detection_args(p)
+    p.add_argument("--categories", default="paper-coco-base-65", help="base categories")
+    p.add_argument("--num-samples", type=int, default=6000, help="prompts to draw (paper: 6000)")
+    _outputs(p)
+
+    p = kinds.add_parser("detection-eval", help="every pair of chosen categories")
+    _detection_args(p)
+    p.add_argument(
+        "--categories",
+        required=True,
+        help="preset (paper-coco-novel-15, paper-lvis-13, ...) or comma-separated names",
+    )
+    p.add_argument("--max-images", type=int, default=None)
+    _outputs(p)
+
+    p = kinds.add_parser("classification", help="k images per class")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--image-folder", help="folder with one sub-folder per class")
+    src.add_argument("--csv", help="CSV of path,label rows")
+    p.add_argument("--image-root", help="folder relative CSV paths are under")
+    p.add_argument("--class-names", help="class names, one per line, in label-index order")
+    p.add_argument("--label-offset", type=int, default=0, help="1 if numeric labels are 1-based")
+    p.add_argument("-k", "--shots", type=int, required=True, help="images per class")
+    p.add_argument(
+        "--dataset",
+        choices=("flowers", "pets", "aircraft", "cars"),
+        help="the prompt's noun as in the paper's four datasets",
+    )
+    p.add_argument("--noun", help="the prompt's noun (e.g. bird)")
+    p.add_argument("--attribute", help="what to identify (e.g. species, model)")
+    _outputs(p)
+
+    p = kinds.add_parser("grounding", help="LISA ReasonSeg queries")
+    p.add_argument("--reasonseg", required=True, help="folder of ReasonSeg image + json pairs")
+    p.add_argument("--coords", choices=_COORDS, default="norm1000")
+    p.add_argument("--texts", choices=("all", "first"), default="all")
+    p.add_argument("--num-samples", type=int, default=None)
+    _outputs(p)
+
+    parser.set_defaults(func=run_build_dataset)
+
+
+def _build(args: argparse.Namespace) -> BuildReport:
+    from visual_rewards import data
+
+    if args.kind in ("fewshot-detection", "open-vocab", "detection-eval"):
+        source = data.load_detection_source(
+            args.annotations, args.image_root, skip_crowd_pairs=not args.keep_crowd_pairs
+        )
+        options = data.DetectionOptions(
+            coords=args.coords,
+            style=args.style,
+            negatives=args.negatives,
+            category_text=args.category_text,
+        )
+        if args.kind == "fewshot-detection":
+            return data.build_fewshot_detection(
+                source, args.categories, args.shots, seed=args.seed, options=options,
+                strict=args.strict,
+            )  # fmt: skip
+        if args.kind == "open-vocab":
+            return data.build_open_vocab_train(
+                source, args.categories, args.num_samples, seed=args.seed, options=options
+            )
+        return data.build_detection_eval(
+            source, args.categories, options=options, seed=args.seed, max_images=args.max_images
+        )
+    if args.kind == "classification":
+        if args.image_folder:
+            items = data.scan_image_folder(args.image_folder)
+        else:
+            items = data.read_label_csv(args.csv, args.image_root)
+        names = data.load_class_names(args.class_names) if args.class_names else None
+        return data.build_fewshot_classification(
+            items, args.shots, class_names=names, seed=args.seed, dataset=args.dataset,
+            noun=args.noun, attribute=args.attribute, label_offset=args.label_offset,
+        )  # fmt: skip
+    files = data.find_reasonseg_files(args.reasonseg)
+    return data.build_grounding(
+        files, coords=args.coords, texts=args.texts, num_samples=args.num_samples, seed=args.seed
+    )
+
+
+def _drop_missing_images(report: BuildReport) -> None:
+    """Move records whose image file does not exist to ``skipped`` (they cannot be embedded)."""
+    from visual_rewards.data.records import Skipped
+
+    kept = []
+    for rec in report.records:
+        if os.path.isfile(rec.image):
+            kept.append(rec)
+        else:
+            report.skipped.append(Skipped(rec.image, "image file not found"))
+    report.records = kept
+
+
+def run_build_dataset(args: argparse.Namespace) -> int:
+    """Build, validate and write; return the exit code (1 when input items were skipped)."""
+    from visual_rewards.cli import UsageError
+    from visual_rewards.data import export
+
+    if not (args.hf or args.parquet or args.jsonl):
+        raise UsageError("give at least one output: --hf DIR, --parquet FILE or --jsonl FILE")
+    try:
+        report = export.validate_records(_build(args))
+    except (OSError, ValueError, TypeError) as exc:
+        raise UsageError(str(exc)) from None
+    if args.hf or args.parquet:
+        _drop_missing_images(report)
+    if not report.records:
+        for item in report.skipped:
+            print(f"skipped {item}", file=sys.stderr)
+        raise UsageError("no records were built; nothing written")
+    try:
+        for out in (args.jsonl, args.parquet, args.report):
+            if out:
+                Path(out).parent.mkdir(parents=True, exist_ok=True)
+        if args.jsonl:
+            export.save_jsonl(report.records, args.jsonl)
+        if args.hf:
+            export.save_hf_dataset(report.records, args.hf, embed_images=args.embed_images)
+        if args.parquet:
+            export.save_verl_parquet(
+                report.records, args.parquet, data_source=args.data_source,
+                embed_images=args.embed_images,
+            )  # fmt: skip
+    except (OSError, ImportError) as exc:
+        raise UsageError(str(exc)) from None
+    if args.report:
+        payload = {
+            "records": len(report.records),
+            "skipped": [{"item": s.item, "reason": s.reason} for s in report.skipped],
+            "shortfalls": {k: list(v) for k, v in report.shortfalls.items()},
+            "notes": report.notes,
+        }
+        Path(args.report).write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+    for item in report.skipped:
+        print(f"skipped {item}", file=sys.stderr)
+    print(f"build-dataset {args.kind}: {report.summary()}", file=sys.stderr)
+    return 1 if report.skipped else 0

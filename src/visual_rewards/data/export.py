@@ -1,0 +1,169 @@
+"""Writing records: JSON lines, a Hugging Face ``datasets.Dataset`` on disk, parquet for veRL.
+
+Columns (the TRL recipe's): ``image`` (an image; the file's bytes are embedded unless
+``embed_images=False``), ``problem``, ``solution``, ``task`` and ``metadata`` (a JSON string
+with sorted keys). Every writer is deterministic: the same records give the same bytes.
+
+``datasets``/``pyarrow`` are imported inside the functions that need them
+(``pip install visual-rewards[data]``); :func:`validate_records` and :func:`save_jsonl`
+need neither.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from visual_rewards.data.records import BuildReport, Record, Skipped
+
+__all__ = [
+    "save_hf_dataset",
+    "save_jsonl",
+    "save_verl_parquet",
+    "to_hf_dataset",
+    "validate_record",
+    "validate_records",
+]
+
+_HINT = "pip install visual-rewards[data]"
+
+
+def validate_record(record: Record) -> None:
+    """Check a record's solution with the ground-truth models the rewards use.
+
+    Detection and grounding solutions are read with
+    :func:`visual_rewards.targets.parse_box_target` in the record's coordinate space and must
+    give as many boxes as the metadata lists; classification solutions with
+    :func:`visual_rewards.targets_misc.class_target` and must name the label.
+
+    Raises:
+        ValueError: (``TargetError`` included) naming what is wrong.
+    """
+    meta = record.metadata
+    if record.task in ("detection", "grounding"):
+        from visual_rewards.coords import CoordConfig
+        from visual_rewards.targets import parse_box_target
+
+        coords = meta["coords"]
+        size = tuple(meta["image_size"])
+        coord = CoordConfig(coords, image_size=size if coords in ("pixel", "qwen25vl") else None)
+        target = parse_box_target(record.solution, coord)
+        want = len(meta["boxes_xyxy_pixel"]) if record.task == "detection" else 1
+        if len(target) != want:
+            raise ValueError(f"solution has {len(target)} boxes, the source {want}")
+    elif record.task == "classification":
+        from visual_rewards.targets_misc import class_target
+
+        target_cls = class_target(record.solution)
+        if target_cls.label != meta["label"]:
+            raise ValueError(f"solution names {target_cls.label!r}, the source {meta['label']!r}")
+    else:
+        raise ValueError(f"unknown task {record.task!r}")
+
+
+def validate_records(report: BuildReport) -> BuildReport:
+    """Validate every record of ``report``; failures move to ``skipped`` (with the item id).
+
+    Returns the same report, for chaining.
+    """
+    kept: list[Record] = []
+    for rec in report.records:
+        try:
+            validate_record(rec)
+        except ValueError as exc:
+            item = _record_id(rec)
+            report.skipped.append(Skipped(item, f"solution fails validation: {exc}"))
+            continue
+        kept.append(rec)
+    report.records = kept
+    return report
+
+
+def _record_id(rec: Record) -> str:
+    m = rec.metadata
+    if "annotation_ids" in m:
+        ids = m["annotation_ids"]
+        return f"image {m.get('image_id')} category {m.get('category')!r} annotations {ids}"
+    if "json" in m:
+        return str(m["json"])
+    return rec.image
+
+
+def save_jsonl(records: Iterable[Record], path: str | os.PathLike[str]) -> int:
+    """Write one JSON object per record (``image`` as a path); return the number written."""
+    n = 0
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        for rec in records:
+            fh.write(json.dumps(rec.to_row(), ensure_ascii=False, sort_keys=True) + "\n")
+            n += 1
+    return n
+
+
+def _image_value(path: str, embed: bool) -> dict[str, Any]:
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"image file not found: {path}")
+    if embed:
+        return {"bytes": Path(path).read_bytes(), "path": os.path.basename(path)}
+    return {"bytes": None, "path": path}
+
+
+def to_hf_dataset(records: Sequence[Record], *, embed_images: bool = True) -> Any:
+    """A ``datasets.Dataset`` with columns image, problem, solution, task, metadata.
+
+    ``embed_images=True`` stores each image's bytes (a self-contained dataset, what
+    ``save_to_disk`` and the Hub want); ``False`` stores the path only.
+    """
+    try:
+        import datasets
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(f"writing a Hugging Face dataset needs `datasets`: {_HINT}") from exc
+    features = datasets.Features(
+        {
+            "image": datasets.Image(),
+            "problem": datasets.Value("string"),
+            "solution": datasets.Value("string"),
+            "task": datasets.Value("string"),
+            "metadata": datasets.Value("string"),
+        }
+    )
+    rows = [rec.to_row() for rec in records]
+    columns: dict[str, list[Any]] = {name: [] for name in features}
+    for row in rows:
+        for name in features:
+            columns[name].append(
+                _image_value(row["image"], embed_images) if name == "image" else row[name]
+            )
+    return datasets.Dataset.from_dict(columns, features=features)
+
+
+def save_hf_dataset(
+    records: Sequence[Record], path: str | os.PathLike[str], *, embed_images: bool = True
+) -> None:
+    """``to_hf_dataset(records).save_to_disk(path)``; load it with ``datasets.load_from_disk``."""
+    to_hf_dataset(records, embed_images=embed_images).save_to_disk(str(path))
+
+
+def save_verl_parquet(
+    records: Sequence[Record],
+    path: str | os.PathLike[str],
+    *,
+    data_source: str | None = None,
+    split: str = "train",
+    embed_images: bool = True,
+) -> None:
+    """Write a parquet file in veRL's RL dataset layout, through the veRL glue's builder.
+
+    :func:`visual_rewards.verl.write_verl_parquet` makes the rows (``data_source``
+    ``"visual_rewards/<task>"`` unless given, ``prompt``, ``images``, ``ability``,
+    ``reward_model.ground_truth`` = the solution, ``extra_info`` with ``task``, ``split``,
+    ``index``, the metadata JSON and the reward's extra columns such as ``image_size``), so
+    the dataset and veRL's ``compute_score`` agree on every field.
+    """
+    from visual_rewards.verl.dataset import write_verl_parquet
+
+    write_verl_parquet(
+        list(records), Path(path), split=split, data_source=data_source, embed_images=embed_images
+    )
