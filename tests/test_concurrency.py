@@ -91,16 +91,29 @@ def test_ray_actors_bit_identical() -> None:
     ray = pytest.importorskip("ray")
     jobs = [(task, *batch_for(task)) for task in TASKS]
     serial = [fingerprint(*job) for job in jobs]
+    rewards = [REWARDS[task]("default", **CASES[task].options) for task, _, _ in jobs]
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
     try:
-
+        # Defined here so that Ray ships it by value: the workers import only visual_rewards.
         @ray.remote
         class Scorer:
-            def score(self, job: tuple[str, list[str], list[Any] | None]) -> bytes:
-                return _score_in_worker(job)
+            def score(
+                self, reward: Any, completions: list[str], solutions: list[Any] | None
+            ) -> bytes:
+                res = reward.score(completions, solutions)
+                parts = [res.total.tobytes()] + [
+                    res.components[k].tobytes() for k in sorted(res.components)
+                ]
+                return b"".join(parts)
 
         actors = [Scorer.remote() for _ in range(2)]
-        parallel = ray.get([actors[i % 2].score.remote(job) for i, job in enumerate(jobs)])
+        futures = [
+            actors[i % 2].score.remote(reward, completions, solutions)
+            for i, (reward, (_, completions, solutions)) in enumerate(
+                zip(rewards, jobs, strict=True)
+            )
+        ]
+        parallel = ray.get(futures)
     finally:
         ray.shutdown()
     assert parallel == serial

@@ -40,24 +40,19 @@ def test_valid_completions_parse_exactly(case: tuple[str, list[list[int]], str])
 @settings(max_examples=1000, deadline=None)
 @given(near_miss_completions())
 def test_near_misses_never_invent_boxes(case: tuple[str, str, list[list[int]]]) -> None:
-    """A mutation that only breaks things (look-alikes, a deleted or extra character, a cut)
-    never makes a box that was not written; one that rewrites a number (a float limit) changes
-    at most the one box it touched."""
+    """A mutation that only breaks things (look-alikes, quotes, tags, a cut) never makes a box
+    that was not written; one that can rewrite a number (a deleted or extra character, a float
+    limit, a duplicated span) changes at most the boxes at the places it touched."""
     text, kind, boxes = case
     written = {tuple(float(v) for v in b) for b in boxes}
     parsed = [
         tuple(b)
         for b in parse_detections(parse_completion(text).answer, "norm1000").raw_boxes.tolist()
     ]
-    invented = [b for b in parsed if b not in written]
-    if kind in (
-        "lookalike",
-        "truncate",
-        "swap_quotes",
-        "nest_tag",
-        "repeat_tags",
-        "duplicate_span",
-    ):
-        assert invented == []
+    invented = set(b for b in parsed if b not in written)
+    if kind in ("lookalike", "truncate", "swap_quotes", "nest_tag", "repeat_tags"):
+        assert invented == set()
+    elif kind == "duplicate_span":  # two junctions: each can splice two numbers into a new one
+        assert len(invented) <= 2
     else:  # delete_char / extra_bracket / float_limit can turn one number into another
-        assert len(set(invented)) <= 1
+        assert len(invented) <= 1
