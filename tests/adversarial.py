@@ -30,7 +30,9 @@ def adversarial_completions(size: int = MIB) -> dict[str, str]:
         "unclosed answer": "<think>x</think><answer>" + "[1, 2, 3, 4], " * (size // 14),
         "qwen2 tokens": _wrap("<|object_ref_start|>" * (size // 20)),
         "qwen2 boxes": _wrap("(1,2),(3,4)" * (size // 11)),
-        "label apostrophes": _wrap("[{'Position': [1, 2, 3, 4], 'label': '" + "'s" * (size // 2) + "}]"),
+        "label apostrophes": _wrap(
+            "[{'Position': [1, 2, 3, 4], 'label': '" + "'s" * (size // 2) + "}]"
+        ),
         "nested no objects": _wrap("['No Objects'" * (size // 13)),
         "whitespace": _wrap(" " * size),
         "unicode digits": _wrap("[" + "٣" * size + "]"),
