@@ -104,6 +104,16 @@ class GroundingReward(Reward):
         if c.gt_coords is not None:
             CoordConfig(c.gt_coords, (1, 1))
 
+    def component_range(self, name: str) -> tuple[float, float]:
+        """``(0, 2)`` for ``iou`` under ``metric="giou_plus_one"``, else ``(0, 1)``.
+
+        >>> GroundingReward("visual_rft").component_range("iou")
+        (0.0, 2.0)
+        """
+        if name == "iou" and self.config.metric == "giou_plus_one":
+            return 0.0, 2.0
+        return 0.0, 1.0
+
     def score(
         self, completions: Sequence[Any], solutions: Sequence[Any] | None = None, **columns: Any
     ) -> RewardResult:
