@@ -44,8 +44,13 @@ def measure(task: str, preset: str, text: str) -> tuple[float, float]:
 
 def main() -> int:
     pin_one_core()
-    inputs = adversarial_completions()
-    print(f"{'reward':<26} {'worst input':<24} {'ms':>8} {'MiB':>8}")
+    # 1 MiB inputs hit the answer-length cap; inputs just under it (60 KB) are parsed in full.
+    inputs = {
+        f"{name} ({size // 1000} KB)": text
+        for size in (1 << 20, 60_000)
+        for name, text in adversarial_completions(size).items()
+    }
+    print(f"{'reward':<26} {'worst input':<36} {'ms':>8} {'MiB':>8}")
     failed = False
     for task in CASES:
         if task not in REWARDS:
@@ -55,8 +60,8 @@ def main() -> int:
             name_t, ms, _ = max(rows, key=lambda r: r[1])
             name_m, _, mib = max(rows, key=lambda r: r[2])
             label = f"{task}/{preset}"
-            print(f"{label:<26} {name_t:<24} {ms:>8.2f} {'':>8}")
-            print(f"{'':<26} {name_m:<24} {'':>8} {mib:>8.2f}")
+            print(f"{label:<26} {name_t:<36} {ms:>8.2f} {'':>8}")
+            print(f"{'':<26} {name_m:<36} {'':>8} {mib:>8.2f}")
             failed |= ms > LIMIT_MS or mib > LIMIT_MB
     print(
         f"\ntargets: < {LIMIT_MS:.0f} ms and < {LIMIT_MB:.0f} MB per completion: {'MISSED' if failed else 'met'}"

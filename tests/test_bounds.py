@@ -16,7 +16,12 @@ from adversarial import adversarial_completions
 from reward_cases import CASES
 from visual_rewards.rewards import REWARDS
 
-INPUTS = adversarial_completions()
+# 1 MiB inputs hit the answer-length cap; inputs just under it are parsed in full.
+INPUTS = {
+    f"{name} ({size // 1000} KB)": text
+    for size in (1 << 20, 60_000)
+    for name, text in adversarial_completions(size).items()
+}
 TASKS = [t for t in CASES if t in REWARDS]
 
 
