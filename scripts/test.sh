@@ -2,10 +2,12 @@
 # The whole test suite, from scratch: venv + install, lint, types, docs, tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup-venv.sh dev
+# verl: the veRL integration tests run against veRL 0.9.1 itself (CPU, no vllm/sglang).
+# trl-test: the TRL integration tests train tiny models with trl 1.16 on CPU (transformers 5.10).
+scripts/setup-venv.sh dev,verl,trl-test
 export PATH="$PWD/.venv/bin:$PATH"
-echo "== ruff";   ruff check src tests benchmarks examples fuzz
-echo "== ruff format"; ruff format --check src tests benchmarks examples fuzz
+echo "== ruff";   ruff check src tests benchmarks examples fuzz integrations/trl
+echo "== ruff format"; ruff format --check src tests benchmarks examples fuzz integrations/trl
 echo "== mypy";   mypy
 echo "== mkdocs"; mkdocs build --strict --quiet --site-dir "$(mktemp -d)"
 echo "== pytest"; python -m pytest -q "$@"

@@ -18,6 +18,8 @@ from typing import Any, ClassVar, NoReturn
 import numpy as np
 import numpy.typing as npt
 
+from visual_rewards import trl as trl_glue
+
 __all__ = ["Reward", "RewardResult"]
 
 
@@ -116,6 +118,16 @@ class Reward(abc.ABC):
         """Validate ``self.config``; raise ``ValueError`` naming the bad option."""
         return
 
+    def component_range(self, name: str) -> tuple[float, float]:
+        """The declared ``(low, high)`` range of component ``name``: ``(0, 1)`` unless a
+        preset says otherwise (the paper's grounding reward, ``GIoU + 1``, is ``(0, 2)``).
+
+        >>> from visual_rewards import FormatReward
+        >>> FormatReward().component_range("format")
+        (0.0, 1.0)
+        """
+        return 0.0, 1.0
+
     def __setattr__(self, key: str, value: Any) -> NoReturn:
         raise dataclasses.FrozenInstanceError(
             f"{type(self).__name__} is immutable; build a new one"
@@ -167,7 +179,12 @@ class Reward(abc.ABC):
         completion_ids: Sequence[Any] | None = None,
         **kwargs: Any,
     ) -> list[float | None]:
-        """TRL's reward-function convention: one float (or None) per completion."""
+        """TRL's reward-function convention: one float (or None) per completion.
+
+        Columns named in ``extra_columns`` are passed to :meth:`score` (an ``image_size``
+        column is derived from TRL's ``image`` column), and the result's components are
+        reported through TRL's ``log_metric``/``log_extra`` (see :mod:`visual_rewards.trl`).
+        """
         if completions is None:
             raise TypeError(
                 f"{self.__name__}: expected completions=[...] (TRL's keyword convention)"
@@ -180,8 +197,10 @@ class Reward(abc.ABC):
                     f"got columns {sorted(k for k in kwargs if not k.startswith('log_'))}"
                 )
             solutions = kwargs[self.solution_column]
-        columns = {k: kwargs[k] for k in self.extra_columns if k in kwargs}
-        return self.score(completions, solutions, **columns).to_list()
+        columns = trl_glue.reward_columns(self.extra_columns, kwargs)
+        result = self.score(completions, solutions, **columns)
+        trl_glue.log_result(self.__name__, result, kwargs)
+        return result.to_list()
 
 
 def check_lengths(
