@@ -583,3 +583,33 @@ def test_visual_rft_format_check_is_the_papers_regex(text: str) -> None:
     from visual_rewards.rewards.detection import VISUAL_RFT_FORMAT_RE, visual_rft_format_ok
 
     assert visual_rft_format_ok(text) == (VISUAL_RFT_FORMAT_RE.fullmatch(text) is not None)
+
+
+def test_details_give_parsed_boxes_and_matched_ious() -> None:
+    reward = DetectionReward()
+    completions = [
+        "<think>x</think><answer>[{'Position': [100, 100, 400, 400], 'Confidence': 0.9},"
+        " {'Position': [0, 0, 50, 50], 'Confidence': 0.2}]</answer>",
+        "<think>x</think><answer>No Objects</answer>",
+    ]
+    solutions = [[[100, 100, 400, 400]]] * 2
+    plain = reward.score(completions, solutions)
+    res = reward.score(completions, solutions, details=True)
+    assert plain.details == {}
+    np.testing.assert_array_equal(res.total, plain.total)
+    assert res.details["boxes"] == [[[0.1, 0.1, 0.4, 0.4], [0.0, 0.0, 0.05, 0.05]], []]
+    assert res.details["ious"] == [[1.0, 0.0], []]
+
+
+def test_trl_call_logs_boxes_and_ious_to_the_completions_table() -> None:
+    table: dict[str, list[object]] = {}
+    out = DetectionReward()(
+        prompts=["p", "p"],
+        completions=["<think>x</think><answer>[100, 100, 400, 400]</answer>", "nothing"],
+        solution=[[[100, 100, 400, 400]]] * 2,
+        log_extra=table.__setitem__,
+        log_metric=lambda name, value: None,
+    )
+    assert len(out) == 2
+    assert table["detection_default/boxes"] == [[[0.1, 0.1, 0.4, 0.4]], []]
+    assert table["detection_default/ious"] == [[1.0], []]

@@ -37,6 +37,9 @@ class RewardResult:
     total: npt.NDArray[np.float64]
     components: Mapping[str, npt.NDArray[np.float64]]
     parse_failed: npt.NDArray[np.bool_]
+    #: Optional per-row diagnostics (name -> ``B`` values), e.g. a detection reward's parsed
+    #: ``boxes`` and matched ``ious`` when scored with ``details=True``; empty by default.
+    details: Mapping[str, list[Any]] = dataclasses.field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.total.shape[0])
@@ -82,6 +85,9 @@ class Reward(abc.ABC):
     needs_solution: ClassVar[bool] = True
     #: Dataset columns, besides the solution, that :meth:`__call__` forwards to :meth:`score`.
     extra_columns: ClassVar[tuple[str, ...]] = ()
+    #: True for rewards whose :meth:`score` takes ``details=True`` and then fills
+    #: :attr:`RewardResult.details`; :meth:`__call__` asks for them when TRL passes ``log_extra``.
+    supports_details: ClassVar[bool] = False
 
     preset: str
     config: Any
@@ -198,6 +204,8 @@ class Reward(abc.ABC):
                 )
             solutions = kwargs[self.solution_column]
         columns = trl_glue.reward_columns(self.extra_columns, kwargs)
+        if self.supports_details and callable(kwargs.get("log_extra")):
+            columns["details"] = True
         result = self.score(completions, solutions, **columns)
         trl_glue.log_result(self.__name__, result, kwargs)
         return result.to_list()

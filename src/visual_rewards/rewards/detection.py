@@ -9,6 +9,7 @@ some box has more than one candidate. Semantics: DESIGN §4.3 and ``docs/rewards
 
 from __future__ import annotations
 
+import itertools
 import re
 import warnings
 from collections.abc import Sequence
@@ -327,6 +328,7 @@ class DetectionReward(Reward):
         ),
     }
     extra_columns: ClassVar[tuple[str, ...]] = ("image_size", "image", "images")
+    supports_details: ClassVar[bool] = True
 
     config: DetectionConfig
 
@@ -373,12 +375,15 @@ class DetectionReward(Reward):
             completions: ``B`` completions (strings or conversational messages).
             solutions: ``B`` ground truths (the paper's string, boxes, or dicts; DESIGN §4.7).
             **columns: optional ``image_size=[(w, h), …]`` or ``image=[PIL images]`` (needed
-                for ``coords="pixel"``/``"qwen25vl"``).
+                for ``coords="pixel"``/``"qwen25vl"``); ``details=True`` also returns, per row,
+                the parsed ``boxes`` (normalised xyxy, rounded to 4 decimals) and each box's
+                matched ``ious`` (0 when unmatched) in :attr:`RewardResult.details`.
 
         Returns:
             ``components`` ``iou``, ``confidence``, ``format`` ``(B,)`` in ``[0, 1]`` (NaN for
             ``iou``/``confidence``/``total`` where the ground truth is malformed).
         """
+        want_details = bool(columns.pop("details", False))
         n = check_lengths(completions, solutions)
         assert solutions is not None
         c = self.config
@@ -391,18 +396,30 @@ class DetectionReward(Reward):
         )
         fmt, answers = split_completions(completions, c.format_rule)
         batch = parse_detections_batch(answers, pred_cfgs, max_items=max_items)
-        iou_c, conf_c = self._score_batch(batch, targets, pred_cfgs)
+        item_iou = np.zeros(batch.boxes.shape[0])
+        iou_c, conf_c = self._score_batch(batch, targets, pred_cfgs, item_iou)
         comps = {"iou": iou_c, "confidence": conf_c, "format": fmt}
         total = c.iou_weight * iou_c + c.confidence_weight * conf_c + c.format_weight * fmt
-        return RewardResult(total=total, components=comps, parse_failed=batch.failed.copy())
+        details: dict[str, list[Any]] = {}
+        if want_details:
+            bounds = batch.offsets.tolist()
+            boxes = np.round(batch.boxes, 4).tolist()
+            ious = np.round(item_iou, 4).tolist()
+            details["boxes"] = [boxes[a:b] for a, b in itertools.pairwise(bounds)]
+            details["ious"] = [ious[a:b] for a, b in itertools.pairwise(bounds)]
+        return RewardResult(
+            total=total, components=comps, parse_failed=batch.failed.copy(), details=details
+        )
 
     def _score_batch(
         self,
         batch: DetectionsBatch,
         targets: Sequence[BoxTarget | None],
         pred_cfgs: Sequence[CoordConfig],
+        item_iou: FloatArray,
     ) -> tuple[FloatArray, FloatArray]:
-        """IoU and confidence components ``(B,)`` of parsed rows."""
+        """IoU and confidence components ``(B,)`` of parsed rows; fills ``item_iou`` ``(N,)``
+        with each parsed box's matched IoU (0 when unmatched)."""
         c = self.config
         n = len(batch)
         as_written = c.iou_space == "as_written"
@@ -431,7 +448,16 @@ class DetectionReward(Reward):
         for idx in groups:
             if idx.size:
                 self._score_group(
-                    idx, batch, item_row, gt_rows, targets, labelled, iou_sum, conf_sum, n_pred
+                    idx,
+                    batch,
+                    item_row,
+                    gt_rows,
+                    targets,
+                    labelled,
+                    iou_sum,
+                    conf_sum,
+                    n_pred,
+                    item_iou,
                 )
 
         too_many = batch.overflow.copy()
@@ -467,8 +493,10 @@ class DetectionReward(Reward):
         iou_sum: FloatArray,
         conf_sum: FloatArray,
         n_pred: npt.NDArray[np.intp],
+        item_iou: FloatArray,
     ) -> None:
-        """Score the rows ``idx`` as one padded batch; adds into the per-row accumulators."""
+        """Score the rows ``idx`` as one padded batch; adds into the per-row accumulators
+        and writes each box's matched IoU into ``item_iou``."""
         c = self.config
         counts = batch.counts[idx]
         width = int(counts.max(initial=0))
@@ -479,6 +507,7 @@ class DetectionReward(Reward):
         src = batch.raw_boxes if c.iou_space == "as_written" else batch.boxes
         pred = np.zeros((idx.size, width, 4))
         pred[valid] = src[items]
+        placed = valid  # where each parsed box of the group sits in the padded array
         scores = np.full(valid.shape, np.nan)
         scores[valid] = batch.scores[items]
         gt, gt_valid, _ = pad_boxes([gt_rows[i] for i in idx])
@@ -528,6 +557,7 @@ class DetectionReward(Reward):
             matched_iou = np.where(matched, iou[rows, cols, np.maximum(match, 0)], 0.0)
         else:
             matched_iou = np.zeros(matched.shape)
+        item_iou[items] = matched_iou[placed]
         has_score = ~np.isnan(scores)
         s = np.where(has_score, scores, 0.0)
         if c.confidence_rule == "linear":
