@@ -46,7 +46,7 @@ from visual_rewards.labels import (
 )
 from visual_rewards.parsing import completion_text, parse_completion
 from visual_rewards.rewards.base import Reward, RewardResult, check_lengths
-from visual_rewards.rewards.format import VISUAL_RFT_FORMAT_RE
+from visual_rewards.rewards.format import visual_rft_format_ok
 from visual_rewards.targets_misc import ClassTarget, class_target
 
 __all__ = ["ClassificationConfig", "ClassificationReward", "as_label_set"]
@@ -246,10 +246,7 @@ class ClassificationReward(Reward):
         else:
             acc, fmt, failed = self._accuracy_strict(completions, truths)
         if cfg.format_rule == "visual_rft":
-            fmt = [
-                1.0 if VISUAL_RFT_FORMAT_RE.fullmatch(completion_text(c)) else 0.0
-                for c in completions
-            ]
+            fmt = [1.0 if visual_rft_format_ok(completion_text(c)) else 0.0 for c in completions]
         elif fmt is None:
             fmt = [1.0 if parse_completion(c).format_ok else 0.0 for c in completions]
         accuracy = np.asarray(acc, dtype=np.float64).reshape(n)

@@ -22,7 +22,7 @@ import numpy as np
 from visual_rewards.counting import count_scores, parse_count
 from visual_rewards.parsing import completion_text, parse_completion
 from visual_rewards.rewards.base import Reward, RewardResult, check_lengths
-from visual_rewards.rewards.format import VISUAL_RFT_FORMAT_RE
+from visual_rewards.rewards.format import visual_rft_format_ok
 from visual_rewards.targets_misc import count_target
 
 __all__ = ["CountingConfig", "CountingReward"]
@@ -103,7 +103,7 @@ class CountingReward(Reward):
         for row, completion in enumerate(completions):
             parsed = parse_completion(completion)
             if cfg.format_rule == "visual_rft":
-                fmt[row] = VISUAL_RFT_FORMAT_RE.fullmatch(completion_text(completion)) is not None
+                fmt[row] = visual_rft_format_ok(completion_text(completion))
             else:
                 fmt[row] = parsed.format_ok
             value = None if parsed.truncated else parse_count(parsed.answer)

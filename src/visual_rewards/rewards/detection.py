@@ -10,7 +10,6 @@ some box has more than one candidate. Semantics: DESIGN §4.3 and ``docs/rewards
 from __future__ import annotations
 
 import itertools
-import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from visual_rewards.parsing import (
     parse_detections_batch,
 )
 from visual_rewards.rewards.base import Reward, RewardResult, check_lengths
+from visual_rewards.rewards.format import visual_rft_format_ok
 from visual_rewards.targets import BoxTarget, TargetError, parse_box_targets
 
 __all__ = ["DetectionConfig", "DetectionReward"]
@@ -37,7 +37,6 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 #: The paper's released format check (DESIGN §4.1).
-VISUAL_RFT_FORMAT_RE = re.compile(r"<think>.*?</think>\s*<answer>.*?</answer>", re.DOTALL)
 #: Rows with more predictions than this are scored in their own (unpadded) sub-batch.
 _PAD_LIMIT = 32
 _CHUNK = 1024
@@ -202,25 +201,6 @@ def pad_boxes(
     if counts.sum():
         out[mask] = np.concatenate(rows)
     return out, mask, counts
-
-
-_THINK_THEN_ANSWER_RE = re.compile(r"</think>\s*<answer>")
-
-
-def visual_rft_format_ok(text: str) -> bool:
-    """``VISUAL_RFT_FORMAT_RE.fullmatch(text) is not None``, without the regex's backtracking.
-
-    The pattern matches exactly when the text starts with ``<think>``, ends with
-    ``</answer>``, and some ``</think>``, whitespace, ``<answer>`` sits between them; the
-    leftmost such occurrence is the one that leaves most room, so one search decides.
-
-    >>> visual_rft_format_ok("<think>a</think> <answer></answer>"), visual_rft_format_ok("<answer>x</answer>")
-    (True, False)
-    """
-    if not (text.startswith("<think>") and text.endswith("</answer>")):
-        return False
-    m = _THINK_THEN_ANSWER_RE.search(text, 7)
-    return m is not None and m.end() <= len(text) - 9
 
 
 def split_completions(

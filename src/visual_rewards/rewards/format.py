@@ -20,12 +20,15 @@ __all__ = ["FormatConfig", "FormatReward"]
 VISUAL_RFT_FORMAT_RE = re.compile(r"<think>.*?</think>\s*<answer>.*?</answer>", re.DOTALL)
 
 
+_THINK_THEN_ANSWER_RE = re.compile(r"</think>\s*<answer>")
+
+
 def visual_rft_format_ok(text: str) -> bool:
     """``VISUAL_RFT_FORMAT_RE.fullmatch(text) is not None``, in linear time.
 
     The pattern matches exactly when the text starts with ``<think>``, ends with
-    ``</answer>``, and some ``</think>`` after the opening tag is followed by optional
-    whitespace and an ``<answer>`` that ends before the final ``</answer>`` begins.
+    ``</answer>``, and some ``</think>``-whitespace-``<answer>`` lies between them; the leftmost
+    such occurrence leaves the most room, so one search decides.
 
     >>> visual_rft_format_ok("<think></think> <answer></answer>")
     True
@@ -34,16 +37,8 @@ def visual_rft_format_ok(text: str) -> bool:
     """
     if not (text.startswith("<think>") and text.endswith("</answer>")):
         return False
-    last = len(text) - len("</answer>")  # where the closing tag begins
-    i = text.find("</think>", len("<think>"))
-    while i >= 0:
-        k = i + len("</think>")
-        while k < last and text[k].isspace():
-            k += 1
-        if text.startswith("<answer>", k) and k + len("<answer>") <= last:
-            return True
-        i = text.find("</think>", i + 1)
-    return False
+    m = _THINK_THEN_ANSWER_RE.search(text, len("<think>"))
+    return m is not None and m.end() <= len(text) - len("</answer>")
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ import numpy.typing as npt
 from visual_rewards.coords import CoordConfig, CoordSpace
 from visual_rewards.parsing import completion_text, parse_completion, parse_points
 from visual_rewards.rewards.base import Reward, RewardResult, check_lengths
-from visual_rewards.rewards.format import VISUAL_RFT_FORMAT_RE
+from visual_rewards.rewards.format import visual_rft_format_ok
 from visual_rewards.targets_misc import PointTarget, point_target
 
 __all__ = ["PointConfig", "PointReward", "point_box_distance", "points_in_box"]
@@ -253,7 +253,7 @@ class PointReward(Reward):
         ):
             parsed = parse_completion(completion)
             if cfg.format_rule == "visual_rft":
-                fmt[row] = VISUAL_RFT_FORMAT_RE.fullmatch(completion_text(completion)) is not None
+                fmt[row] = visual_rft_format_ok(completion_text(completion))
             else:
                 fmt[row] = parsed.format_ok
             try:
