@@ -90,7 +90,9 @@ def _paper_rows(tmp_path: Path) -> list[dict[str, Any]]:
 def test_builder_output_loads_with_verl_rlhf_dataset(tmp_path: Path) -> None:
     tokenizer = build_tokenizer(tmp_path / "tok")
     processor = ImageOnlyQwen2VLProcessor(
-        Qwen2VLImageProcessorPil(min_pixels=56 * 56, max_pixels=112 * 112),
+        # size= rather than min_pixels=/max_pixels=, which in transformers 5.10 change the
+        # class-wide default size for the rest of the test process.
+        Qwen2VLImageProcessorPil(size={"shortest_edge": 56 * 56, "longest_edge": 112 * 112}),
         tokenizer,
         chat_template=tokenizer.chat_template,
     )
