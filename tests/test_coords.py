@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -82,3 +84,26 @@ def test_qwen25vl_scale_uses_resized_size() -> None:
     assert cfg.scale() == (1316.0, 728.0)
     cfg = CoordConfig("qwen25vl", image_size=(1920, 1080), max_pixels=QWEN_VL_UTILS_MAX)
     assert cfg.scale() == (1932.0, 1092.0)
+
+
+def test_coord_config_hash_survives_other_processes() -> None:
+    """Configs key caches, so a config pickled into another process (with another string-hash
+    seed) must hash like a config built there."""
+    import subprocess
+    import sys
+
+    code = (
+        "import pickle, sys; from visual_rewards.coords import CoordConfig; "
+        "c = pickle.loads(sys.stdin.buffer.read()); "
+        "d = CoordConfig('qwen25vl', (640, 480)); "
+        "print(hash(c) == hash(d), c == d, {d: 1}.get(c))"
+    )
+    cfg = CoordConfig("qwen25vl", image_size=(640, 480))
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        input=pickle.dumps(cfg),
+        capture_output=True,
+        check=True,
+        env={"PYTHONHASHSEED": "12345"},
+    ).stdout.decode()
+    assert out.split() == ["True", "True", "1"]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -107,6 +107,10 @@ class CoordConfig:
     max_pixels: int = QWEN25VL_MAX_PIXELS
 
     def __post_init__(self) -> None:
+        # configs key caches on hot paths: hash once, not on every lookup
+        object.__setattr__(
+            self, "_hash", hash((self.coords, self.image_size, self.min_pixels, self.max_pixels))
+        )
         if self.coords not in COORD_SPACES:
             raise ValueError(f"coords must be one of {COORD_SPACES}, got {self.coords!r}")
         if self.coords in ("pixel", "qwen25vl"):
@@ -117,6 +121,13 @@ class CoordConfig:
                 raise ValueError(
                     f"image_size must be positive (width, height), got {self.image_size}"
                 )
+
+    def __hash__(self) -> int:
+        return self._hash  # type: ignore[attr-defined,no-any-return]
+
+    def __reduce__(self) -> tuple[type[CoordConfig], tuple[Any, ...]]:
+        # rebuilt through the constructor: string hashes differ between processes
+        return type(self), (self.coords, self.image_size, self.min_pixels, self.max_pixels)
 
     def scale(self) -> tuple[float, float]:
         """Return ``(sx, sy)``: the extent of the image in this space (divide by it to normalise).

@@ -121,7 +121,6 @@ def completion_text(completion: Any) -> str:
     return ""
 
 
-_TAGS = ("<think>", "</think>", "<answer>", "</answer>")
 
 
 def parse_completion(
@@ -165,7 +164,13 @@ def parse_completion(
         t1 = t0 + 7 + len(think)
         a1 = a0 + 8 + len(answer)
         # each tag exactly once (str.count is linear and builds no list of tags), in order
-        if t1 < a0 and all(text.count(tag) == 1 for tag in _TAGS):
+        if (
+            t1 < a0
+            and text.count("<think>") == 1
+            and text.count("</think>") == 1
+            and text.count("<answer>") == 1
+            and text.count("</answer>") == 1
+        ):
             outside = text[:t0] + text[t1 + 8 : a0] + text[a1 + 9 :]
             format_ok = not outside.strip() and bool(think.strip()) and bool(answer.strip())
     return ParsedCompletion(
