@@ -18,117 +18,18 @@ pytest.importorskip("verl")
 import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, open_dict
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 from verl import DataProto
 
+from _tiny_models import build_tokenizer as build_tiny_tokenizer
+
 RECIPE_DIR = Path(__file__).resolve().parents[1] / "integrations" / "verl" / "config"
-
-SPECIAL = [
-    "<|endoftext|>",
-    "<|im_start|>",
-    "<|im_end|>",
-    "<|vision_start|>",
-    "<|vision_end|>",
-    "<|image_pad|>",
-    "<|video_pad|>",
-]
-
-TEMPLATE = (
-    "{%- for message in messages -%}"
-    "<|im_start|>{{ message['role'] }}\n"
-    "{%- if message['content'] is string -%}{{ message['content'] }}"
-    "{%- else -%}{%- for part in message['content'] -%}"
-    "{%- if part['type'] == 'image' -%}<|vision_start|><|image_pad|><|vision_end|>"
-    "{%- elif part['type'] == 'text' -%}{{ part['text'] }}{%- endif -%}"
-    "{%- endfor -%}{%- endif -%}<|im_end|>\n"
-    "{%- endfor -%}"
-    "{%- if add_generation_prompt -%}<|im_start|>assistant\n{%- endif -%}"
-)
-
-_CORPUS = [
-    "think",
-    "answer",
-    "position",
-    "confidence",
-    "no",
-    "objects",
-    "rose",
-    "tulip",
-    "daisy",
-    "cat",
-    "dog",
-    "count",
-    "how",
-    "many",
-    "what",
-    "is",
-    "this",
-    "flower",
-    "the",
-    "a",
-    "of",
-    "in",
-    "image",
-    "please",
-    "output",
-    "format",
-    "0",
-    "1",
-    "2",
-    "3",
-    "4",
-    "5",
-    "6",
-    "7",
-    "8",
-    "9",
-    "100",
-    "1000",
-    "[",
-    "]",
-    "{",
-    "}",
-    "(",
-    ")",
-    ",",
-    ".",
-    ":",
-    "'",
-    '"',
-    "<",
-    ">",
-    "/",
-    "=",
-    "-",
-    "_",
-    "?",
-    "!",
-]
 
 
 def build_tokenizer(path: Path) -> PreTrainedTokenizerFast:
-    """A byte-level BPE tokenizer trained here on a few words, saved to and loaded from ``path``."""
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=600,
-        special_tokens=SPECIAL,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    tok.train_from_iterator(
-        [" ".join(_CORPUS[i:] + _CORPUS[:i]) for i in range(len(_CORPUS))], trainer=trainer
-    )
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        eos_token="<|im_end|>",
-        pad_token="<|endoftext|>",
-        additional_special_tokens=SPECIAL[1:],
-    )
-    fast.chat_template = TEMPLATE
-    fast.save_pretrained(path)
+    """The tiny Qwen-style tokenizer of the TRL tests (tests/_tiny_models.py), saved to and
+    loaded from ``path`` as veRL loads it."""
+    build_tiny_tokenizer().save_pretrained(path)
     loaded = PreTrainedTokenizerFast.from_pretrained(path)
     assert isinstance(loaded, PreTrainedTokenizerFast)
     return loaded

@@ -12,35 +12,16 @@ import pytest
 pytest.importorskip("verl")
 
 from PIL import Image
-from transformers import Qwen2VLProcessor
 from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import (
     Qwen2VLImageProcessorPil,
 )
-from transformers.processing_utils import ProcessorMixin
 from verl import DataProto
 from verl.utils.dataset.rl_dataset import RLHFDataset, collate_fn
 
+from _tiny_models import TinyQwen2VLProcessor
 from _verl_helpers import build_tokenizer, recipe_config
 from visual_rewards.rewards import REWARDS, get_reward
 from visual_rewards.verl import compute_score, write_verl_parquet
-
-
-class ImageOnlyQwen2VLProcessor(Qwen2VLProcessor):  # type: ignore[misc]
-    """Qwen2-VL's processor without its video processor (that one needs torchvision)."""
-
-    def __init__(
-        self,
-        image_processor: Any = None,
-        tokenizer: Any = None,
-        chat_template: Any = None,
-        **_: Any,
-    ) -> None:
-        self.image_token = "<|image_pad|>"
-        self.video_token = "<|video_pad|>"
-        self.image_token_id = tokenizer.convert_tokens_to_ids(self.image_token)
-        self.video_token_id = tokenizer.convert_tokens_to_ids(self.video_token)
-        ProcessorMixin.__init__(self, image_processor, tokenizer, chat_template=chat_template)
-
 
 DET_GT = {"boxes": [[100, 100, 500, 500]], "coords": "norm1000"}
 
@@ -89,7 +70,7 @@ def _paper_rows(tmp_path: Path) -> list[dict[str, Any]]:
 @pytest.mark.skipif("classification" not in REWARDS, reason="ClassificationReward not registered")
 def test_builder_output_loads_with_verl_rlhf_dataset(tmp_path: Path) -> None:
     tokenizer = build_tokenizer(tmp_path / "tok")
-    processor = ImageOnlyQwen2VLProcessor(
+    processor = TinyQwen2VLProcessor(
         # size= rather than min_pixels=/max_pixels=, which in transformers 5.10 change the
         # class-wide default size for the rest of the test process.
         Qwen2VLImageProcessorPil(size={"shortest_edge": 56 * 56, "longest_edge": 112 * 112}),
