@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import visual_rewards as vr
+from near_miss import STYLES, boxes_1000, render_answer
 from visual_rewards.parsing import (
     DEFAULT_MAX_ANSWER_CHARS,
     parse_completion,
@@ -404,49 +405,12 @@ def test_real_log_recovery(shared_data: Path) -> None:
 # Properties
 # --------------------------------------------------------------------------------------------
 
-coords_1000 = st.integers(0, 1000)
-
-
-@st.composite
-def valid_boxes(draw: Any, max_n: int = 8) -> list[list[int]]:
-    n = draw(st.integers(1, max_n))
-    out = []
-    for _ in range(n):
-        x1, x2 = sorted(draw(st.lists(coords_1000, min_size=2, max_size=2, unique=True)))
-        y1, y2 = sorted(draw(st.lists(coords_1000, min_size=2, max_size=2, unique=True)))
-        out.append([x1, y1, x2, y2])
-    return out
-
-
-def render(boxes: list[list[int]], scores: list[float], style: str) -> str:
-    if style == "vrft":
-        return (
-            "["
-            + ", ".join(
-                f"{{'Position': {b}, 'Confidence': {s:.2f}}}"
-                for b, s in zip(boxes, scores, strict=True)
-            )
-            + "]"
-        )
-    if style == "qwen25":
-        return (
-            "```json\n"
-            + json.dumps([{"bbox_2d": b, "label": "obj"} for b in boxes], indent=2)
-            + "\n```"
-        )
-    if style == "qwen2":
-        return "".join(
-            f"<|object_ref_start|>obj<|object_ref_end|><|box_start|>({b[0]},{b[1]}),({b[2]},{b[3]})<|box_end|>"
-            for b in boxes
-        )
-    return json.dumps(boxes)
-
 
 @settings(max_examples=200, deadline=None)
-@given(valid_boxes(), st.sampled_from(["vrft", "qwen25", "qwen2", "bare"]), st.data())
+@given(boxes_1000(max_n=8), st.sampled_from(STYLES), st.data())
 def test_render_parse_roundtrip(boxes: list[list[int]], style: str, data: Any) -> None:
     scores = data.draw(st.lists(st.floats(0, 1), min_size=len(boxes), max_size=len(boxes)))
-    d = parse_detections(render(boxes, scores, style))
+    d = parse_detections(render_answer(boxes, style, scores))
     assert d.raw_boxes.tolist() == [[float(v) for v in b] for b in boxes]
     np.testing.assert_allclose(d.boxes, np.asarray(boxes) / 1000.0)
     if style == "vrft":
@@ -455,9 +419,9 @@ def test_render_parse_roundtrip(boxes: list[list[int]], style: str, data: Any) -
 
 
 @settings(max_examples=200, deadline=None)
-@given(valid_boxes(), st.sampled_from(["vrft", "qwen25", "bare"]), st.data())
+@given(boxes_1000(max_n=8), st.sampled_from(["vrft", "qwen25", "bare"]), st.data())
 def test_truncation_recovers_complete_items(boxes: list[list[int]], style: str, data: Any) -> None:
-    text = render(boxes, [0.5] * len(boxes), style)
+    text = render_answer(boxes, style, [0.5] * len(boxes))
     cut = data.draw(st.integers(0, len(text)))
     d = parse_detections(text[:cut])
     # every item whose text is complete within the cut is recovered, in order
