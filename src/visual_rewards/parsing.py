@@ -121,8 +121,6 @@ def completion_text(completion: Any) -> str:
     return ""
 
 
-
-
 def parse_completion(
     completion: Any, max_chars: int = DEFAULT_MAX_COMPLETION_CHARS
 ) -> ParsedCompletion:
