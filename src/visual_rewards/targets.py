@@ -172,6 +172,13 @@ def _remember(key: tuple[str, CoordConfig], target: BoxTarget) -> BoxTarget:
 
 
 def _answer_of(text: str) -> str | None:
+    if (
+        text.startswith("<answer>")
+        and text.endswith("</answer>")
+        and text.count("<answer>") == 1
+        and text.count("</answer>") == 1
+    ):
+        return text[8:-9]  # the paper's form: no need to split a whole completion
     return parse_completion(text).answer if "<answer>" in text else text
 
 
