@@ -6,6 +6,8 @@ import re
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from visual_rewards.coords import CoordConfig
 from visual_rewards.targets import BoxTarget, TargetError, parse_box_target
@@ -107,3 +109,17 @@ def test_batch_reading_equals_one_by_one() -> None:
             np.testing.assert_array_equal(t.boxes, want.boxes)
             np.testing.assert_array_equal(t.raw_boxes, want.raw_boxes)
             assert t.labels == want.labels and t.coord == want.coord
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["<answer>", "</answer>", "<think>", "a", " ", "[1, 2, 3, 4]"]), max_size=8
+    ).map("".join)
+)
+def test_answer_slicing_fast_path_equals_completion_split(text: str) -> None:
+    from visual_rewards.parsing import parse_completion
+    from visual_rewards.targets import _answer_of
+
+    expected = parse_completion(text).answer if "<answer>" in text else text
+    assert _answer_of(text) == expected
