@@ -190,16 +190,25 @@ def read_targets(
     return out
 
 
+def pad_flat(
+    boxes: FloatArray, counts: npt.NDArray[np.intp], width: int | None = None
+) -> tuple[FloatArray, BoolArray]:
+    """Lay out flat boxes ``(N, 4)`` -- row ``b`` owning the next ``counts[b]`` -- as
+    ``(B, W, 4)`` (zeros as padding) with a ``(B, W)`` mask; ``W`` defaults to ``max(counts)``."""
+    w = int(counts.max(initial=0)) if width is None else width
+    out = np.zeros((counts.shape[0], w, 4))
+    mask = np.arange(w)[None, :] < counts[:, None]
+    out[mask] = boxes
+    return out, mask
+
+
 def pad_boxes(
     rows: Sequence[FloatArray], width: int | None = None
 ) -> tuple[FloatArray, BoolArray, npt.NDArray[np.intp]]:
     """Stack ``B`` arrays ``(N_b, 4)`` into ``(B, N, 4)`` (zeros as padding) and a ``(B, N)`` mask."""
     counts = np.fromiter((r.shape[0] for r in rows), dtype=np.intp, count=len(rows))
-    n = int(counts.max(initial=0)) if width is None else width
-    out = np.zeros((len(rows), n, 4))
-    mask = np.arange(n)[None, :] < counts[:, None]
-    if counts.sum():
-        out[mask] = np.concatenate(rows)
+    flat = np.concatenate(rows) if counts.sum() else np.zeros((0, 4))
+    out, mask = pad_flat(flat, counts, width)
     return out, mask, counts
 
 

@@ -21,6 +21,7 @@ from visual_rewards.parsing import parse_detections_batch
 from visual_rewards.rewards.base import Reward, RewardResult, check_lengths
 from visual_rewards.rewards.detection import (
     pad_boxes,
+    pad_flat,
     read_targets,
     row_coords,
     split_completions,
@@ -145,10 +146,8 @@ class GroundingReward(Reward):
                 targets[i] = None
         fmt, answers = split_completions(completions, c.format_rule)
         batch = parse_detections_batch(answers, pred_cfgs)
-        offsets = batch.offsets
-        pred, valid, counts = pad_boxes(
-            [batch.boxes[offsets[i] : offsets[i + 1]] for i in range(n)]
-        )
+        counts = batch.counts
+        pred, valid = pad_flat(batch.boxes, counts)
         gt, gt_valid, _ = pad_boxes(
             [t.boxes if t is not None else np.zeros((0, 4)) for t in targets]
         )
@@ -169,8 +168,7 @@ class GroundingReward(Reward):
             if c.multiple == "penalize":
                 written = (counts + batch.n_invalid).astype(np.float64)
                 value = np.divide(value, written, out=np.zeros(n), where=written > 0)
-        hi = 2.0 if c.metric == "giou_plus_one" else 1.0
-        value = np.clip(value, floor, hi)
+        value = np.clip(value, floor, self.component_range("iou")[1])
         bad = np.fromiter((t is None for t in targets), dtype=bool, count=n)
         value[bad] = np.nan
         total = c.iou_weight * value + c.format_weight * fmt
