@@ -17,7 +17,6 @@ import random
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -53,16 +52,6 @@ def make_group(rng: random.Random, size: int) -> tuple[str, list[str]]:
     return solution, completions
 
 
-def best_cpu(fn: Callable[[], object], repeat: int = 3) -> float:
-    """Best CPU time of this process over ``repeat`` calls (robust to a shared machine)."""
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.process_time()
-        fn()
-        best = min(best, time.process_time() - t0)
-    return best
-
-
 def reference_all(completions: list[str], solutions: list[str]) -> float:
     """The released code's shape: each component parses the completion again."""
     total = 0.0
@@ -88,7 +77,7 @@ def main() -> None:
     def run_ref() -> float:
         return reference_all(completions, solutions)
 
-    t_ref, c_ref = best_of(run_ref, repeat=2), best_cpu(run_ref, repeat=2)
+    t_ref, c_ref = best_of(run_ref, repeat=2), best_of(run_ref, repeat=2, clock=time.process_time)
     print(
         f"{N:,} completions, GRPO groups of {args.group_size}; wall time (CPU time of this process)"
     )
@@ -103,7 +92,7 @@ def main() -> None:
         def run(reward: DetectionReward = reward) -> object:
             return reward.score(completions, solutions)
 
-        t, c = best_of(run, repeat=3), best_cpu(run, repeat=3)
+        t, c = best_of(run, repeat=3), best_of(run, repeat=3, clock=time.process_time)
         print(
             f"DetectionReward({preset!r}).score, all components: {N / t:>9,.0f} ({N / c:,.0f})"
             f" completions/s, {t_ref / t:.1f}x ({c_ref / c:.1f}x) the reference"
