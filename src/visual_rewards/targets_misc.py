@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -43,8 +43,16 @@ def _unwrap(text: str) -> str:
     return (match.group(1) if match else text).strip()
 
 
-def _errors(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors())
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def _validate(model: type[_Model], raw: Mapping[str, Any]) -> _Model:
+    """``model`` validated from ``raw``, or ``ValueError`` listing what is wrong, field by field."""
+    try:
+        return model.model_validate(dict(raw))
+    except ValidationError as exc:
+        errors = (f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors())
+        raise ValueError("; ".join(errors)) from None
 
 
 class ClassTarget(BaseModel):
@@ -92,10 +100,7 @@ def class_target(raw: Any) -> ClassTarget:
             raise ValueError("empty class name")
         return ClassTarget(label=label)
     if isinstance(raw, Mapping):
-        try:
-            return ClassTarget.model_validate(dict(raw))
-        except ValidationError as exc:
-            raise ValueError(_errors(exc)) from None
+        return _validate(ClassTarget, raw)
     raise ValueError(f"expected a class name or a dict with 'label', got {type(raw).__name__}")
 
 
@@ -131,10 +136,7 @@ def count_target(raw: Any) -> CountTarget:
     if isinstance(raw, int):
         raw = {"count": raw}
     if isinstance(raw, Mapping):
-        try:
-            return CountTarget.model_validate(dict(raw))
-        except ValidationError as exc:
-            raise ValueError(_errors(exc)) from None
+        return _validate(CountTarget, raw)
     raise ValueError(f"expected an integer count, got {type(raw).__name__}")
 
 
@@ -194,10 +196,7 @@ def point_target(raw: Any) -> PointTarget:
         box = raw.get("box")
         if isinstance(box, (list, tuple)) and any(isinstance(v, bool) for v in box):
             raise ValueError("box coordinates must be numbers, got a bool")
-        try:
-            return PointTarget.model_validate(dict(raw))
-        except ValidationError as exc:
-            raise ValueError(_errors(exc)) from None
+        return _validate(PointTarget, raw)
     raise ValueError(
         f"expected a box [x1, y1, x2, y2] or a dict with 'box'/'polygon', got {type(raw).__name__}"
     )
