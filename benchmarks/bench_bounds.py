@@ -14,11 +14,12 @@ import tracemalloc
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
 
-from _common import pin_one_core
 from adversarial import adversarial_completions
 from reward_cases import CASES
+
+from _common import pin_one_core
 from visual_rewards.rewards import REWARDS
 
 LIMIT_MS, LIMIT_MB = 50.0, 50.0

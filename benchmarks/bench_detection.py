@@ -20,9 +20,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
 
 import reference_rewards as ref
+
 from _common import THINK_SENTENCES, best_of, pin_one_core, random_box
 from visual_rewards import DetectionReward, targets
 

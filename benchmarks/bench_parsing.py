@@ -50,7 +50,7 @@ def main() -> None:
         / "shared/data/model_outputs/vlmr1_rec_qwen2.5vl3b_grpo_debug.txt"
     )
     if log.exists():
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
         from test_parsing import load_log_completions
 
         real = load_log_completions(log.parents[1]) * 50

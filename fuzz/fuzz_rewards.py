@@ -1,7 +1,7 @@
 """Coverage-guided fuzz target (atheris) for every registered reward, both presets.
 
 Each input picks a task and a preset and becomes one completion scored against that task's
-worked-example ground truth (tests/reward_cases.py). Invariants: no exception, a finite total,
+worked-example ground truth (tests/support/reward_cases.py). Invariants: no exception, a finite total,
 every component finite and in its declared range (``Reward.component_range``).
 
 Run: ``scripts/fuzz.sh 600`` or ``python fuzz/fuzz_rewards.py -max_total_time=600``.
@@ -16,7 +16,7 @@ from pathlib import Path
 import atheris
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
 
 with atheris.instrument_imports(include=["visual_rewards"]):
     from visual_rewards.rewards import REWARDS

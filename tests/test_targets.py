@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from visual_rewards.coords import CoordConfig
+from visual_rewards.geometry.coords import CoordConfig
 from visual_rewards.targets import BoxTarget, TargetError, parse_box_target
 
 

@@ -5,10 +5,15 @@
 array([1.])
 """
 
-from visual_rewards.boxes import batched_box_giou, batched_box_iou, box_giou, box_iou
-from visual_rewards.coords import CoordConfig, denormalize_xyxy, normalize_xyxy, smart_resize
-from visual_rewards.labels import LabelSet, normalize_label
-from visual_rewards.matching import greedy_match, hungarian_match
+from visual_rewards.geometry.boxes import batched_box_giou, batched_box_iou, box_giou, box_iou
+from visual_rewards.geometry.coords import (
+    CoordConfig,
+    denormalize_xyxy,
+    normalize_xyxy,
+    smart_resize,
+)
+from visual_rewards.geometry.labels import LabelSet, normalize_label
+from visual_rewards.geometry.matching import greedy_match, hungarian_match
 from visual_rewards.parsing import (
     Detections,
     ParsedCompletion,

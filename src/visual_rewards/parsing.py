@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from visual_rewards.coords import CoordConfig, CoordSpace
+from visual_rewards.geometry.coords import CoordConfig, CoordSpace
 
 __all__ = [
     "DEFAULT_MAX_ANSWER_CHARS",
@@ -556,7 +556,7 @@ def parse_detections(
 
     Args:
         answer: the answer text (usually :attr:`ParsedCompletion.answer`); None gives a failed result.
-        coords: the coordinate space the model wrote in (see :mod:`visual_rewards.coords`).
+        coords: the coordinate space the model wrote in (see :mod:`visual_rewards.geometry.coords`).
         image_size: ``(width, height)`` of the original image, for ``"pixel"`` and ``"qwen25vl"``.
         min_pixels, max_pixels: the Qwen2.5-VL processor's bounds for ``"qwen25vl"``.
         max_chars: longer answers are not parsed (``failed=True``).
@@ -797,7 +797,7 @@ def parse_detections_batch(
 
     Args:
         answers: ``B`` answer texts (None = no answer).
-        coords: one :class:`~visual_rewards.coords.CoordConfig` for all, or one per answer
+        coords: one :class:`~visual_rewards.geometry.coords.CoordConfig` for all, or one per answer
             (default ``norm1000``).
         max_chars, max_items: as in :func:`parse_detections`.
 

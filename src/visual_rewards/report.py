@@ -33,7 +33,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from visual_rewards.coords import CoordConfig, CoordSpace
+from visual_rewards.geometry.coords import CoordConfig, CoordSpace
 from visual_rewards.parsing import parse_completion, parse_detections
 from visual_rewards.scoring import atomic_writer, iter_rows, row_value
 

@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
-from visual_rewards.coords import CoordConfig, CoordSpace
+from visual_rewards.geometry.coords import CoordConfig, CoordSpace
 from visual_rewards.parsing import parse_completion, parse_detections, parse_detections_batch
 
 __all__ = [

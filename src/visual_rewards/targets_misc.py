@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from visual_rewards.coords import CoordSpace
+from visual_rewards.geometry.coords import CoordSpace
 
 __all__ = [
     "ClassTarget",

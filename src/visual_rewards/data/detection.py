@@ -35,7 +35,6 @@ from typing import Any
 
 import numpy as np
 
-from visual_rewards.coords import COORD_SPACES, CoordConfig, CoordSpace
 from visual_rewards.data.categories import resolve_categories
 from visual_rewards.data.prompts import detection_prompt
 from visual_rewards.data.records import (
@@ -50,6 +49,7 @@ from visual_rewards.data.records import (
     derived_rng,
     format_boxes_answer,
 )
+from visual_rewards.geometry.coords import COORD_SPACES, CoordConfig, CoordSpace
 
 __all__ = [
     "DetectionOptions",

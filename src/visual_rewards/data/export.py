@@ -44,7 +44,7 @@ def validate_record(record: Record) -> None:
     """
     meta = record.metadata
     if record.task in ("detection", "grounding"):
-        from visual_rewards.coords import CoordConfig
+        from visual_rewards.geometry.coords import CoordConfig
         from visual_rewards.targets import parse_box_target
 
         coords = meta["coords"]

@@ -22,7 +22,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from visual_rewards.coords import CoordSpace
 from visual_rewards.data.prompts import grounding_prompt
 from visual_rewards.data.records import (
     BuildReport,
@@ -34,6 +33,7 @@ from visual_rewards.data.records import (
     derived_rng,
     round_boxes,
 )
+from visual_rewards.geometry.coords import CoordSpace
 
 __all__ = ["build_grounding", "find_reasonseg_files", "format_grounding_answer", "read_image_size"]
 

@@ -7,7 +7,7 @@ reward registry knows (``detection``, ``classification``, ``grounding``) and a m
 (ids, the source boxes, the coordinate space, the image size, …).
 
 Boxes enter as **pixel xyxy** of the original image, ``(N, 4)`` float, ``x`` along the width;
-they leave in the requested coordinate space (:data:`visual_rewards.coords.COORD_SPACES`),
+they leave in the requested coordinate space (:data:`visual_rewards.geometry.coords.COORD_SPACES`),
 rounded to the precision a model writes: integers for ``norm1000``, ``pixel`` and
 ``qwen25vl``, three decimals for ``normalized``.
 
@@ -29,8 +29,8 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from visual_rewards.coords import COORD_SPACES, CoordConfig, CoordSpace, denormalize_xyxy
 from visual_rewards.data.prompts import NO_OBJECTS
+from visual_rewards.geometry.coords import COORD_SPACES, CoordConfig, CoordSpace, denormalize_xyxy
 
 __all__ = [
     "ANSWER_STYLES",

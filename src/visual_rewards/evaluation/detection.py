@@ -17,9 +17,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from visual_rewards.coords import CoordConfig, CoordSpace
 from visual_rewards.evaluation.coco import DetectionMetrics, coco_evaluate
 from visual_rewards.evaluation.lvis import is_lvis, lvis_evaluate
+from visual_rewards.geometry.coords import CoordConfig, CoordSpace
 from visual_rewards.parsing import parse_completion, parse_detections
 from visual_rewards.scoring import row_value
 

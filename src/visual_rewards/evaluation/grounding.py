@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from visual_rewards.coords import CoordConfig, CoordSpace
+from visual_rewards.geometry.coords import CoordConfig, CoordSpace
 from visual_rewards.parsing import parse_completion, parse_detections
 from visual_rewards.scoring import row_value
 from visual_rewards.targets import parse_box_target

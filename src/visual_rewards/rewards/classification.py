@@ -4,9 +4,9 @@ Two presets:
 
 ``"default"``
     The answer (the ``<answer>`` block, see :func:`~visual_rewards.parse_completion`) is
-    normalised (:func:`~visual_rewards.labels.normalize_label`) and must equal the ground truth
+    normalised (:func:`~visual_rewards.geometry.labels.normalize_label`) and must equal the ground truth
     or one of its aliases; with a closed label set (``labels=[...]`` or a class-names file) a
-    near match counts too, when it is unambiguous -- see :mod:`visual_rewards.labels` for the
+    near match counts too, when it is unambiguous -- see :mod:`visual_rewards.geometry.labels` for the
     exact rule. Empty answers, answers naming another class or several classes, truncated
     answers and answers longer than ``max_answer_chars`` earn 0.
 ``"visual_rft"``
@@ -35,7 +35,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from visual_rewards.labels import (
+from visual_rewards.geometry.labels import (
     DEFAULT_FUZZY_CUTOFF,
     DEFAULT_FUZZY_MARGIN,
     DEFAULT_FUZZY_MAX_EDITS,
@@ -66,7 +66,7 @@ class ClassificationConfig:
             Pass a list of names, a class-names file path, or a :class:`LabelSet`.
         fuzzy: with a label set, accept unambiguous near matches (typos).
         fuzzy_cutoff: minimum similarity of a near match, in ``(0, 1]`` (see
-            :func:`~visual_rewards.labels.label_similarity`).
+            :func:`~visual_rewards.geometry.labels.label_similarity`).
         fuzzy_margin: how much more similar than any other class the ground truth must be.
         fuzzy_max_edits: a near match is at most this many edits from the ground truth.
         max_answer_chars: longer answers (after stripping) earn 0.

@@ -18,9 +18,9 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import numpy.typing as npt
 
-from visual_rewards.boxes import batched_box_iou
-from visual_rewards.coords import CoordConfig, CoordSpace
-from visual_rewards.matching import batched_greedy_match, batched_hungarian_match
+from visual_rewards.geometry.boxes import batched_box_iou
+from visual_rewards.geometry.coords import CoordConfig, CoordSpace
+from visual_rewards.geometry.matching import batched_greedy_match, batched_hungarian_match
 from visual_rewards.parsing import (
     DEFAULT_MAX_ITEMS,
     DetectionsBatch,

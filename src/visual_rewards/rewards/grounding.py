@@ -15,8 +15,8 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import numpy.typing as npt
 
-from visual_rewards.boxes import batched_box_giou, batched_box_iou
-from visual_rewards.coords import CoordConfig, CoordSpace
+from visual_rewards.geometry.boxes import batched_box_giou, batched_box_iou
+from visual_rewards.geometry.coords import CoordConfig, CoordSpace
 from visual_rewards.parsing import parse_detections_batch
 from visual_rewards.rewards.base import Reward, RewardResult, check_lengths
 from visual_rewards.rewards.detection import (

@@ -34,7 +34,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import numpy.typing as npt
 
-from visual_rewards.coords import CoordConfig, CoordSpace
+from visual_rewards.geometry.coords import CoordConfig, CoordSpace
 from visual_rewards.parsing import completion_text, parse_completion, parse_points
 from visual_rewards.rewards.base import Reward, RewardResult, check_lengths
 from visual_rewards.rewards.format import visual_rft_format_ok
