@@ -5,6 +5,8 @@
 array([1.])
 """
 
+import importlib.metadata
+
 from visual_rewards.geometry.boxes import batched_box_giou, batched_box_iou, box_giou, box_iou
 from visual_rewards.geometry.coords import (
     CoordConfig,
@@ -37,7 +39,10 @@ from visual_rewards.rewards import (
     RewardResult,
 )
 
-__version__ = "0.1.0.dev0"
+try:  # the one version source is pyproject.toml, read back from the installed metadata
+    __version__ = importlib.metadata.version("visual-rewards")
+except importlib.metadata.PackageNotFoundError:  # pragma: no cover - sources on sys.path without an install
+    __version__ = "0+unknown"
 
 __all__ = [
     "ClassificationReward",
