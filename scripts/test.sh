@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite, from scratch: venv + install, lint, types, docs, tests.
+# The whole test suite, from scratch: venv + install, lint, types, docs, tests; then the tests
+# once more from a fresh copy of the repository with nothing beside it (no ../shared).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # verl: the veRL integration tests run against veRL 0.9.1 itself (CPU, no vllm/sglang).
@@ -11,3 +12,7 @@ echo "== ruff format"; ruff format --check src tests benchmarks examples fuzz in
 echo "== mypy";   mypy
 echo "== mkdocs"; mkdocs build --strict --quiet --site-dir "$(mktemp -d)"
 echo "== pytest"; python -m pytest -q "$@"
+echo "== pytest, fresh clone (nothing beside it: tests that need ../shared skip)"
+fresh="$(scripts/fresh-copy.sh)"
+trap 'rm -rf "$(dirname "$fresh")"' EXIT
+(cd "$fresh" && PYTHONPATH="$fresh/src" python -m pytest -q -p no:cacheprovider "$@")

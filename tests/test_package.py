@@ -113,3 +113,35 @@ def test_the_readme_states_the_tested_transformers_range() -> None:
     low = next(s[2:] for s in spec.split(",") if s.startswith(">="))
     high = next(s[1:] for s in spec.split(",") if s.startswith("<"))
     assert f"transformers>={low},<{high}" in (ROOT / "README.md").read_text()
+
+
+def _local_imports(path: Path, seen: set[Path]) -> set[str]:
+    """Top-level modules ``path`` imports, following imports of benchmarks/ and tests/support/."""
+    import ast
+
+    seen.add(path)
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        for name in names:
+            top = name.split(".")[0]
+            found.add(top)
+            for folder in (ROOT / "benchmarks", ROOT / "tests" / "support"):
+                local = folder / f"{top}.py"
+                if local.is_file() and local not in seen:
+                    found |= _local_imports(local, seen)
+    return found
+
+
+@pytest.mark.parametrize(
+    "bench", sorted((ROOT / "benchmarks").glob("bench_*.py")), ids=lambda p: p.stem
+)
+def test_benchmarks_run_without_the_test_tools(bench: Path) -> None:
+    # benchmarks run in the core + test environment, not under pytest: no test module import
+    imported = _local_imports(bench, set())
+    assert not imported & {"pytest", "hypothesis", "_pytest"}, sorted(imported)
+    assert not any(name.startswith("test_") for name in imported), sorted(imported)

@@ -24,7 +24,6 @@ from test_trl_configs import TRL_DIR, load_script
 
 from visual_rewards.trl import pixel_bounds
 
-DATA = Path(__file__).parents[3] / "shared" / "data"
 # PIL images meet numpy 2 inside transformers' processor: a third-party warning, not ours
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
@@ -75,11 +74,11 @@ def test_build_rewards_per_task() -> None:
 
 
 def test_entry_point_trains_two_steps_from_a_shipped_recipe(
-    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, shared_data_or_none: Path | None
 ) -> None:
     with tm.one_torch_thread():
         model_dir, rows = tm.shared_tiny_model(
-            tmp_path_factory.getbasetemp(), "qwen2vl", DATA if DATA.exists() else None
+            tmp_path_factory.getbasetemp(), "qwen2vl", shared_data_or_none
         )
     data = tm.write_jsonl(rows, tmp_path / "train.jsonl")
     first = json.loads(data.read_text().splitlines()[0])
@@ -149,11 +148,9 @@ def test_entry_point_trains_two_steps_from_a_shipped_recipe(
     assert type(reloaded).__name__ == "Qwen2VLForConditionalGeneration"
 
 
-def test_reads_what_build_dataset_writes(tmp_path: Path) -> None:
+def test_reads_what_build_dataset_writes(tmp_path: Path, shared_data: Path) -> None:
     """``visual-rewards build-dataset … --jsonl/--hf`` output is what the script trains on."""
-    coco = DATA / "coco_tiny"
-    if not coco.is_dir():
-        pytest.skip(f"shared reference data not found at {coco}")
+    coco = shared_data / "coco_tiny"
     from visual_rewards.cli import main as cli
 
     code = cli(
