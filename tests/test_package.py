@@ -72,8 +72,7 @@ def test_the_wheel_holds_the_package_and_no_test_file(tmp_path: Path) -> None:
     assert "visual_rewards/py.typed" in files
     assert "visual_rewards/verl/manager.py" in files  # the verl.plugins entry point's target
     assert all(n.startswith("visual_rewards/") for n in files), files
-    stems = [Path(n).name for n in files]
-    leaked = [n for n, s in zip(files, stems) if s == "conftest.py" or s.startswith("test_")]
+    leaked = [n for n in files if Path(n).name == "conftest.py" or Path(n).name.startswith("test_")]
     assert leaked == [], f"test files in the wheel: {leaked}"
     assert not any("/tests/" in n or n.startswith("tests/") for n in files)
     # the license travels in the metadata, as do the project URLs
