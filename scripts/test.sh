@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 # trl-test: the TRL integration tests train tiny models with trl 1.16 on CPU (transformers 5.10).
 scripts/setup-venv.sh dev,verl,trl-test
 export PATH="$PWD/.venv/bin:$PATH"
-echo "== ruff";   ruff check src tests benchmarks examples fuzz integrations/trl
-echo "== ruff format"; ruff format --check src tests benchmarks examples fuzz integrations/trl
+echo "== ruff";   ruff check src tests benchmarks examples fuzz integrations/trl docs/_ext conftest.py
+echo "== ruff format"; ruff format --check src tests benchmarks examples fuzz integrations/trl docs/_ext conftest.py
 echo "== mypy";   mypy
 echo "== mkdocs"; mkdocs build --strict --quiet --site-dir "$(mktemp -d)"
 echo "== pytest"; python -m pytest -q "$@"

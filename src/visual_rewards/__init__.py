@@ -39,9 +39,11 @@ from visual_rewards.rewards import (
     RewardResult,
 )
 
-try:  # the one version source is pyproject.toml, read back from the installed metadata
+# The one version source is pyproject.toml, read back from the installed metadata ("0+unknown"
+# for sources on sys.path without an install).
+try:
     __version__ = importlib.metadata.version("visual-rewards")
-except importlib.metadata.PackageNotFoundError:  # pragma: no cover - sources on sys.path without an install
+except importlib.metadata.PackageNotFoundError:  # pragma: no cover
     __version__ = "0+unknown"
 
 __all__ = [
