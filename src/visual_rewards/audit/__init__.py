@@ -1,0 +1,1 @@
+"""Reward audit (filled below)."""
