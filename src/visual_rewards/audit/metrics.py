@@ -10,7 +10,8 @@ reward preset:
   score 1.0, as in :func:`~visual_rewards.evaluation.detections_from_outputs`. With labelled
   ground truth AP is averaged over the ground truth's classes (COCO's per-category mean). An
   image without ground truth, where COCO's AP is undefined, scores 1.0 for an answer without
-  boxes and 0.0 otherwise.
+  boxes and 0.0 otherwise. Ties in confidence are broken by box position (``x1, y1, x2, y2``),
+  not by the order the boxes were written in, so reordering boxes never changes the metric.
 * ``grounding`` -- IoU of the first valid predicted box with the first ground-truth box (the
   reading of :func:`~visual_rewards.evaluation.grounding_metrics`).
 * ``classification`` -- 1.0 when the answer names the ground-truth class and only it
@@ -45,8 +46,10 @@ __all__ = [
     "METRIC_TASKS",
     "MetricContext",
     "image_ap",
+    "image_ap_profile",
     "stated_count",
     "task_metric",
+    "task_metric_profile",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -96,10 +99,11 @@ class MetricContext:
 # ---------------------------------------------------------------------------------------------
 
 
-def _category_ap(pred: FloatArray, scores: FloatArray, gt: FloatArray) -> float:
-    """COCO AP of one category on one image: ``pred (D, 4)``, ``scores (D,)``, ``gt (G, 4)``."""
+def _category_ap(pred: FloatArray, scores: FloatArray, gt: FloatArray) -> FloatArray:
+    """COCO AP of one category on one image at each IoU threshold ``(10,)``:
+    ``pred (D, 4)``, ``scores (D,)``, ``gt (G, 4)``."""
     if pred.shape[0] == 0:
-        return 0.0
+        return np.zeros(_IOU_THRESHOLDS.size)
     order = np.argsort(-scores, kind="mergesort")[:_MAX_DETS]
     iou = box_iou(pred[order], gt)  # (D, G)
     n_det, n_gt = iou.shape
@@ -124,7 +128,7 @@ def _category_ap(pred: FloatArray, scores: FloatArray, gt: FloatArray) -> float:
         idx = np.searchsorted(recall, _RECALL_POINTS, side="left")
         q = np.where(idx < n_det, envelope[np.minimum(idx, n_det - 1)], 0.0)
         aps[t] = float(q.mean())
-    return float(aps.mean())
+    return aps
 
 
 def image_ap(
@@ -150,11 +154,22 @@ def image_ap(
     >>> image_ap([[50, 50, 60, 60], [0, 0, 10, 10]], [0.9, 0.8], [[0, 0, 10, 10]])
     0.5
     """
+    return float(image_ap_profile(pred, scores, gt, pred_classes, gt_classes).mean())
+
+
+def image_ap_profile(
+    pred: npt.ArrayLike,
+    scores: npt.ArrayLike,
+    gt: npt.ArrayLike,
+    pred_classes: Sequence[Any] | None = None,
+    gt_classes: Sequence[Any] | None = None,
+) -> FloatArray:
+    """The AP of :func:`image_ap` at each IoU threshold 0.5, 0.55, ..., 0.95: ``(10,)``."""
     p = np.asarray(pred, dtype=np.float64).reshape(-1, 4)
     s = np.asarray(scores, dtype=np.float64).reshape(-1)
     g = np.asarray(gt, dtype=np.float64).reshape(-1, 4)
     if g.shape[0] == 0:
-        return 1.0 if p.shape[0] == 0 else 0.0
+        return np.full(_IOU_THRESHOLDS.size, 1.0 if p.shape[0] == 0 else 0.0)
     if gt_classes is None:
         return _category_ap(p, s, g)
     pc = [None] * p.shape[0] if pred_classes is None else list(pred_classes)
@@ -164,19 +179,24 @@ def image_ap(
         pm = np.fromiter((c == cls for c in pc), dtype=bool, count=len(pc))
         gm = np.fromiter((c == cls for c in gc), dtype=bool, count=len(gc))
         aps.append(_category_ap(p[pm], s[pm], g[gm]))
-    return float(np.mean(aps))
+    out: FloatArray = np.mean(aps, axis=0)
+    return out
 
 
-def _detection_metric(answer: str | None, solution: Any, ctx: MetricContext) -> float:
+def _detection_metric(answer: str | None, solution: Any, ctx: MetricContext) -> FloatArray:
     target = parse_box_target(solution, ctx.gt)
     det = parse_detections(answer, ctx.pred)
     scores = np.where(np.isnan(det.scores), 1.0, det.scores)
+    # ties in confidence are broken by position, not by the order the boxes were written in
+    order = np.lexsort((*det.boxes.T[::-1], -scores)) if len(det) else np.zeros(0, dtype=np.intp)
+    det_boxes, scores = det.boxes[order], scores[order]
+    det_labels = [det.labels[k] for k in order.tolist()]
     if target.labels is None or any(lab is None for lab in target.labels):
-        return image_ap(det.boxes, scores, target.boxes)
+        return image_ap_profile(det_boxes, scores, target.boxes)
     gt_classes = [normalize_label(str(lab)) for lab in target.labels]
     single = gt_classes[0] if len(set(gt_classes)) == 1 else None
-    pred_classes = [normalize_label(lab) if lab else single for lab in det.labels]
-    return image_ap(det.boxes, scores, target.boxes, pred_classes, gt_classes)
+    pred_classes = [normalize_label(lab) if lab else single for lab in det_labels]
+    return image_ap_profile(det_boxes, scores, target.boxes, pred_classes, gt_classes)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -278,7 +298,7 @@ def _pointing_metric(answer: str | None, solution: Any, ctx: MetricContext) -> f
     return float(inside.sum()) / n
 
 
-_METRICS = {
+_METRICS: dict[str, Any] = {
     "detection": _detection_metric,
     "grounding": _grounding_metric,
     "classification": _classification_metric,
@@ -287,7 +307,9 @@ _METRICS = {
 }
 
 
-def task_metric(completions: Sequence[Any], solutions: Sequence[Any], ctx: MetricContext) -> FloatArray:
+def task_metric(
+    completions: Sequence[Any], solutions: Sequence[Any], ctx: MetricContext
+) -> FloatArray:
     """The true metric ``(B,)`` of ``B`` completions against their ground truths (module doc).
 
     A malformed ground truth gives NaN for its row.
@@ -296,8 +318,21 @@ def task_metric(completions: Sequence[Any], solutions: Sequence[Any], ctx: Metri
     >>> task_metric(["<think>x</think><answer>3</answer>", "<answer>not 3</answer>"], [3, 3], ctx)
     array([1., 0.])
     """
+    out: FloatArray = task_metric_profile(completions, solutions, ctx).mean(axis=1)
+    return out
+
+
+def task_metric_profile(
+    completions: Sequence[Any], solutions: Sequence[Any], ctx: MetricContext
+) -> FloatArray:
+    """The metric's parts ``(B, K)``, whose mean is :func:`task_metric`: detection's AP at
+    each of the ``K = 10`` IoU thresholds, ``K = 1`` for the other tasks.
+
+    An answer is *unambiguously* worse than another when no part is higher and one is lower.
+    """
     fn = _METRICS[ctx.task]
-    out = np.empty(len(completions))
+    k = _IOU_THRESHOLDS.size if ctx.task == "detection" else 1
+    out = np.empty((len(completions), k))
     truncates = ctx.task in ("classification", "counting")
     for i, (completion, solution) in enumerate(zip(completions, solutions, strict=True)):
         parsed = parse_completion(completion)
