@@ -238,8 +238,8 @@ _HEDGES = frozenset(
 def stated_count(answer: str | None) -> int | None:
     """The one whole number an answer states, or None (none, several, hedged, fractional).
 
-    >>> [stated_count(a) for a in ["3", "There are three dogs.", "twenty-one", "none"]]
-    [3, 3, 21, 0]
+    >>> [stated_count(a) for a in ["3", "There are three dogs.", "twenty-one", "none", "no dogs"]]
+    [3, 3, 21, 0, 0]
     >>> [stated_count(a) for a in ["not 3", "3 or 4", "about 3", "2-3", "3.5", ""]]
     [None, None, None, None, None, None]
     """
@@ -248,8 +248,8 @@ def stated_count(answer: str | None) -> int | None:
     if _has_range(answer):
         return None
     words = normalize_label(answer).split()
-    if words == ["none"]:
-        return 0
+    if words[:1] in (["none"], ["no"]) and not any(w.isdigit() or w in _UNITS or w in _TENS for w in words):
+        return 0 if not _HEDGES.intersection(words[1:]) else None  # "none", "no dogs"
     values: list[int] = []
     for word in words:
         if word in _HEDGES:
@@ -263,7 +263,7 @@ def stated_count(answer: str | None) -> int | None:
                 values.append(_UNITS[word])
         elif word in _TENS:
             values.append(_TENS[word])
-    return values[0] if len(values) == 1 else None
+    return values[0] if values and len(set(values)) == 1 else None  # "3 3" agrees
 
 
 def _has_range(text: str) -> bool:

@@ -255,7 +255,8 @@ def _prefix_words(d: Draft, u: tuple[float, ...], ctx: OpContext) -> None:
 
 
 def _suffix_words(d: Draft, u: tuple[float, ...], ctx: OpContext) -> None:
-    d.text = d.text + _SUFFIXES[_pick(len(_SUFFIXES), u[0])]
+    choices = _SUFFIXES if d.task == "classification" else _SUFFIXES[:-1]  # no plural "3s"
+    d.text = d.text + choices[_pick(len(choices), u[0])]
 
 
 def _case(d: Draft, u: tuple[float, ...], ctx: OpContext) -> None:
