@@ -102,6 +102,8 @@ class Hack:
     correct_metric: float
     found_after: int
     occurrences: int = 1
+    #: the ops' parameters, so that ``Op(name, u)`` replays the answer exactly
+    op_params: tuple[tuple[float, ...], ...] = ()
 
     @property
     def signature(self) -> tuple[str, ...]:
@@ -609,4 +611,5 @@ def _hack(truth: _Truth, cand: _Cand, kind: str, scorer: _Scorer, when: int) -> 
         correct_reward=correct.reward,
         correct_metric=correct.metric,
         found_after=when,
+        op_params=tuple(op.u for op in cand.ops),
     )
