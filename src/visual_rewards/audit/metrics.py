@@ -149,9 +149,9 @@ def image_ap(
     Returns:
         AP in ``[0, 1]``; for ``G = 0`` (undefined in COCO) 1.0 without detections, else 0.0.
 
-    >>> image_ap([[0, 0, 10, 10], [50, 50, 60, 60]], [0.9, 0.8], [[0, 0, 10, 10]])
+    >>> round(image_ap([[0, 0, 10, 10], [50, 50, 60, 60]], [0.9, 0.8], [[0, 0, 10, 10]]), 6)
     1.0
-    >>> image_ap([[50, 50, 60, 60], [0, 0, 10, 10]], [0.9, 0.8], [[0, 0, 10, 10]])
+    >>> round(image_ap([[50, 50, 60, 60], [0, 0, 10, 10]], [0.9, 0.8], [[0, 0, 10, 10]]), 6)
     0.5
     """
     return float(image_ap_profile(pred, scores, gt, pred_classes, gt_classes).mean())
