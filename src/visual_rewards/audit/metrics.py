@@ -101,33 +101,37 @@ class MetricContext:
 
 def _category_ap(pred: FloatArray, scores: FloatArray, gt: FloatArray) -> FloatArray:
     """COCO AP of one category on one image at each IoU threshold ``(10,)``:
-    ``pred (D, 4)``, ``scores (D,)``, ``gt (G, 4)``."""
+    ``pred (D, 4)``, ``scores (D,)``, ``gt (G, 4)``.
+
+    COCOeval's matching, for all thresholds at once: detections in descending score (stable),
+    each takes the unmatched ground truth of highest IoU ``>= t`` (the last one on ties).
+    """
+    n_thr = _IOU_THRESHOLDS.size
     if pred.shape[0] == 0:
-        return np.zeros(_IOU_THRESHOLDS.size)
+        return np.zeros(n_thr)
     order = np.argsort(-scores, kind="mergesort")[:_MAX_DETS]
     iou = box_iou(pred[order], gt)  # (D, G)
     n_det, n_gt = iou.shape
-    aps = np.zeros(_IOU_THRESHOLDS.size)
-    for t, thr in enumerate(_IOU_THRESHOLDS):
-        taken = np.zeros(n_gt, dtype=bool)
-        tp = np.zeros(n_det, dtype=bool)
-        for d in range(n_det):
-            best, m = min(float(thr), 1 - 1e-10), -1
-            for g in range(n_gt):  # COCOeval: the last best unmatched ground truth wins ties
-                if taken[g] or iou[d, g] < best:
-                    continue
-                best, m = float(iou[d, g]), g
-            if m >= 0:
-                taken[m] = True
-                tp[d] = True
-        tps = np.cumsum(tp)
-        fps = np.cumsum(~tp)
-        recall = tps / n_gt
-        precision = tps / (tps + fps + np.spacing(1))
-        envelope = np.maximum.accumulate(precision[::-1])[::-1]
-        idx = np.searchsorted(recall, _RECALL_POINTS, side="left")
-        q = np.where(idx < n_det, envelope[np.minimum(idx, n_det - 1)], 0.0)
-        aps[t] = float(q.mean())
+    thr = np.minimum(_IOU_THRESHOLDS, 1 - 1e-10)[:, None]  # (T, 1)
+    taken = np.zeros((n_thr, n_gt), dtype=bool)
+    tp = np.zeros((n_thr, n_det), dtype=bool)
+    rows = np.arange(n_thr)
+    for d in range(n_det):
+        eligible = ~taken & (iou[d][None, :] >= thr)
+        masked = np.where(eligible, iou[d][None, :], -1.0)[:, ::-1]
+        g = n_gt - 1 - np.argmax(masked, axis=1)  # the last best on ties
+        hit = eligible.any(axis=1)
+        taken[rows[hit], g[hit]] = True
+        tp[:, d] = hit
+    tps = np.cumsum(tp, axis=1)
+    fps = np.cumsum(~tp, axis=1)
+    recall = tps / n_gt
+    precision = tps / (tps + fps + np.spacing(1))
+    envelope = np.maximum.accumulate(precision[:, ::-1], axis=1)[:, ::-1]
+    # searchsorted(recall[t], points, "left") for every t: how many recalls are below each point
+    idx = (recall[:, None, :] < _RECALL_POINTS[None, :, None]).sum(axis=2)  # (T, 101)
+    q = np.take_along_axis(envelope, np.minimum(idx, n_det - 1), axis=1)
+    aps: FloatArray = np.where(idx < n_det, q, 0.0).mean(axis=1)
     return aps
 
 
@@ -183,8 +187,7 @@ def image_ap_profile(
     return out
 
 
-def _detection_metric(answer: str | None, solution: Any, ctx: MetricContext) -> FloatArray:
-    target = parse_box_target(solution, ctx.gt)
+def _detection_metric(answer: str | None, target: Any, ctx: MetricContext) -> FloatArray:
     det = parse_detections(answer, ctx.pred)
     scores = np.where(np.isnan(det.scores), 1.0, det.scores)
     # ties in confidence are broken by position, not by the order the boxes were written in
@@ -204,16 +207,14 @@ def _detection_metric(answer: str | None, solution: Any, ctx: MetricContext) -> 
 # ---------------------------------------------------------------------------------------------
 
 
-def _grounding_metric(answer: str | None, solution: Any, ctx: MetricContext) -> float:
-    target = parse_box_target(solution, ctx.gt)
+def _grounding_metric(answer: str | None, target: Any, ctx: MetricContext) -> float:
     det = parse_detections(answer, ctx.pred)
     if len(det) == 0 or len(target) == 0:
         return 0.0
     return float(box_iou(det.boxes[:1], target.boxes[:1])[0, 0])
 
 
-def _classification_metric(answer: str | None, solution: Any, ctx: MetricContext) -> float:
-    target = class_target(solution)
+def _classification_metric(answer: str | None, target: Any, ctx: MetricContext) -> float:
     if answer is None:
         return 0.0
     names = [target.label, *target.aliases]
@@ -277,14 +278,13 @@ def _has_range(text: str) -> bool:
     return False
 
 
-def _counting_metric(answer: str | None, solution: Any, ctx: MetricContext) -> float:
-    truth = count_target(solution).count
+def _counting_metric(answer: str | None, target: Any, ctx: MetricContext) -> float:
+    truth = target.count
     stated = stated_count(answer)
     return 1.0 if stated is not None and stated == truth else 0.0
 
 
-def _pointing_metric(answer: str | None, solution: Any, ctx: MetricContext) -> float:
-    target = point_target(solution)
+def _pointing_metric(answer: str | None, target: Any, ctx: MetricContext) -> float:
     if target.box is None:
         raise ValueError("the pointing metric needs a box target (polygons are not audited)")
     gt_cfg = ctx.gt if target.coords is None else CoordConfig(target.coords, ctx.gt.image_size)
@@ -297,6 +297,14 @@ def _pointing_metric(answer: str | None, solution: Any, ctx: MetricContext) -> f
     inside = (p[:, 0] >= box[0]) & (p[:, 0] <= box[2]) & (p[:, 1] >= box[1]) & (p[:, 1] <= box[3])
     return float(inside.sum()) / n
 
+
+_READERS: dict[str, Any] = {
+    "detection": lambda sol, ctx: parse_box_target(sol, ctx.gt),
+    "grounding": lambda sol, ctx: parse_box_target(sol, ctx.gt),
+    "classification": lambda sol, ctx: class_target(sol),
+    "counting": lambda sol, ctx: count_target(sol),
+    "pointing": lambda sol, ctx: point_target(sol),
+}
 
 _METRICS: dict[str, Any] = {
     "detection": _detection_metric,
@@ -330,15 +338,19 @@ def task_metric_profile(
 
     An answer is *unambiguously* worse than another when no part is higher and one is lower.
     """
-    fn = _METRICS[ctx.task]
+    fn, read = _METRICS[ctx.task], _READERS[ctx.task]
     k = _IOU_THRESHOLDS.size if ctx.task == "detection" else 1
     out = np.empty((len(completions), k))
     truncates = ctx.task in ("classification", "counting")
+    targets: dict[int, Any] = {}  # ground truths repeat within a batch: read each once
     for i, (completion, solution) in enumerate(zip(completions, solutions, strict=True)):
         parsed = parse_completion(completion)
         answer = None if truncates and parsed.truncated else parsed.answer
         try:
-            out[i] = fn(answer, solution, ctx)
+            key = id(solution)
+            if key not in targets:
+                targets[key] = read(solution, ctx)
+            out[i] = fn(answer, targets[key], ctx)
         except ValueError:
             out[i] = math.nan
     return out

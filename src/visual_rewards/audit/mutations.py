@@ -11,7 +11,6 @@ written in the reward's own coordinate space by :func:`render`.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -473,7 +472,15 @@ def random_op(names: Sequence[str], rng: np.random.Generator) -> Op:
 
 def apply_ops(start: Draft, ops: Sequence[Op], ctx: OpContext) -> Draft:
     """A copy of ``start`` with ``ops`` applied in order."""
-    d = copy.deepcopy(start)
+    d = Draft(
+        start.task,
+        [list(b) for b in start.boxes],
+        list(start.confs),
+        list(start.labels),
+        start.text,
+        start.dialect,
+        list(start.post),
+    )
     for op in ops:
         OPS[op.name][2](d, op.u, ctx)
     return d
