@@ -123,7 +123,7 @@ def main() -> None:
         f"({speed['evaluations'] / speed['cpu_seconds']:,.0f} answers per CPU second)\n"
     )
     rows, tables = every_reward(args.budget)
-    print(f"| reward x preset | hacks (budget {args.budget:,}, seed 0) | kinds | first example | first found after | s |")
+    print(f"| reward x preset | hacks (budget {args.budget:,}, seed 0) | kinds | first example | earliest found after | s |")
     print("|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['reward']} | {r['hacks']} | {', '.join(r['kinds']) or '–'} | {r['example'] or '–'} "

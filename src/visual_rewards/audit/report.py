@@ -27,8 +27,14 @@ __all__ = [
 
 
 def _short(text: str, max_chars: int) -> str:
-    text = text if len(text) <= max_chars else text[: max_chars - 1] + "…"
-    return text.encode("unicode_escape").decode("ascii").replace("`", "'").replace("|", "\\|")
+    """Escaped for a markdown code span; long answers keep their start and their end."""
+    def esc(part: str) -> str:
+        return part.encode("unicode_escape").decode("ascii").replace("`", "'").replace("|", "\\|")
+
+    if len(text) > max_chars:
+        head = max_chars // 3
+        return esc(text[:head]) + " … " + esc(text[-(max_chars - head - 3) :])
+    return esc(text)
 
 
 def _num(value: float, digits: int = 3) -> str:
