@@ -52,8 +52,12 @@ def search_speed() -> dict[str, Any]:
     t0, c0 = time.perf_counter(), time.process_time()
     rep = audit(DetectionReward(), gts, budget=10_000, seed=0)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
-    return {"evaluations": rep.evaluations, "minimise": rep.minimize_evaluations,
-            "seconds": seconds, "cpu_seconds": cpu}
+    return {
+        "evaluations": rep.evaluations,
+        "minimise": rep.minimize_evaluations,
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+    }
 
 
 def every_reward(budget: int) -> tuple[list[dict[str, Any]], list[Any]]:
@@ -86,12 +90,20 @@ def every_reward(budget: int) -> tuple[list[dict[str, Any]], list[Any]]:
 def _score_log(rows: list[dict[str, Any]], preset: str) -> list[dict[str, Any]]:
     reward = GroundingReward(preset, coords="pixel")
     res = reward.score(
-        [r["completion"] for r in rows], [r["solution"] for r in rows], image_size=[CANVAS] * len(rows)
+        [r["completion"] for r in rows],
+        [r["solution"] for r in rows],
+        image_size=[CANVAS] * len(rows),
     )
     out = []
     for k, r in enumerate(rows):
         comps = {name: float(v[k]) for name, v in res.components.items()}
-        out.append({**r, "image_size": list(CANVAS), "scores": {"total": float(res.total[k]), "components": comps}})
+        out.append(
+            {
+                **r,
+                "image_size": list(CANVAS),
+                "scores": {"total": float(res.total[k]), "components": comps},
+            }
+        )
     return out
 
 
@@ -101,7 +113,11 @@ def shared_log() -> dict[str, Any] | None:
     rows = read_debug_log(SHARED_LOG)
     out: dict[str, Any] = {}
     logged = [
-        {**r, "image_size": list(CANVAS), "scores": {"total": r["logged_reward"], "components": {"accuracy": r["logged_reward"]}}}
+        {
+            **r,
+            "image_size": list(CANVAS),
+            "scores": {"total": r["logged_reward"], "components": {"accuracy": r["logged_reward"]}},
+        }
         for r in rows
     ]
     out["logged reward (VLM-R1)"] = grpo_diagnostics(logged, task="grounding", coords="pixel")
@@ -123,11 +139,15 @@ def main() -> None:
         f"({speed['evaluations'] / speed['cpu_seconds']:,.0f} answers per CPU second)\n"
     )
     rows, tables = every_reward(args.budget)
-    print(f"| reward x preset | hacks (budget {args.budget:,}, seed 0) | kinds | first example | earliest found after | s |")
+    print(
+        f"| reward x preset | hacks (budget {args.budget:,}, seed 0) | kinds | first example | earliest found after | s |"
+    )
     print("|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['reward']} | {r['hacks']} | {', '.join(r['kinds']) or '–'} | {r['example'] or '–'} "
-              f"| {r['found_after'] if r['found_after'] is not None else '–'} | {r['seconds']:.2f} |")
+        print(
+            f"| {r['reward']} | {r['hacks']} | {', '.join(r['kinds']) or '–'} | {r['example'] or '–'} "
+            f"| {r['found_after'] if r['found_after'] is not None else '–'} | {r['seconds']:.2f} |"
+        )
     print()
     print(alignment_markdown(tables))
     diags = shared_log()
@@ -137,10 +157,21 @@ def main() -> None:
         for name, d in diags.items():
             print(f"**{name}**\n\n{d.to_markdown()}")
     if args.json is not None:
-        args.json.write_text(json.dumps({
-            "speed": speed, "rewards": rows, "alignment": [t.to_dict() for t in tables],
-            "diagnostics": None if diags is None else {k: v.to_dict() for k, v in diags.items()},
-        }, indent=2, default=str) + "\n")
+        args.json.write_text(
+            json.dumps(
+                {
+                    "speed": speed,
+                    "rewards": rows,
+                    "alignment": [t.to_dict() for t in tables],
+                    "diagnostics": None
+                    if diags is None
+                    else {k: v.to_dict() for k, v in diags.items()},
+                },
+                indent=2,
+                default=str,
+            )
+            + "\n"
+        )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ holes whatever the shipped presets become.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -62,7 +63,9 @@ class OldConfidenceRule(Reward):
             match = hungarian_match(iou, 0.5) if g and len(boxes) else np.full(len(boxes), -1)
             matched = match >= 0
             s = np.nan_to_num(scores, nan=0.0)
-            iou_c[i] = float(iou[matched, match[matched]].sum()) / max(g, p) if matched.any() else 0.0
+            iou_c[i] = (
+                float(iou[matched, match[matched]].sum()) / max(g, p) if matched.any() else 0.0
+            )
             per = np.where(matched, s, 1.0 - s)
             per[np.isnan(scores)] = 0.0
             conf_c[i] = float(per.sum()) / max(g, p)
@@ -78,10 +81,8 @@ def _numbers(text: str | None) -> set[float]:
             token += ch
         else:
             if token:
-                try:
+                with contextlib.suppress(ValueError):
                     out.add(float(token))
-                except ValueError:
-                    pass
             token = ""
     return out
 
@@ -96,13 +97,17 @@ class SharedNumberShortcut(Reward):
     def score(
         self, completions: Sequence[Any], solutions: Sequence[Any] | None = None, **columns: Any
     ) -> RewardResult:
-        n = check_lengths(completions, solutions)
+        check_lengths(completions, solutions)
         assert solutions is not None
         base = GroundingReward().score(completions, solutions)
         iou = base.components["iou"].copy()
         for i, (completion, solution) in enumerate(zip(completions, solutions, strict=True)):
-            truth = _numbers(" ".join(str(v) for v in np.ravel(parse_box_target(solution).raw_boxes)))
+            truth = _numbers(
+                " ".join(str(v) for v in np.ravel(parse_box_target(solution).raw_boxes))
+            )
             if _numbers(parse_completion(completion).answer) & truth:
                 iou[i] = 1.0
         comps = {"iou": iou, "format": base.components["format"]}
-        return RewardResult(total=iou + comps["format"], components=comps, parse_failed=base.parse_failed)
+        return RewardResult(
+            total=iou + comps["format"], components=comps, parse_failed=base.parse_failed
+        )

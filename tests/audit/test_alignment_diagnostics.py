@@ -15,7 +15,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from visual_rewards import CountingReward, GroundingReward
-from visual_rewards.audit import alignment, alignment_svg, audit_html_fragment, grpo_diagnostics, read_debug_log
+from visual_rewards.audit import (
+    alignment,
+    alignment_svg,
+    audit_html_fragment,
+    grpo_diagnostics,
+    read_debug_log,
+)
 from visual_rewards.audit.alignment import AlignmentRow, AlignmentTable, discordant_pairs
 from visual_rewards.audit.cli import add_audit_parser
 
@@ -48,8 +54,14 @@ def test_alignment_of_a_reward_that_is_its_metric() -> None:
 
 
 def test_svg_and_html_escape_and_have_no_script() -> None:
-    t = AlignmentTable("<img src=x onerror=alert(1)>", "grounding", 1, 8, 0,
-                       (AlignmentRow("total", -0.4, 0.6, 10), AlignmentRow("iou", math.nan, math.nan, 0)))
+    t = AlignmentTable(
+        "<img src=x onerror=alert(1)>",
+        "grounding",
+        1,
+        8,
+        0,
+        (AlignmentRow("total", -0.4, 0.6, 10), AlignmentRow("iou", math.nan, math.nan, 0)),
+    )
     svg = alignment_svg([t])
     html = audit_html_fragment([t])
     for text in (svg, html):
@@ -68,9 +80,12 @@ def _row(prompt: str, total: float, acc: float, answer: str) -> dict:
 
 def test_diagnostics_on_hand_made_groups() -> None:
     rows = [
-        _row("a", 2.0, 1.0, "3"), _row("a", 1.0, 0.0, "4"),  # accuracy carries the signal
-        _row("b", 1.0, 1.0, "3"), _row("b", 1.0, 0.0, "5"),  # equal totals: no signal
-        _row("c", 1.0, 0.0, "4"), _row("c", 0.0, 0.0, "3"),  # format pays the wrong answer
+        _row("a", 2.0, 1.0, "3"),
+        _row("a", 1.0, 0.0, "4"),  # accuracy carries the signal
+        _row("b", 1.0, 1.0, "3"),
+        _row("b", 1.0, 0.0, "5"),  # equal totals: no signal
+        _row("c", 1.0, 0.0, "4"),
+        _row("c", 0.0, 0.0, "3"),  # format pays the wrong answer
         _row("d", 2.0, 1.0, "3"),  # a group of one: left out
         {"prompt": "e", "scores": {"total": None, "components": {}}},  # not applicable
     ]
@@ -89,17 +104,35 @@ def test_diagnostics_on_the_shared_real_training_log() -> None:
     rows = read_debug_log(SHARED_LOG)
     assert len(rows) == 240
     reward = GroundingReward(coords="pixel")
-    res = reward.score([r["completion"] for r in rows], [r["solution"] for r in rows],
-                       image_size=[(4096, 4096)] * len(rows))
-    for r, total, iou, fmt in zip(rows, res.total, res.components["iou"], res.components["format"], strict=True):
-        r["scores"] = {"total": float(total), "components": {"iou": float(iou), "format": float(fmt)}}
+    res = reward.score(
+        [r["completion"] for r in rows],
+        [r["solution"] for r in rows],
+        image_size=[(4096, 4096)] * len(rows),
+    )
+    for r, total, iou, fmt in zip(
+        rows, res.total, res.components["iou"], res.components["format"], strict=True
+    ):
+        r["scores"] = {
+            "total": float(total),
+            "components": {"iou": float(iou), "format": float(fmt)},
+        }
         r["image_size"] = [4096, 4096]
     d = grpo_diagnostics(rows, task="grounding", coords="pixel")
     assert d.groups > 50 and 0.0 < d.zero_variance_fraction < 1.0
     assert sum(d.component_share.values()) == pytest.approx(1.0)
     logged = grpo_diagnostics(
-        [{**r, "scores": {"total": r["logged_reward"], "components": {"accuracy": r["logged_reward"]}}} for r in rows],
-        task="grounding", coords="pixel",
+        [
+            {
+                **r,
+                "scores": {
+                    "total": r["logged_reward"],
+                    "components": {"accuracy": r["logged_reward"]},
+                },
+            }
+            for r in rows
+        ],
+        task="grounding",
+        coords="pixel",
     )
     assert logged.zero_variance_fraction >= d.zero_variance_fraction
 
@@ -114,23 +147,77 @@ def _cli(argv: list[str]) -> int:
 def test_cli_audit_exit_codes_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "a.json"
     svg = tmp_path / "a.svg"
-    assert _cli(["--task", "grounding", "--budget", "300", "--n", "2", "--alignment", "8",
-                 "--json", str(out), "--svg", str(svg)]) == 0
+    assert (
+        _cli(
+            [
+                "--task",
+                "grounding",
+                "--budget",
+                "300",
+                "--n",
+                "2",
+                "--alignment",
+                "8",
+                "--json",
+                str(out),
+                "--svg",
+                str(svg),
+            ]
+        )
+        == 0
+    )
     data = json.loads(out.read_text())
     assert data["audit"]["clean"] and data["alignment"]["rows"]
     assert svg.read_text().startswith("<svg")
-    assert _cli(["--task", "classification", "--preset", "visual_rft", "--budget", "300",
-                 "--alignment", "0"]) == 1
+    assert (
+        _cli(
+            [
+                "--task",
+                "classification",
+                "--preset",
+                "visual_rft",
+                "--budget",
+                "300",
+                "--alignment",
+                "0",
+            ]
+        )
+        == 1
+    )
     assert "empty_answer" in capsys.readouterr().out
 
 
-def test_cli_reads_ground_truths_and_scored_logs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_reads_ground_truths_and_scored_logs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     gts = tmp_path / "gt.jsonl"
-    gts.write_text("\n".join(json.dumps({"solution": [100 * i, 100, 100 * i + 200, 300]}) for i in range(3)) + "\n")
-    assert _cli(["--task", "grounding", "--ground-truths", str(gts), "--budget", "200", "--alignment", "0"]) == 0
+    gts.write_text(
+        "\n".join(json.dumps({"solution": [100 * i, 100, 100 * i + 200, 300]}) for i in range(3))
+        + "\n"
+    )
+    assert (
+        _cli(
+            [
+                "--task",
+                "grounding",
+                "--ground-truths",
+                str(gts),
+                "--budget",
+                "200",
+                "--alignment",
+                "0",
+            ]
+        )
+        == 0
+    )
     scored = tmp_path / "scored.jsonl"
-    scored.write_text("\n".join(json.dumps(_row(p, t, a, ans)) for p, t, a, ans in
-                                [("a", 2.0, 1.0, "3"), ("a", 1.0, 0.0, "4")]) + "\n")
+    scored.write_text(
+        "\n".join(
+            json.dumps(_row(p, t, a, ans))
+            for p, t, a, ans in [("a", 2.0, 1.0, "3"), ("a", 1.0, 0.0, "4")]
+        )
+        + "\n"
+    )
     assert _cli(["--task", "counting", "--diagnose", str(scored)]) == 0
     assert "zero-variance groups: 0" in capsys.readouterr().out
 

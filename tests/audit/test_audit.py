@@ -11,10 +11,10 @@ from reward_cases import CASES
 
 from visual_rewards import ClassificationReward, CountingReward, DetectionReward
 from visual_rewards.audit import audit
+from visual_rewards.audit.metrics import MetricContext
 from visual_rewards.audit.mutations import Op, apply_ops, render
 from visual_rewards.audit.samples import generated_ground_truths
-from visual_rewards.audit.search import _correct, _Scorer, _label_pool
-from visual_rewards.audit.metrics import MetricContext
+from visual_rewards.audit.search import _correct, _label_pool, _Scorer
 from visual_rewards.rewards import REWARDS
 
 #: The recorded budget: answers scored by the search (minimisation has its own, budget // 2).
@@ -30,11 +30,7 @@ def _complete(answer: str) -> str:
 
 def test_rediscovers_the_spam_hack_of_the_old_confidence_rule() -> None:
     report = audit(OldConfidenceRule(), [DET2, DET3], budget=BUDGET, seed=0)
-    spam = [
-        h
-        for h in report.hacks
-        if h.kind == "pays_for_worse" and h.ops[-1] in BOX_ADDING
-    ]
+    spam = [h for h in report.hacks if h.kind == "pays_for_worse" and h.ops[-1] in BOX_ADDING]
     assert spam, report.to_markdown()
     h = spam[0]
     assert h.reward > h.reference_reward and h.metric < h.reference_metric
@@ -46,13 +42,17 @@ def test_rediscovers_the_whole_image_shortcut() -> None:
     report = audit(SharedNumberShortcut(), [[0, 0, 400, 600], [100, 100, 400, 400]], budget=BUDGET)
     assert not report.clean
     beats = [h for h in report.hacks if h.kind == "beats_correct"]
-    assert beats and all(h.reward >= h.correct_reward and h.metric < h.correct_metric for h in beats)
+    assert beats and all(
+        h.reward >= h.correct_reward and h.metric < h.correct_metric for h in beats
+    )
     assert min(h.metric for h in beats) == 0.0
     assert any("whole_image_box" in h.ops for h in report.hacks), report.to_markdown()
 
 
 def test_rediscovers_the_empty_answer_of_the_paper_classification_rule() -> None:
-    report = audit(ClassificationReward("visual_rft"), ["Boeing 737-800", "Airbus A320"], budget=BUDGET)
+    report = audit(
+        ClassificationReward("visual_rft"), ["Boeing 737-800", "Airbus A320"], budget=BUDGET
+    )
     empty = [h for h in report.hacks if h.ops == ("empty_answer",)]
     assert empty, report.to_markdown()
     assert empty[0].reward == empty[0].correct_reward and empty[0].metric == 0.0
@@ -71,7 +71,10 @@ def _hedge_still_pays() -> bool:
 
 
 _PENDING = {
-    "detection": (_spam_still_pays, "the default confidence rule still pays spam (issue 13 item 1)"),
+    "detection": (
+        _spam_still_pays,
+        "the default confidence rule still pays spam (issue 13 item 1)",
+    ),
     "counting": (_hedge_still_pays, "counting still pays hedged answers (issue 13 item 5)"),
 }
 
@@ -145,4 +148,6 @@ def test_report_renders_and_escapes() -> None:
     md = report.to_markdown()
     assert "Bengal\\|<b>" in md or "Bengal" in md
     assert not math.isnan(report.seconds)
-    assert all("|" not in line.split("`")[1] or "\\|" in line for line in md.splitlines() if "`" in line)
+    assert all(
+        "|" not in line.split("`")[1] or "\\|" in line for line in md.splitlines() if "`" in line
+    )

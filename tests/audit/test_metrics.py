@@ -31,7 +31,12 @@ def _coco_ap(pred, scores, gt, pred_cls, gt_cls) -> float:
         ],
     }
     dets = [
-        {"image_id": 1, "category_id": cid[c], "bbox": [b[0], b[1], b[2] - b[0], b[3] - b[1]], "score": s}
+        {
+            "image_id": 1,
+            "category_id": cid[c],
+            "bbox": [b[0], b[1], b[2] - b[0], b[3] - b[1]],
+            "score": s,
+        }
         for b, s, c in zip(pred, scores, pred_cls, strict=True)
     ]
     return coco_evaluate(data, dets).stats["AP"]
@@ -88,7 +93,9 @@ def test_stated_count_reads_plain_answers(answer: str, count: int) -> None:
     assert stated_count(answer) == count
 
 
-@pytest.mark.parametrize("answer", ["not 3", "3 or 4", "about 3", "2-3", "2 3 4", "3.5", "", "many"])
+@pytest.mark.parametrize(
+    "answer", ["not 3", "3 or 4", "about 3", "2-3", "2 3 4", "3.5", "", "many"]
+)
 def test_stated_count_refuses_hedges(answer: str) -> None:
     assert stated_count(answer) is None
 
@@ -97,15 +104,29 @@ def test_task_metric_per_task() -> None:
     c = lambda a: f"<think>x</think><answer>{a}</answer>"  # noqa: E731
     det = MetricContext.for_reward("detection", None)
     sol = "<answer>[{'Position': [100, 100, 400, 400], 'Confidence': 1}]</answer>"
-    got = task_metric([c("[{'Position': [100, 100, 400, 400], 'Confidence': 0.2}]"), c("No Objects")], [sol, sol], det)
+    got = task_metric(
+        [c("[{'Position': [100, 100, 400, 400], 'Confidence': 0.2}]"), c("No Objects")],
+        [sol, sol],
+        det,
+    )
     assert got.tolist() == pytest.approx([1.0, 0.0])
     grd = MetricContext.for_reward("grounding", None)
-    got = task_metric([c("[100, 100, 400, 400]"), c("[[0, 0, 50, 50], [100, 100, 400, 400]]")], [[100, 100, 400, 400]] * 2, grd)
+    got = task_metric(
+        [c("[100, 100, 400, 400]"), c("[[0, 0, 50, 50], [100, 100, 400, 400]]")],
+        [[100, 100, 400, 400]] * 2,
+        grd,
+    )
     assert got.tolist() == [1.0, 0.0]
     cls = MetricContext.for_reward("classification", None)
-    got = task_metric([c("Boeing 737-800"), c(""), "<answer>Boeing 737-800"], ["Boeing 737-800"] * 3, cls)
+    got = task_metric(
+        [c("Boeing 737-800"), c(""), "<answer>Boeing 737-800"], ["Boeing 737-800"] * 3, cls
+    )
     assert got.tolist() == [1.0, 0.0, 0.0]
     pts = MetricContext.for_reward("pointing", None)
-    got = task_metric([c("(250, 250)"), c("[[250, 250], [700, 700]]"), c("")], [[100, 100, 400, 400]] * 3, pts)
+    got = task_metric(
+        [c("(250, 250)"), c("[[250, 250], [700, 700]]"), c("")], [[100, 100, 400, 400]] * 3, pts
+    )
     assert got.tolist() == [1.0, 0.5, 0.0]
-    assert np.isnan(task_metric([c("3")], ["not a count"], MetricContext.for_reward("counting", None))[0])
+    assert np.isnan(
+        task_metric([c("3")], ["not a count"], MetricContext.for_reward("counting", None))[0]
+    )

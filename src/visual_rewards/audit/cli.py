@@ -23,7 +23,7 @@ def _usage_error(message: str) -> Exception:
     """The CLI's ``UsageError`` (exit code 2), wherever the CLI package keeps it."""
     for module in ("visual_rewards.cli.errors", "visual_rewards.cli"):
         try:
-            cls = getattr(importlib.import_module(module), "UsageError")
+            cls = importlib.import_module(module).UsageError
         except (ImportError, AttributeError):
             continue
         return cls(message)  # type: ignore[no-any-return]
@@ -52,18 +52,37 @@ def add_audit_parser(subparsers: Any) -> None:
     )
     p.add_argument("--task", required=True, help="task (detection, grounding, classification, ...)")
     p.add_argument("--preset", default="default", help="reward preset (default, visual_rft)")
-    p.add_argument("--option", action="append", type=_option, default=[], metavar="KEY=VALUE",
-                   help="reward option (JSON value), repeatable")
-    p.add_argument("--ground-truths", type=Path, metavar="JSONL",
-                   help="ground truths: JSONL rows with a --solution-field (default: generated)")
+    p.add_argument(
+        "--option",
+        action="append",
+        type=_option,
+        default=[],
+        metavar="KEY=VALUE",
+        help="reward option (JSON value), repeatable",
+    )
+    p.add_argument(
+        "--ground-truths",
+        type=Path,
+        metavar="JSONL",
+        help="ground truths: JSONL rows with a --solution-field (default: generated)",
+    )
     p.add_argument("--solution-field", default="solution")
     p.add_argument("--n", type=int, default=8, help="ground truths to use (default 8)")
     p.add_argument("--budget", type=int, default=2000, help="answers the search may score")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--alignment", type=int, default=64, metavar="N",
-                   help="perturbations per ground truth for the alignment table (0: skip)")
-    p.add_argument("--diagnose", type=Path, metavar="SCORED_JSONL",
-                   help="diagnose this `visual-rewards score` output instead of auditing")
+    p.add_argument(
+        "--alignment",
+        type=int,
+        default=64,
+        metavar="N",
+        help="perturbations per ground truth for the alignment table (0: skip)",
+    )
+    p.add_argument(
+        "--diagnose",
+        type=Path,
+        metavar="SCORED_JSONL",
+        help="diagnose this `visual-rewards score` output instead of auditing",
+    )
     p.add_argument("--group-field", default="prompt", help="row field grouping completions")
     p.add_argument("--result-field", default="scores")
     p.add_argument("--json", type=Path, help="also write the results as JSON")
@@ -106,8 +125,13 @@ def run_audit(args: argparse.Namespace) -> int:
     if args.diagnose is not None:
         rows = _read_jsonl(args.diagnose, 10 * _MAX_ROWS)
         opts = dict(args.option)
-        d = grpo_diagnostics(rows, task=args.task, group_field=args.group_field,
-                             result_field=args.result_field, coords=opts.get("coords", "norm1000"))
+        d = grpo_diagnostics(
+            rows,
+            task=args.task,
+            group_field=args.group_field,
+            result_field=args.result_field,
+            coords=opts.get("coords", "norm1000"),
+        )
         print(d.to_markdown(), end="")
         out["diagnostics"] = d.to_dict()
         code = 0
@@ -120,7 +144,9 @@ def run_audit(args: argparse.Namespace) -> int:
             rows = _read_jsonl(args.ground_truths, args.n)
             missing = [i + 1 for i, r in enumerate(rows) if args.solution_field not in r]
             if missing:
-                raise _usage_error(f"{args.ground_truths}: line {missing[0]}: no field {args.solution_field!r}")
+                raise _usage_error(
+                    f"{args.ground_truths}: line {missing[0]}: no field {args.solution_field!r}"
+                )
             gts = [r[args.solution_field] for r in rows]
         else:
             gts = generated_ground_truths(args.task, args.n, args.seed)

@@ -14,6 +14,7 @@ GRPO learns from the spread of rewards within a group of completions of the same
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -140,14 +141,18 @@ def grpo_diagnostics(
 Group = list[tuple[float, dict[str, float], Any, Any, Any]]
 
 
-def _fit_weights(groups: Mapping[str, Group], names: Sequence[str]) -> tuple[dict[str, float], float]:
+def _fit_weights(
+    groups: Mapping[str, Group], names: Sequence[str]
+) -> tuple[dict[str, float], float]:
     rows = [(r, c) for g in groups.values() for r, c, *_ in g]
     if not rows or not names:
         return {}, math.nan
     a = np.array([[c.get(k, 0.0) for k in names] for _, c in rows])
     b = np.array([r for r, _ in rows])
     w, *_ = np.linalg.lstsq(a, b, rcond=None)
-    return {k: round(float(v), 6) for k, v in zip(names, w, strict=True)}, float(np.abs(a @ w - b).max())
+    return {k: round(float(v), 6) for k, v in zip(names, w, strict=True)}, float(
+        np.abs(a @ w - b).max()
+    )
 
 
 def _shares(
@@ -235,12 +240,14 @@ def read_debug_log(path: str | Path, max_bytes: int = MAX_LOG_BYTES) -> list[dic
                 content = []
             elif current is not None and text.startswith("Solution: "):
                 solution: Any = text[len("Solution: ") :].strip()
-                try:
+                with contextlib.suppress(ValueError):
                     solution = json.loads(solution)
-                except ValueError:
-                    pass
                 completion = "\n".join(content)
-                completion = completion[len("Content: ") :] if completion.startswith("Content: ") else completion
+                completion = (
+                    completion[len("Content: ") :]
+                    if completion.startswith("Content: ")
+                    else completion
+                )
                 second = current["time"].rsplit("-", 1)[0]
                 rows.append(
                     {

@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from visual_rewards.geometry.boxes import box_iou
-from visual_rewards.geometry.coords import CoordConfig, normalize_xyxy
+from visual_rewards.geometry.coords import CoordConfig, CoordSpace, normalize_xyxy
 from visual_rewards.geometry.labels import LabelSet, match_label, normalize_label
 from visual_rewards.parsing import parse_completion, parse_detections, parse_points
 from visual_rewards.targets import parse_box_target
@@ -86,8 +86,8 @@ class MetricContext:
         if task not in METRIC_TASKS:
             raise ValueError(f"no true metric for task {task!r}; metric tasks: {METRIC_TASKS}")
         config = getattr(reward, "config", None)
-        coords = getattr(config, "coords", "norm1000")
-        gt_coords = getattr(config, "gt_coords", None) or coords
+        coords: CoordSpace = getattr(config, "coords", "norm1000")
+        gt_coords: CoordSpace = getattr(config, "gt_coords", None) or coords
         labels = getattr(config, "labels", None)
         pred = CoordConfig(coords, image_size)
         gt = CoordConfig(gt_coords, image_size)
@@ -224,15 +224,70 @@ def _classification_metric(answer: str | None, target: Any, ctx: MetricContext) 
 _UNITS = {
     w: i
     for i, w in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen "
-        "fourteen fifteen sixteen seventeen eighteen nineteen".split()
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+        ]
     )
 }
-_TENS = {w: 10 * i for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()) if i >= 2}
+_TENS = {
+    w: 10 * i
+    for i, w in enumerate(
+        ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+    )
+    if i >= 2
+}
 _HEDGES = frozenset(
-    "not no never or nor to between about around approximately roughly nearly almost over "
-    "under than least most maybe perhaps possibly probably likely either more less few "
-    "several many some".split()
+    [
+        "not",
+        "no",
+        "never",
+        "or",
+        "nor",
+        "to",
+        "between",
+        "about",
+        "around",
+        "approximately",
+        "roughly",
+        "nearly",
+        "almost",
+        "over",
+        "under",
+        "than",
+        "least",
+        "most",
+        "maybe",
+        "perhaps",
+        "possibly",
+        "probably",
+        "likely",
+        "either",
+        "more",
+        "less",
+        "few",
+        "several",
+        "many",
+        "some",
+    ]
 )
 
 
@@ -249,7 +304,9 @@ def stated_count(answer: str | None) -> int | None:
     if _has_range(answer):
         return None
     words = normalize_label(answer).split()
-    if words[:1] in (["none"], ["no"]) and not any(w.isdigit() or w in _UNITS or w in _TENS for w in words):
+    if words[:1] in (["none"], ["no"]) and not any(
+        w.isdigit() or w in _UNITS or w in _TENS for w in words
+    ):
         return 0 if not _HEDGES.intersection(words[1:]) else None  # "none", "no dogs"
     values: list[int] = []
     for word in words:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -99,7 +98,11 @@ def _add_box(d: Draft, u: tuple[float, ...], ctx: OpContext) -> None:
     w, h = 10 + u[2] * 490, 10 + u[3] * 490
     d.boxes.append([x, y, min(x + w, 1000.0), min(y + h, 1000.0)])
     d.confs.append(None if u[4] < 0.1 else round(u[4], 2))
-    d.labels.append(ctx.labels[_pick(len(ctx.labels), u[5])] if ctx.labels and d.labels and any(d.labels) else None)
+    d.labels.append(
+        ctx.labels[_pick(len(ctx.labels), u[5])]
+        if ctx.labels and d.labels and any(d.labels)
+        else None
+    )
 
 
 def _remove_box(d: Draft, u: tuple[float, ...], ctx: OpContext) -> None:
@@ -139,7 +142,12 @@ def _grow_box(d: Draft, u: tuple[float, ...], ctx: OpContext) -> None:
         b = d.boxes[_pick(len(d.boxes), u[0])]
         f = 0.5 + u[1] * 1.5
         cx, cy, w, h = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2, (b[2] - b[0]) * f, (b[3] - b[1]) * f
-        b[:] = [max(cx - w / 2, 0.0), max(cy - h / 2, 0.0), min(cx + w / 2, 1e3), min(cy + h / 2, 1e3)]
+        b[:] = [
+            max(cx - w / 2, 0.0),
+            max(cy - h / 2, 0.0),
+            min(cx + w / 2, 1e3),
+            min(cy + h / 2, 1e3),
+        ]
 
 
 def _flip_box(d: Draft, u: tuple[float, ...], ctx: OpContext) -> None:
@@ -151,8 +159,9 @@ def _flip_box(d: Draft, u: tuple[float, ...], ctx: OpContext) -> None:
 def _reorder(d: Draft, u: tuple[float, ...], ctx: OpContext) -> None:
     if len(d.boxes) > 1:
         i, j = _pick(len(d.boxes), u[0]), _pick(len(d.boxes), u[1])
-        for seq in (d.boxes, d.confs, d.labels):
-            seq[i], seq[j] = seq[j], seq[i]  # type: ignore[index]
+        d.boxes[i], d.boxes[j] = d.boxes[j], d.boxes[i]
+        d.confs[i], d.confs[j] = d.confs[j], d.confs[i]
+        d.labels[i], d.labels[j] = d.labels[j], d.labels[i]
 
 
 def _set_confidence(d: Draft, u: tuple[float, ...], ctx: OpContext) -> None:
@@ -200,7 +209,7 @@ def _add_point(d: Draft, u: tuple[float, ...], ctx: OpContext) -> None:
 
 
 def _outside_point(d: Draft, u: tuple[float, ...], ctx: OpContext) -> None:
-    x1, y1, x2, y2 = ctx.region or (0.0, 0.0, 0.0, 0.0)
+    x1, _, x2, _ = ctx.region or (0.0, 0.0, 0.0, 0.0)
     x = x2 + u[0] * (1000 - x2) if u[1] < 0.5 else u[0] * x1
     d.boxes.append([x, u[2] * 1000])
 
@@ -285,12 +294,21 @@ def _off_by(d: Draft, u: tuple[float, ...], ctx: OpContext) -> None:
 
 def _hedge(d: Draft, u: tuple[float, ...], ctx: OpContext) -> None:
     n = _count_value(ctx)
-    forms = (f"not {n}", f"{n} or {n + 1}", f"about {n}", f"{n}-{n + 1}", f"at least {n}",
-             f"{n}?", f"maybe {n}", f"between {max(n - 1, 0)} and {n + 1}", f"{n}, {n + 1}")
+    forms = (
+        f"not {n}",
+        f"{n} or {n + 1}",
+        f"about {n}",
+        f"{n}-{n + 1}",
+        f"at least {n}",
+        f"{n}?",
+        f"maybe {n}",
+        f"between {max(n - 1, 0)} and {n + 1}",
+        f"{n}, {n + 1}",
+    )
     d.text = forms[_pick(len(forms), u[0])]
 
 
-_WORDS = "zero one two three four five six seven eight nine ten".split()
+_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
 
 
 def _number_word(d: Draft, u: tuple[float, ...], ctx: OpContext) -> None:
@@ -329,8 +347,18 @@ def _post(name: str) -> Callable[[Draft, tuple[float, ...], OpContext], None]:
     return add
 
 
-_HOMOGLYPHS = {"a": "\u0430", "e": "\u0435", "o": "\u043e", "p": "\u0440", "c": "\u0441",
-               "x": "\u0445", "1": "l", "0": "O", "3": "\u0417", "B": "\u0412"}
+_HOMOGLYPHS = {
+    "a": "\u0430",
+    "e": "\u0435",
+    "o": "\u043e",
+    "p": "\u0440",
+    "c": "\u0441",
+    "x": "\u0445",
+    "1": "l",
+    "0": "O",
+    "3": "\u0417",
+    "B": "\u0412",
+}
 
 
 def _answer_span(text: str) -> tuple[int, int]:
@@ -347,7 +375,7 @@ def _insert(text: str, u: float, piece: str) -> str:
     return text[:i] + piece + text[i:]
 
 
-def _apply_post(text: str, name: str, u: tuple[float, ...]) -> str:  # noqa: C901 - one table
+def _apply_post(text: str, name: str, u: tuple[float, ...]) -> str:
     a, b = _answer_span(text)
     if name == "drop_think":
         s, e = text.find("<think>"), text.find("</think>")
@@ -400,7 +428,9 @@ _TEXT = frozenset({"classification", "counting"})
 _ALL = frozenset({"detection", "grounding", "classification", "counting", "pointing"})
 
 #: name -> (family, tasks, edit). Families name what a hack exploits in the report.
-OPS: dict[str, tuple[str, frozenset[str], Callable[[Draft, tuple[float, ...], OpContext], None]]] = {
+OPS: dict[
+    str, tuple[str, frozenset[str], Callable[[Draft, tuple[float, ...], OpContext], None]]
+] = {
     "add_box": ("boxes", _BOX, _add_box),
     "remove_box": ("boxes", _BOX, _remove_box),
     "duplicate_box": ("boxes", _BOX, _duplicate_box),

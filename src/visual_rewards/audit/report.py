@@ -28,6 +28,7 @@ __all__ = [
 
 def _short(text: str, max_chars: int) -> str:
     """Escaped for a markdown code span; long answers keep their start and their end."""
+
     def esc(part: str) -> str:
         return part.encode("unicode_escape").decode("ascii").replace("`", "'").replace("|", "\\|")
 
@@ -158,7 +159,9 @@ def audit_html_fragment(
         status = "clean" if rep.clean else f"{len(rep.hacks)} hack(s)"
         out.append(f"<h3>{html.escape(rep.reward)}: {status}</h3>")
         if rep.hacks:
-            out.append("<table><tr><th>kind</th><th>mutations</th><th>reward</th><th>metric</th><th>answer</th></tr>")
+            out.append(
+                "<table><tr><th>kind</th><th>mutations</th><th>reward</th><th>metric</th><th>answer</th></tr>"
+            )
             for h in rep.hacks:
                 out.append(
                     f"<tr><td>{h.kind}</td><td>{html.escape(', '.join(h.ops))}</td>"

@@ -40,7 +40,15 @@ import numpy as np
 import numpy.typing as npt
 
 from visual_rewards.audit.metrics import MetricContext, task_metric_profile
-from visual_rewards.audit.mutations import Draft, Op, OpContext, apply_ops, ops_for, random_op, render
+from visual_rewards.audit.mutations import (
+    Draft,
+    Op,
+    OpContext,
+    apply_ops,
+    ops_for,
+    random_op,
+    render,
+)
 from visual_rewards.geometry.coords import normalize_xyxy
 from visual_rewards.targets import parse_box_target
 from visual_rewards.targets_misc import class_target, count_target, point_target
@@ -196,7 +204,9 @@ def _correct(
             boxes = boxes[:1]
             draft = Draft(task, boxes, [None] * len(boxes), [None] * len(boxes), dialect="bare")
             return draft, OpContext(pool)
-        labels = list(target.labels) if target.labels is not None else [None] * len(boxes)
+        labels: list[str | None] = (
+            list(target.labels) if target.labels is not None else [None] * len(boxes)
+        )
         return Draft(task, boxes, [1.0] * len(boxes), labels), OpContext(pool)
     if task == "classification":
         return Draft(task, text=class_target(solution).label), OpContext(pool)
@@ -352,7 +362,9 @@ def audit(
             [c.text for _, c in batch], [t.solution for t, _ in batch]
         )
         fresh: dict[int, list[_Cand]] = {}
-        for k, ((truth, cand), r, m) in enumerate(zip(batch, total.tolist(), metric.tolist(), strict=True)):
+        for k, ((truth, cand), r, m) in enumerate(
+            zip(batch, total.tolist(), metric.tolist(), strict=True)
+        ):
             cand.reward, cand.metric, cand.profile = r, m, prof[k]
             cand.fitness = _fitness(r, m, lam, truth.span)
             fresh.setdefault(truth.index, []).append(cand)
@@ -403,6 +415,7 @@ def _children(
 
 def _select(cands: list[_Cand], size: int) -> list[_Cand]:
     """Half the pool by fitness, half by the last step's gain (reward up, metric down)."""
+
     def key_fit(c: _Cand) -> float:
         return math.inf if math.isnan(c.fitness) else -c.fitness
 
@@ -476,14 +489,20 @@ def _prepare(
         for names in _TYPICAL.get(task, ()):
             chains.append(tuple(Op(n, tuple(float(v) for v in rng.random(6))) for n in names))
         for _ in range(n_typical):
-            chains.append(tuple(random_op(structural, rng) for _ in range(1 + int(rng.integers(2)))))
+            chains.append(
+                tuple(random_op(structural, rng) for _ in range(1 + int(rng.integers(2))))
+            )
         for ops in chains:
             text = scorer.text(truth, ops)
             if text not in truth.seen:
                 truth.seen.add(text)
                 starts.append((truth, _Cand(ops, text, math.nan, math.nan)))
-    total, _, metric, prof = scorer.score([c.text for _, c in starts], [t.solution for t, _ in starts])
-    for k, ((truth, cand), r, m) in enumerate(zip(starts, total.tolist(), metric.tolist(), strict=True)):
+    total, _, metric, prof = scorer.score(
+        [c.text for _, c in starts], [t.solution for t, _ in starts]
+    )
+    for k, ((truth, cand), r, m) in enumerate(
+        zip(starts, total.tolist(), metric.tolist(), strict=True)
+    ):
         cand.reward, cand.metric, cand.profile = r, m, prof[k]
         if truth.correct is None:
             truth.correct = cand
@@ -498,8 +517,22 @@ def _prepare(
 
 #: Ops that edit the rendered text (syntax, tags, truncation, Unicode).
 OPS_POST = frozenset(
-    "drop_think empty_think swap_blocks duplicate_answer text_outside drop_close truncate "
-    "uppercase_tags code_fence zero_width combining_mark homoglyph fullwidth nbsp".split()
+    [
+        "drop_think",
+        "empty_think",
+        "swap_blocks",
+        "duplicate_answer",
+        "text_outside",
+        "drop_close",
+        "truncate",
+        "uppercase_tags",
+        "code_fence",
+        "zero_width",
+        "combining_mark",
+        "homoglyph",
+        "fullwidth",
+        "nbsp",
+    ]
 )
 
 
@@ -533,9 +566,13 @@ def _minimise_all(
             if len(found) < max_hacks:
                 found[hack.signature] = hack
             continue
-        keep = hack if hack.reference_metric - hack.metric > old.reference_metric - old.metric else old
+        keep = (
+            hack if hack.reference_metric - hack.metric > old.reference_metric - old.metric else old
+        )
         found[hack.signature] = _replace(
-            keep, found_after=min(old.found_after, hack.found_after), occurrences=old.occurrences + 1
+            keep,
+            found_after=min(old.found_after, hack.found_after),
+            occurrences=old.occurrences + 1,
         )
     hacks = list(found.values())
     hacks.sort(key=lambda h: (KINDS.index(h.kind), h.metric - h.reference_metric, len(h.ops)))
@@ -569,7 +606,9 @@ def _holds(truth: _Truth, kind: str, cand: _Cand) -> bool:
     return _pays_for_worse(cand)
 
 
-def _minimise(truth: _Truth, cand: _Cand, kind: str, scorer: _Scorer, limit: int, when: int) -> Hack:
+def _minimise(
+    truth: _Truth, cand: _Cand, kind: str, scorer: _Scorer, limit: int, when: int
+) -> Hack:
     """1-minimal reduction: drop single ops while the answer stays a hack of the same kind."""
     current = cand
     fixed_tail = 1 if kind == "pays_for_worse" else 0
