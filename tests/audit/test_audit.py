@@ -66,7 +66,8 @@ def _spam_still_pays() -> bool:
 
 
 def _hedge_still_pays() -> bool:
-    totals = CountingReward().score([_complete("3"), _complete("about 3")], [3, 3]).total
+    # issue 13's own example; once it is refused, every other hedge must be refused too
+    totals = CountingReward().score([_complete("3"), _complete("not 3")], [3, 3]).total
     return bool(totals[1] >= totals[0])
 
 

@@ -7,9 +7,6 @@ import pytest
 
 from visual_rewards.audit.metrics import MetricContext, image_ap, stated_count, task_metric
 
-pytest.importorskip("pycocotools")
-
-
 def _coco_ap(pred, scores, gt, pred_cls, gt_cls) -> float:
     from visual_rewards.evaluation import coco_evaluate
 
@@ -67,6 +64,7 @@ def _random_case(rng: np.random.Generator) -> tuple:
 
 
 def test_image_ap_equals_cocoeval_on_per_image_cases() -> None:
+    pytest.importorskip("pycocotools")
     rng = np.random.default_rng(0)
     for _ in range(300):
         pred, scores, gt, pred_cls, gt_cls = _random_case(rng)
