@@ -66,7 +66,7 @@ def run(url: str, bodies: list[dict[str, Any]], concurrency: int, kill: bool) ->
     result = run_load(url + "/score", bodies, concurrency, deadline_s=30, on_answer=on_answer)
     lost, wrong = check(result, expected)
     items = sum(len(b["items"]) for b in bodies) - sum(
-        len(b["items"]) for b, a in zip(bodies, result.answers) if a is None
+        len(b["items"]) for b, a in zip(bodies, result.answers, strict=True) if a is None
     )
     label = f"one worker killed (pid {killed[0]})" if killed else "steady"
     return f"{label:32s} {result.summary()}; {items / result.seconds:.0f} items/s; lost={lost} wrong={wrong}"
@@ -80,8 +80,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     n = min(args.requests, 2000)
-    print(f"python {platform.python_version()}, {os.cpu_count()} CPUs, {args.workers} scoring workers, "
-          f"{args.concurrency} client threads, {args.items} items/request")  # fmt: skip
+    print(
+        f"python {platform.python_version()}, {os.cpu_count()} CPUs, {args.workers} scoring workers, "
+        f"{args.concurrency} client threads, {args.items} items/request"
+    )
     proc, url = start_server(args.workers)
     try:
         print(run(url, make_requests(n, args.items, seed=1), args.concurrency, kill=False))

@@ -52,7 +52,9 @@ def test_loaded_and_called_as_easyr1_does() -> None:
     want = get_reward("detection").score(RESPONSES, TRUTHS)
     assert [s["overall"] for s in scores] == [*want.total[:3].tolist(), -1.0]
     assert [s["applicable"] for s in scores] == [1.0, 1.0, 1.0, 0.0]
-    assert {frozenset(s) for s in scores} == {frozenset({"overall", "applicable", "parse_failed", *want.components})}
+    assert {frozenset(s) for s in scores} == {
+        frozenset({"overall", "applicable", "parse_failed", *want.components})
+    }
     # reduce_metrics: np.mean of every key must be a finite float
     metrics = {k: float(np.mean([s[k] for s in scores])) for k in scores[0]}
     assert all(np.isfinite(v) for v in metrics.values())
@@ -60,7 +62,9 @@ def test_loaded_and_called_as_easyr1_does() -> None:
 
 def test_json_ground_truth_and_bad_options() -> None:
     inputs = [{"response": GOOD, "response_length": 1, "ground_truth": json.dumps(TRUTHS[0])}]
-    assert plugin.compute_score(inputs, ground_truth_format="json", task="detection")[0]["overall"] > 2
+    assert (
+        plugin.compute_score(inputs, ground_truth_format="json", task="detection")[0]["overall"] > 2
+    )
     with pytest.raises(ValueError, match="ground_truth_format"):
         plugin.compute_score(inputs, ground_truth_format="yaml", task="detection")
     with pytest.raises(TypeError, match="unknown reward_kwargs key"):
@@ -104,8 +108,12 @@ def test_easyr1s_own_reward_manager() -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.environ["EASYR1_SRC"], str(SRC)])}
     out = subprocess.run(
         [sys.executable, "-c", _REAL, plugin.__file__, json.dumps(RESPONSES), json.dumps(TRUTHS)],
-        capture_output=True, text=True, env=env, check=True, timeout=300,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=300,
+    )
     got = json.loads(out.stdout.strip().splitlines()[-1])
     want = get_reward("detection").score(RESPONSES, TRUTHS)
     assert got["rewards"] == pytest.approx([*want.total[:3].tolist(), 0.0], abs=1e-6)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import importlib.util
 import math
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -44,7 +43,11 @@ def test_registered_names_cover_every_task_and_preset() -> None:
     orms: dict[str, Any] = {"format": object}
     names = plugin.register(orms, ORM)
     assert "format" in orms  # ms-swift's own entries stay
-    want = {f"visual_rewards_{t}" + ("" if p == "default" else f"_{p}") for t, c in REWARDS.items() for p in c.presets}
+    want = {
+        f"visual_rewards_{t}" + ("" if p == "default" else f"_{p}")
+        for t, c in REWARDS.items()
+        for p in c.presets
+    }
     assert set(names) == want
     assert all(issubclass(orms[n], ORM) for n in names)
 
@@ -92,9 +95,11 @@ def test_ms_swifts_own_loader_and_grpo_scoring() -> None:
     assert issubclass(orms["visual_rewards_detection_visual_rft"], SwiftORM)
     funcs = [orms["visual_rewards_detection"](args=None), orms["visual_rewards_format"](args=None)]
     samples = [
-        GRPOSample(messages=[{"role": "user", "content": "find"}, {"role": "assistant", "content": c}],
-                   extra={"solution": s})  # fmt: skip
-        for c, s in zip(COMPLETIONS, SOLUTIONS)
+        GRPOSample(
+            messages=[{"role": "user", "content": "find"}, {"role": "assistant", "content": c}],
+            extra={"solution": s},
+        )
+        for c, s in zip(COMPLETIONS, SOLUTIONS, strict=True)
     ]
     rewards = compute_rewards_per_func(samples, funcs, [None, None], device=torch.device("cpu"))
     want = get_reward("detection").score(COMPLETIONS, SOLUTIONS).total

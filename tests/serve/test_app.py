@@ -11,16 +11,18 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-from visual_rewards.rewards import get_reward  # noqa: E402
-from visual_rewards.serve.app import create_app  # noqa: E402
-from visual_rewards.serve.config import ServeConfig  # noqa: E402
-from visual_rewards.serve.loadtest import expected_results, make_requests  # noqa: E402
+from visual_rewards.rewards import get_reward
+from visual_rewards.serve.app import create_app
+from visual_rewards.serve.config import ServeConfig
+from visual_rewards.serve.loadtest import expected_results, make_requests
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
-GOOD = "<think>two boxes</think><answer>[{'Position': [10, 10, 100, 100], 'Confidence': 0.8}]</answer>"
+GOOD = (
+    "<think>two boxes</think><answer>[{'Position': [10, 10, 100, 100], 'Confidence': 0.8}]</answer>"
+)
 CONFIG = ServeConfig(task="detection", workers=1, max_body_bytes=64_000, max_items=50)
 
 
@@ -40,14 +42,17 @@ def _error(response: Any, status: int) -> str:
 
 def test_score_equals_the_rewards_in_process(client: TestClient) -> None:
     bodies = make_requests(20, items=8, seed=3)
-    for body, expected in zip(bodies, expected_results(bodies)):
+    for body, expected in zip(bodies, expected_results(bodies), strict=True):
         response = client.post("/score", json=body)
         assert response.status_code == 200
         assert response.json()["results"] == expected
 
 
 def test_score_defaults_to_the_servers_task_and_reports_not_applicable(client: TestClient) -> None:
-    items = [{"completion": GOOD, "solution": [[10, 10, 100, 100]]}, {"completion": GOOD, "solution": "?"}]
+    items = [
+        {"completion": GOOD, "solution": [[10, 10, 100, 100]]},
+        {"completion": GOOD, "solution": "?"},
+    ]
     results = client.post("/score", json={"items": items}).json()["results"]
     want = get_reward("detection").score([GOOD, GOOD], [[[10, 10, 100, 100]], "?"])
     assert [r["reward"] for r in results] == ["detection_default"] * 2
@@ -83,14 +88,18 @@ def test_bad_input_is_a_clear_422(client: TestClient, body: Any, needle: str) ->
 
 
 def test_bad_json_is_422_without_echoing_the_body(client: TestClient) -> None:
-    response = client.post("/score", content=b'{"items": [SECRET', headers={"content-type": "application/json"})
+    response = client.post(
+        "/score", content=b'{"items": [SECRET', headers={"content-type": "application/json"}
+    )
     assert "SECRET" not in _error(response, 422)
 
 
 def test_bad_option_is_422() -> None:
     config = ServeConfig(task="detection", workers=1, options=(("no_such_option", "1"),))
     with TestClient(create_app(config)) as c:
-        assert "unknown option" in _error(c.post("/score", json={"items": [{"completion": "x"}]}), 422)
+        assert "unknown option" in _error(
+            c.post("/score", json={"items": [{"completion": "x"}]}), 422
+        )
 
 
 def test_too_large_bodies_and_batches_are_413(client: TestClient) -> None:
@@ -146,7 +155,9 @@ def test_openrlhf_protocol(client: TestClient) -> None:
 
 
 def test_openrlhf_bad_input(client: TestClient) -> None:
-    assert "expected 1 labels" in _error(client.post("/openrlhf", json={"query": ["a"], "labels": [1, 2]}), 422)
+    assert "expected 1 labels" in _error(
+        client.post("/openrlhf", json={"query": ["a"], "labels": [1, 2]}), 422
+    )
     body = {"query": ["something else"], "prompts": [PROMPT], "labels": [[[1, 2, 3, 4]]]}
     assert "query 0" in _error(client.post("/openrlhf", json=body), 422)
     body = {"query": [PROMPT], "prompts": [PROMPT], "labels": [{"solution": [], "colour": 1}]}

@@ -26,10 +26,16 @@ CONFIG = ServeConfig()
 
 def test_score_batch_equals_row_by_row_scoring() -> None:
     """The grouped batch path (the server's) equals one ``Reward.score`` call per item."""
-    for body, expected in zip(make_requests(30, items=12, seed=7), expected_results(make_requests(30, 12, 7))):
+    bodies = make_requests(30, items=12, seed=7)
+    for body, expected in zip(bodies, expected_results(bodies), strict=True):
         specs = [
-            ItemSpec(i["completion"], i["solution"], i["task"], None,
-                     tuple(i["image_size"]) if "image_size" in i else None)  # fmt: skip
+            ItemSpec(
+                i["completion"],
+                i["solution"],
+                i["task"],
+                None,
+                tuple(i["image_size"]) if "image_size" in i else None,
+            )
             for i in body["items"]
         ]
         for got, want in zip(score_batch(CONFIG, specs), expected, strict=True):
@@ -39,7 +45,9 @@ def test_score_batch_equals_row_by_row_scoring() -> None:
 
 
 def test_reward_for_uses_the_servers_defaults_and_options() -> None:
-    config = ServeConfig(task="detection", preset="visual_rft", options=(("detection.iou_threshold", "0.7"),))
+    config = ServeConfig(
+        task="detection", preset="visual_rft", options=(("detection.iou_threshold", "0.7"),)
+    )
     reward = reward_for(config, None, None)
     assert reward == get_reward("detection", "visual_rft", iou_threshold=0.7)
     assert reward_for(config, "format", "default") == get_reward("format")
@@ -53,8 +61,14 @@ _text = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="<"), m
 _response = st.builds(lambda a, b: f"<think>{a}</think><answer>{b}</answer>", _text, _text)
 
 
-@given(head=_text, tail=_text, response=_response, expand=st.integers(1, 30),
-       token=st.sampled_from(DEFAULT_IMAGE_TOKENS), eos=st.sampled_from(("", *DEFAULT_EOS_TOKENS)))  # fmt: skip
+@given(
+    head=_text,
+    tail=_text,
+    response=_response,
+    expand=st.integers(1, 30),
+    token=st.sampled_from(DEFAULT_IMAGE_TOKENS),
+    eos=st.sampled_from(("", *DEFAULT_EOS_TOKENS)),
+)
 def test_openrlhf_completion_is_the_response(
     head: str, tail: str, response: str, expand: int, token: str, eos: str
 ) -> None:
@@ -77,7 +91,10 @@ def test_openrlhf_completion_without_its_prompt_raises() -> None:
         ("3", ("3", None, None, None)),
         ({"boxes": [[1, 2, 3, 4]]}, ({"boxes": [[1, 2, 3, 4]]}, None, None, None)),
         ('{"solution": "cat", "task": "classification"}', ("cat", "classification", None, None)),
-        ({"solution": [1], "preset": "visual_rft", "image_size": [4, 3]}, ([1], None, "visual_rft", (4, 3))),
+        (
+            {"solution": [1], "preset": "visual_rft", "image_size": [4, 3]},
+            ([1], None, "visual_rft", (4, 3)),
+        ),
         ("{not json", ("{not json", None, None, None)),
     ],
 )
@@ -100,10 +117,16 @@ def test_openrlhf_label_errors(label: object, match: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs",
-    [{"port": 70000}, {"workers": 0}, {"max_body_bytes": 0}, {"not_applicable_score": math.nan},
-     {"options": (("k", "not json"),)}, {"eos_tokens": ("",)}],  # fmt: skip
+    ("kwargs", "match"),
+    [
+        ({"port": 70000}, "port"),
+        ({"workers": 0}, "workers"),
+        ({"max_body_bytes": 0}, "max_body_bytes"),
+        ({"not_applicable_score": math.nan}, "not_applicable_score"),
+        ({"options": (("k", "not json"),)}, "option k"),
+        ({"eos_tokens": ("",)}, "empty string"),
+    ],
 )
-def test_config_is_checked(kwargs: dict[str, object]) -> None:
-    with pytest.raises(ValueError):
+def test_config_is_checked(kwargs: dict[str, object], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
         ServeConfig(**kwargs)  # type: ignore[arg-type]

@@ -34,13 +34,28 @@ def test_help_imports_no_web_stack() -> None:
         "print(sorted(m for m in sys.modules if m.split('.')[0] in {'fastapi', 'uvicorn', 'starlette'}))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(SRC)}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
     assert out.stdout.strip() == "[]"
 
 
 def test_arguments_make_the_config() -> None:
-    args = _parse("--task", "detection", "--preset", "visual_rft", "--option", "detection.iou_threshold=0.7",
-                  "--option", "rule=strict", "--port", "0", "--workers", "3", "--no-components")  # fmt: skip
+    args = _parse(
+        "--task",
+        "detection",
+        "--preset",
+        "visual_rft",
+        "--option",
+        "detection.iou_threshold=0.7",
+        "--option",
+        "rule=strict",
+        "--port",
+        "0",
+        "--workers",
+        "3",
+        "--no-components",
+    )
     assert config_from_args(args) == ServeConfig(
         task="detection",
         preset="visual_rft",

@@ -26,7 +26,7 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
-from visual_rewards.serve.loadtest import (  # noqa: E402
+from visual_rewards.serve.loadtest import (
     check,
     expected_results,
     make_requests,
@@ -45,8 +45,21 @@ def _get(url: str) -> Any:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
-    cmd = [sys.executable, "-m", "visual_rewards.serve", "--host", "127.0.0.1", "--port", "0", "--workers", "2"]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "visual_rewards.serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--workers",
+        "2",
+    ]
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env)
     try:
         assert proc.stderr is not None
@@ -85,7 +98,9 @@ def test_no_request_lost_or_scored_wrong_while_a_worker_is_killed(server: str) -
             os.kill(pid, signal.SIGKILL)
             killed.append(pid)
 
-    result = run_load(server + "/score", bodies, concurrency=8, deadline_s=60, on_answer=kill_one_worker)
+    result = run_load(
+        server + "/score", bodies, concurrency=8, deadline_s=60, on_answer=kill_one_worker
+    )
     lost, wrong = check(result, expected)
     after = _get(server + "/health")
     print(
@@ -99,7 +114,9 @@ def test_no_request_lost_or_scored_wrong_while_a_worker_is_killed(server: str) -
     assert killed[0] not in after["worker_pids"] and len(after["worker_pids"]) == 2
     assert percentile(result.latencies, 99) < 10.0
     metrics = _get(server + "/metrics")
-    served = re.search(r'visual_rewards_requests_total\{path="/score",status="200"\} (\d+)', metrics)
+    served = re.search(
+        r'visual_rewards_requests_total\{path="/score",status="200"\} (\d+)', metrics
+    )
     assert served and int(served.group(1)) == len(bodies)
     assert f'visual_rewards_items_total{{path="/score"}} {8 * len(bodies)}' in metrics
 

@@ -55,10 +55,13 @@ def compute_score(
     [{'overall': 1.0, 'applicable': 1.0, 'parse_failed': 0.0, 'format': 1.0}]
     """
     if ground_truth_format not in (None, "json"):
-        raise ValueError(f"ground_truth_format must be 'json' or unset, got {ground_truth_format!r}")
+        raise ValueError(
+            f"ground_truth_format must be 'json' or unset, got {ground_truth_format!r}"
+        )
     info = {"ground_truth_format": ground_truth_format} if ground_truth_format else None
     items = [
-        ScoreItem(None, str(inp["response"]), inp.get("ground_truth"), info) for inp in reward_inputs
+        ScoreItem(None, str(inp["response"]), inp.get("ground_truth"), info)
+        for inp in reward_inputs
     ]
     rows = score_items(items, RewardOptions.from_kwargs(options)).rows
     return [{"overall": row.pop("score"), **row} for row in rows]

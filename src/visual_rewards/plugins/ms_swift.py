@@ -42,20 +42,21 @@ PREFIX = "visual_rewards_"
 def orm_class(reward: Reward, base: type) -> type:
     """A subclass of ms-swift's ``ORM`` (``base``) that scores with ``reward``.
 
-    Its ``__init__`` takes ms-swift's ``args`` (unused); calling an instance with
+    It keeps ``ORM.__init__`` (ms-swift's ``args``, unused); calling an instance with
     ``(completions, **columns)`` returns one float, or None where not applicable, per
     completion. The class is named after the reward (GRPO logs ``rewards/<name>/mean``).
     """
-
-    def __init__(self: Any, args: Any = None, **kwargs: Any) -> None:
-        base.__init__(self, args, **kwargs)
 
     def __call__(self: Any, completions: list[Any], **columns: Any) -> list[float | None]:
         columns.pop("trainer_state", None)
         return reward(completions=completions, **columns)
 
-    namespace = {"__init__": __init__, "__call__": __call__, "reward": reward,
-                 "__module__": __name__, "__doc__": f"visual-rewards {reward.__name__}"}  # fmt: skip
+    namespace = {
+        "__call__": __call__,
+        "reward": reward,
+        "__module__": __name__,
+        "__doc__": f"visual-rewards {reward.__name__}",
+    }
     return type(reward.__name__, (base,), namespace)
 
 

@@ -183,7 +183,9 @@ async def _score(pool: ScoringPool, config: ServeConfig, specs: list[ItemSpec]) 
             reward_for(config, task, preset)  # unknown task/preset/option: 422 before scoring
         return await pool.score(specs)
     except (ValueError, TypeError) as exc:
-        raise HTTPException(422, str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+        raise HTTPException(
+            422, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        ) from None
 
 
 def _openrlhf_specs(request: OpenRLHFRequest, config: ServeConfig) -> list[ItemSpec]:
@@ -217,7 +219,10 @@ def _openrlhf_response(scores: list[ItemScore], config: ServeConfig) -> OpenRLHF
     """Numbers only (OpenRLHF makes tensors of them): not applicable -> ``not_applicable_score``
     with ``applicable`` 0; a component the row's reward lacks or leaves NaN -> 0."""
     applicable = [math.isfinite(s.total) for s in scores]
-    rewards = [s.total if ok else config.not_applicable_score for s, ok in zip(scores, applicable)]
+    rewards = [
+        s.total if ok else config.not_applicable_score
+        for s, ok in zip(scores, applicable, strict=True)
+    ]
     logs: dict[str, list[float]] = {
         "applicable": [float(ok) for ok in applicable],
         "parse_failed": [float(s.parse_failed) for s in scores],
@@ -247,4 +252,6 @@ async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
 
 async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
     logger.error("%s %s failed: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
-    return JSONResponse({"error": f"internal error ({type(exc).__name__}); see the server log"}, 500)
+    return JSONResponse(
+        {"error": f"internal error ({type(exc).__name__}); see the server log"}, 500
+    )

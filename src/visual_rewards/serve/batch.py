@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -128,7 +128,9 @@ def openrlhf_completion(query: str, prompt: str | None, config: ServeConfig) -> 
     """
     text = query
     if prompt:
-        start = max((prompt.rfind(t) + len(t) for t in config.image_tokens if t in prompt), default=0)
+        start = max(
+            (prompt.rfind(t) + len(t) for t in config.image_tokens if t in prompt), default=0
+        )
         anchor = prompt[start:]
         at = query.find(anchor, start) if anchor else start
         if at < 0:
@@ -167,7 +169,9 @@ def openrlhf_label(label: Any) -> tuple[Any, str | None, str | None, tuple[int, 
         return label, None, None, None
     unknown = sorted(set(envelope) - {"solution", "task", "preset", "image_size"})
     if unknown:
-        raise ValueError(f"unknown label field(s) {unknown}; expected solution, task, preset, image_size")
+        raise ValueError(
+            f"unknown label field(s) {unknown}; expected solution, task, preset, image_size"
+        )
     task, preset, size = envelope.get("task"), envelope.get("preset"), envelope.get("image_size")
     for name, value in (("task", task), ("preset", preset)):
         if value is not None and not isinstance(value, str):

@@ -70,7 +70,9 @@ def add_serve_parser(subparsers: Any) -> None:
         action="store_true",
         help="leave the components out of OpenRLHF's extra_logs (runs that mix tasks)",
     )
-    p.add_argument("--log-level", default=d.log_level, choices=["debug", "info", "warning", "error"])
+    p.add_argument(
+        "--log-level", default=d.log_level, choices=["debug", "info", "warning", "error"]
+    )
     p.set_defaults(func=run_serve)
 
 
@@ -98,9 +100,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
     missing = [m for m in ("fastapi", "uvicorn") if importlib.util.find_spec(m) is None]
     if missing:
-        raise UsageError(
-            f"needs {' and '.join(missing)}: pip install 'visual-rewards[serve]'"
-        )
+        raise UsageError(f"needs {' and '.join(missing)}: pip install 'visual-rewards[serve]'")
     from visual_rewards.serve.server import prepare, serve
 
     try:

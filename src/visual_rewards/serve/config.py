@@ -70,7 +70,9 @@ class ServeConfig:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not math.isfinite(self.not_applicable_score):
-            raise ValueError(f"not_applicable_score must be finite, got {self.not_applicable_score}")
+            raise ValueError(
+                f"not_applicable_score must be finite, got {self.not_applicable_score}"
+            )
         for key, value in self.options:
             try:
                 json.loads(value)

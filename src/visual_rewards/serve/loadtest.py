@@ -40,7 +40,9 @@ def _box(rng: random.Random) -> list[int]:
 
 def _item(rng: random.Random) -> dict[str, Any]:
     """One item of a random task, with a right, near, wrong or malformed answer."""
-    task = rng.choice(("detection", "detection", "grounding", "counting", "classification", "format"))
+    task = rng.choice(
+        ("detection", "detection", "grounding", "counting", "classification", "format")
+    )
     kind = rng.random()
     if task in ("detection", "grounding"):
         gt = [_box(rng) for _ in range(1 if task == "grounding" else rng.randint(1, 3))]
@@ -48,7 +50,9 @@ def _item(rng: random.Random) -> dict[str, Any]:
         answer = (
             json.dumps(pred[0])
             if task == "grounding"
-            else "[" + ", ".join(f"{{'Position': {b}, 'Confidence': {rng.random():.2f}}}" for b in pred) + "]"
+            else "["
+            + ", ".join(f"{{'Position': {b}, 'Confidence': {rng.random():.2f}}}" for b in pred)
+            + "]"
         )
         solution: Any = gt[0] if task == "grounding" else gt
         if kind > 0.95:
@@ -212,7 +216,8 @@ def check(result: LoadResult, expected: Sequence[list[dict[str, Any]]]) -> tuple
     (a non-200 answer counts as wrong). Floats are compared exactly: the server runs the very
     same code, and JSON carries a float's shortest round-trip repr."""
     wrong = sum(
-        a is not None and a.get("results") != e for a, e in zip(result.answers, expected)
+        a is not None and a.get("results") != e
+        for a, e in zip(result.answers, expected, strict=True)
     )
     return result.lost, wrong
 

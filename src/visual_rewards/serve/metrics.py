@@ -14,8 +14,20 @@ __all__ = ["LATENCY_BUCKETS", "ServerMetrics"]
 
 #: Upper bounds (seconds) of the latency histogram's buckets.
 LATENCY_BUCKETS: tuple[float, ...] = (
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-)  # fmt: skip
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
 
 
 @dataclass
@@ -65,17 +77,21 @@ class ServerMetrics:
             "# HELP visual_rewards_items_total Items scored, by path.",
             "# TYPE visual_rewards_items_total counter",
         ]
-        lines += [f'visual_rewards_items_total{{path="{p}"}} {n}' for p, n in sorted(self.items.items())]
+        lines += [
+            f'visual_rewards_items_total{{path="{p}"}} {n}' for p, n in sorted(self.items.items())
+        ]
         lines += [
             "# HELP visual_rewards_request_seconds Request latency (first byte in to last byte out).",
             "# TYPE visual_rewards_request_seconds histogram",
         ]
         for path, hist in sorted(self.latency.items()):
             running = 0
-            for bound, n in zip((*LATENCY_BUCKETS, float("inf")), hist.counts):
+            for bound, n in zip((*LATENCY_BUCKETS, float("inf")), hist.counts, strict=True):
                 running += n
                 le = "+Inf" if bound == float("inf") else repr(bound)
-                lines.append(f'visual_rewards_request_seconds_bucket{{path="{path}",le="{le}"}} {running}')
+                lines.append(
+                    f'visual_rewards_request_seconds_bucket{{path="{path}",le="{le}"}} {running}'
+                )
             lines.append(f'visual_rewards_request_seconds_sum{{path="{path}"}} {hist.total!r}')
             lines.append(f'visual_rewards_request_seconds_count{{path="{path}"}} {running}')
         lines += [

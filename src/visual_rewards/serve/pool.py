@@ -86,7 +86,9 @@ class ScoringPool:
             except (BrokenProcessPool, RuntimeError) as exc:
                 replaced = generation != self._generation
                 # RuntimeError: submitted to an executor that another request just shut down
-                if attempt == MAX_ATTEMPTS - 1 or not (isinstance(exc, BrokenProcessPool) or replaced):
+                if attempt == MAX_ATTEMPTS - 1 or not (
+                    isinstance(exc, BrokenProcessPool) or replaced
+                ):
                     raise
                 if not replaced:
                     await asyncio.to_thread(self._replace, generation)

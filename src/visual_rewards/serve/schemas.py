@@ -95,7 +95,9 @@ class OpenRLHFRequest(BaseModel):
     def _same_length(cls, value: list[Any] | None, info: Any) -> list[Any] | None:
         query = info.data.get("query")
         if value is not None and query is not None and len(value) != len(query):
-            raise ValueError(f"expected {len(query)} {info.field_name} (one per query), got {len(value)}")
+            raise ValueError(
+                f"expected {len(query)} {info.field_name} (one per query), got {len(value)}"
+            )
         return value
 
 
