@@ -8,17 +8,12 @@ printed (``pytest -s``) and ``benchmarks/bench_serve.py`` prints the same with m
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -35,66 +30,19 @@ from visual_rewards.serve.loadtest import (
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
-SRC = Path(__file__).resolve().parents[2] / "src"
 
 
-def _get(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return json.loads(response.read()) if url.endswith("/health") else response.read().decode()
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
-    }
-    cmd = [
-        sys.executable,
-        "-m",
-        "visual_rewards.serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--workers",
-        "2",
-    ]
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        assert proc.stderr is not None
-        line = proc.stderr.readline()
-        match = re.search(r"http://127\.0\.0\.1:\d+", line)
-        assert match, f"server did not start: {line!r}"
-        url = match.group(0)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if len(_get(url + "/health")["worker_pids"]) == 2:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "server not healthy within 60 s"
-            time.sleep(0.1)
-        yield url
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:  # pragma: no cover
-            proc.kill()
-            proc.wait()
-
-
-def test_no_request_lost_or_scored_wrong_while_a_worker_is_killed(server: str) -> None:
+def test_no_request_lost_or_scored_wrong_while_a_worker_is_killed(
+    server: str, get: Callable[[str], Any]
+) -> None:
     bodies = make_requests(600, items=8, seed=11)
     expected = expected_results(bodies)
-    before = _get(server + "/health")
+    before = get(server + "/health")
     killed: list[int] = []
 
     def kill_one_worker(answered: int) -> None:
         if answered == 200 and not killed:
-            pid = _get(server + "/health")["worker_pids"][0]
+            pid = get(server + "/health")["worker_pids"][0]
             os.kill(pid, signal.SIGKILL)
             killed.append(pid)
 
@@ -102,7 +50,7 @@ def test_no_request_lost_or_scored_wrong_while_a_worker_is_killed(server: str) -
         server + "/score", bodies, concurrency=8, deadline_s=60, on_answer=kill_one_worker
     )
     lost, wrong = check(result, expected)
-    after = _get(server + "/health")
+    after = get(server + "/health")
     print(
         f"\nserve load test: {result.summary()}; wrong={wrong}; killed worker {killed}; "
         f"pool restarts {after['pool_restarts']}"
@@ -113,7 +61,7 @@ def test_no_request_lost_or_scored_wrong_while_a_worker_is_killed(server: str) -
     assert after["pool_restarts"] == before["pool_restarts"] + 1
     assert killed[0] not in after["worker_pids"] and len(after["worker_pids"]) == 2
     assert percentile(result.latencies, 99) < 10.0
-    metrics = _get(server + "/metrics")
+    metrics = get(server + "/metrics")
     served = re.search(
         r'visual_rewards_requests_total\{path="/score",status="200"\} (\d+)', metrics
     )
@@ -121,11 +69,13 @@ def test_no_request_lost_or_scored_wrong_while_a_worker_is_killed(server: str) -
     assert f'visual_rewards_items_total{{path="/score"}} {8 * len(bodies)}' in metrics
 
 
-def test_a_request_in_flight_when_its_worker_dies_is_answered(server: str) -> None:
+def test_a_request_in_flight_when_its_worker_dies_is_answered(
+    server: str, get: Callable[[str], Any]
+) -> None:
     """Kill a worker while it holds the only request: the answer still comes, and is right."""
     bodies = make_requests(1, items=2000, seed=5)  # one request of ~0.3 s of scoring
     expected = expected_results(bodies)
-    before = _get(server + "/health")
+    before = get(server + "/health")
     pids = before["worker_pids"]
 
     def killer() -> None:
@@ -138,4 +88,4 @@ def test_a_request_in_flight_when_its_worker_dies_is_answered(server: str) -> No
     result = run_load(server + "/score", bodies, concurrency=1)
     t.join()
     assert check(result, expected) == (0, 0)
-    assert _get(server + "/health")["pool_restarts"] == before["pool_restarts"] + 1
+    assert get(server + "/health")["pool_restarts"] == before["pool_restarts"] + 1
