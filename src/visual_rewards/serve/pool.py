@@ -1,6 +1,6 @@
 """Scoring worker processes behind the event loop, replaced when one dies.
 
-A :class:`ScoringPool` owns a ``ProcessPoolExecutor`` of ``workers`` spawned processes, each
+A :class:`ScoringPool` owns a ``ProcessPoolExecutor`` of ``workers`` processes, each
 holding the server config (and its cached rewards). When a worker process dies (killed, out of
 memory), Python marks the whole executor broken and fails every chunk in flight on it; the pool
 then starts a new executor and scores those chunks again. Scoring is a pure function of its
@@ -37,6 +37,17 @@ def _score_in_worker(items: Sequence[ItemSpec]) -> list[ItemScore]:
     return score_batch(_CONFIG, items)
 
 
+def _context() -> multiprocessing.context.BaseContext:
+    """``forkserver`` with the scoring code preloaded where there is one (a replacement worker
+    then starts in milliseconds, and no worker is forked from the threaded event-loop process);
+    ``spawn`` elsewhere."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return context
+
+
 class ScoringPool:
     """``workers`` scoring processes; :meth:`score` is safe to await from many requests."""
 
@@ -50,7 +61,7 @@ class ScoringPool:
     def _new_executor(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
             max_workers=self.config.workers,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=_context(),
             initializer=_init_worker,
             initargs=(self.config,),
         )
