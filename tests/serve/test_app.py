@@ -94,12 +94,25 @@ def test_bad_json_is_422_without_echoing_the_body(client: TestClient) -> None:
     assert "SECRET" not in _error(response, 422)
 
 
-def test_bad_option_is_422() -> None:
-    config = ServeConfig(task="detection", workers=1, options=(("no_such_option", "1"),))
+def test_an_option_another_task_lacks_is_422() -> None:
+    config = ServeConfig(task="detection", workers=1, options=(("iou_threshold", "0.7"),))
     with TestClient(create_app(config)) as c:
-        assert "unknown option" in _error(
-            c.post("/score", json={"items": [{"completion": "x"}]}), 422
-        )
+        body = {"items": [{"completion": "x", "task": "format"}]}
+        assert "unknown option" in _error(c.post("/score", json=body), 422)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        ServeConfig(task="detection", options=(("no_such_option", "1"),)),
+        ServeConfig(task="counting", preset="visual_rft"),
+        ServeConfig(preset="visual-rft"),
+        ServeConfig(task="segmentation"),
+    ],
+)
+def test_wrong_settings_fail_when_the_app_is_made(config: ServeConfig) -> None:
+    with pytest.raises((ValueError, TypeError)):
+        create_app(config)
 
 
 def test_too_large_bodies_and_batches_are_413(client: TestClient) -> None:

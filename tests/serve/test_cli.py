@@ -72,6 +72,8 @@ def test_arguments_make_the_config() -> None:
         (["--task", "segmentation"], "unknown task 'segmentation'"),
         (["--task", "detection", "--option", "colour=1"], "unknown option"),
         (["--workers", "0"], "workers must be >= 1"),
+        (["--preset", "visual-rft"], "unknown preset 'visual-rft'"),
+        (["--task", "counting", "--preset", "visual_rft"], "preset must be one of"),
     ],
 )
 def test_bad_settings_exit_2_before_binding(

@@ -37,6 +37,7 @@ from visual_rewards.serve.batch import (
     ItemScore,
     ItemSpec,
     QueryError,
+    check_config,
     openrlhf_completion,
     openrlhf_label,
     reward_for,
@@ -116,7 +117,9 @@ def _content_length(scope: Scope) -> int:
 
 def create_app(config: ServeConfig, pool: ScoringPool | None = None) -> ASGIApp:
     """The server as an ASGI app; it starts ``pool`` (a new one by default) on startup and
-    stops it on shutdown. Serve it with uvicorn, or call it with FastAPI's ``TestClient``."""
+    stops it on shutdown. Serve it with uvicorn, or call it with FastAPI's ``TestClient``.
+    Raises ValueError/TypeError for a wrong task, preset or option (:func:`check_config`)."""
+    check_config(config)
     metrics = ServerMetrics(paths=PATHS)
     holder: dict[str, ScoringPool] = {}
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from visual_rewards.rewards import Reward
+from visual_rewards.rewards import REWARDS, Reward
 from visual_rewards.scoring import ScoreOptions, build_reward
 from visual_rewards.serve.config import ServeConfig
 
@@ -23,6 +23,7 @@ __all__ = [
     "ItemScore",
     "ItemSpec",
     "QueryError",
+    "check_config",
     "openrlhf_completion",
     "openrlhf_label",
     "reward_for",
@@ -66,15 +67,40 @@ class ItemScore:
 def reward_for(config: ServeConfig, task: str | None, preset: str | None) -> Reward:
     """The (cached) reward of an item naming ``task``/``preset`` (None: the server's).
 
-    Raises ValueError/TypeError (a caller error) for an unknown task, preset or option.
+    The server's preset applies to tasks that have it, ``"default"`` to the others (counting
+    and pointing have no ``visual_rft`` preset), as in the veRL integration; a preset the item
+    names must exist. Raises ValueError/TypeError (a caller error) for an unknown task, preset
+    or option.
 
-    >>> reward_for(ServeConfig(task="format"), None, None).__name__
-    'format_default'
+    >>> reward_for(ServeConfig(task="counting", preset="visual_rft"), None, None).__name__
+    'counting_default'
     """
     name = task or config.task
     if name is None:
         raise ValueError("the item names no task and the server has no default task")
-    return build_reward(ScoreOptions(preset=preset or config.preset, options=config.options), name)
+    if preset is None:
+        default = build_reward(ScoreOptions(options=config.options), name)
+        if config.preset not in type(default).presets:
+            return default
+        preset = config.preset
+    return build_reward(ScoreOptions(preset=preset, options=config.options), name)
+
+
+def check_config(config: ServeConfig) -> None:
+    """Fail now on a wrong setting: the server's task must have its preset and take its options;
+    without a task, some reward must have the preset. ValueError/TypeError naming it.
+
+    >>> check_config(ServeConfig(preset="visual-rft"))
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown preset 'visual-rft'; presets: ['default', 'visual_rft']
+    """
+    if config.task is not None:
+        build_reward(ScoreOptions(preset=config.preset, options=config.options), config.task)
+        return
+    presets = sorted({p for cls in REWARDS.values() for p in cls.presets})
+    if config.preset not in presets:
+        raise ValueError(f"unknown preset {config.preset!r}; presets: {presets}")
 
 
 def score_batch(config: ServeConfig, items: Sequence[ItemSpec]) -> list[ItemScore]:

@@ -8,7 +8,7 @@ import sys
 import uvicorn
 
 from visual_rewards.serve.app import create_app
-from visual_rewards.serve.batch import reward_for
+from visual_rewards.serve.batch import check_config
 from visual_rewards.serve.config import ServeConfig
 
 __all__ = ["bind", "prepare", "run_server", "serve"]
@@ -32,14 +32,13 @@ def bind(host: str, port: int) -> socket.socket:
 def prepare(config: ServeConfig) -> socket.socket:
     """Check the configured task, preset and options (ValueError/TypeError if wrong) and bind
     ``config.host:config.port`` (OSError if taken); print the URL to stderr."""
-    if config.task is not None:
-        reward_for(config, None, None)
+    check_config(config)
     sock = bind(config.host, config.port)
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     print(
         f"visual-rewards serve: listening on http://{shown}:{port} "
-        f"({config.workers} scoring workers)",
+        f"({config.workers} scoring worker{'s' if config.workers != 1 else ''})",
         file=sys.stderr,
         flush=True,
     )
