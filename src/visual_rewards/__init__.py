@@ -5,6 +5,8 @@
 array([1.])
 """
 
+import importlib.metadata
+
 from visual_rewards.geometry.boxes import batched_box_giou, batched_box_iou, box_giou, box_iou
 from visual_rewards.geometry.coords import (
     CoordConfig,
@@ -32,12 +34,18 @@ from visual_rewards.rewards import (
     FormatReward,
     GroundingConfig,
     GroundingReward,
+    PointingReward,
     PointReward,
     Reward,
     RewardResult,
 )
 
-__version__ = "0.1.0.dev0"
+# The one version source is pyproject.toml, read back from the installed metadata ("0+unknown"
+# for sources on sys.path without an install).
+try:
+    __version__ = importlib.metadata.version("visual-rewards")
+except importlib.metadata.PackageNotFoundError:  # pragma: no cover
+    __version__ = "0+unknown"
 
 __all__ = [
     "ClassificationReward",
@@ -53,6 +61,7 @@ __all__ = [
     "LabelSet",
     "ParsedCompletion",
     "PointReward",
+    "PointingReward",
     "Points",
     "Reward",
     "RewardResult",
