@@ -80,7 +80,7 @@ def test_chat_messages_and_image_size_are_accepted(client: TestClient) -> None:
         ({"items": "x"}, "items"),
         ([1, 2], "body"),
         ({"items": [{"completion": "x", "task": "segmentation"}]}, "unknown task 'segmentation'"),
-        ({"items": [{"completion": "x", "preset": "nope"}]}, "preset must be one of"),
+        ({"items": [{"completion": "x", "preset": "nope"}]}, "has no preset 'nope'"),
     ],
 )
 def test_bad_input_is_a_clear_422(client: TestClient, body: Any, needle: str) -> None:

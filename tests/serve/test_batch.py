@@ -51,9 +51,12 @@ def test_reward_for_uses_the_servers_defaults_and_options() -> None:
     reward = reward_for(config, None, None)
     assert reward == get_reward("detection", "visual_rft", iou_threshold=0.7)
     assert reward_for(config, "format", "default") == get_reward("format")
-    assert reward_for(config, "counting", None) == get_reward("counting")  # has no visual_rft
-    with pytest.raises(ValueError, match="preset must be one of"):
-        reward_for(config, "counting", "visual_rft")
+    assert reward_for(config, "point", "default") == get_reward("pointing")  # a task alias
+    with pytest.raises(ValueError, match="has no preset 'visual_rft'"):  # never a silent default
+        reward_for(config, "counting", None)
+    per_task = ServeConfig(preset="visual_rft", options=(("counting.preset", '"default"'),))
+    assert reward_for(per_task, "counting", None) == get_reward("counting")
+    assert reward_for(per_task, "counting", "default") == get_reward("counting")
     with pytest.raises(ValueError, match="names no task"):
         reward_for(ServeConfig(), None, None)
     with pytest.raises(ValueError, match="unknown task"):

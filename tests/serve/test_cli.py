@@ -73,7 +73,7 @@ def test_arguments_make_the_config() -> None:
         (["--task", "detection", "--option", "colour=1"], "unknown option"),
         (["--workers", "0"], "workers must be >= 1"),
         (["--preset", "visual-rft"], "unknown preset 'visual-rft'"),
-        (["--task", "counting", "--preset", "visual_rft"], "preset must be one of"),
+        (["--task", "counting", "--preset", "visual_rft"], "has no preset 'visual_rft'"),
     ],
 )
 def test_bad_settings_exit_2_before_binding(

@@ -13,10 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
-from visual_rewards.rewards import REWARDS, Reward
-from visual_rewards.scoring import ScoreOptions, build_reward
+from visual_rewards.rewards import Reward
+from visual_rewards.rewards.registry import resolve_task
+from visual_rewards.scoring import ScoreOptions, build_reward, check_options, score_rows
 from visual_rewards.serve.config import ServeConfig
 
 __all__ = [
@@ -64,75 +63,83 @@ class ItemScore:
     parse_failed: bool
 
 
+def _scope(key: str) -> str | None:
+    """The task a ``TASK.KEY`` option is scoped to (None for a plain key or an unknown task)."""
+    scope, dot, _ = key.rpartition(".")
+    try:
+        return resolve_task(scope) if dot else None
+    except ValueError:
+        return None
+
+
 def reward_for(config: ServeConfig, task: str | None, preset: str | None) -> Reward:
     """The (cached) reward of an item naming ``task``/``preset`` (None: the server's).
 
-    The server's preset applies to tasks that have it, ``"default"`` to the others (counting
-    and pointing have no ``visual_rft`` preset), as in the veRL integration; a preset the item
-    names must exist. Raises ValueError/TypeError (a caller error) for an unknown task, preset
-    or option.
+    Built as ``visual-rewards score`` builds it (:func:`visual_rewards.scoring.build_reward`:
+    the same options, a ``TASK.preset`` option choosing one task's preset, and a preset the
+    task lacks being an error); a preset the item names wins over the options' preset.
+    Raises ValueError/TypeError (a caller error) for an unknown task, preset or option.
 
-    >>> reward_for(ServeConfig(task="counting", preset="visual_rft"), None, None).__name__
+    >>> reward_for(ServeConfig(task="detection", preset="visual_rft"), None, None).__name__
+    'detection_visual_rft'
+    >>> reward_for(ServeConfig(), "counting", None).__name__
     'counting_default'
     """
     name = task or config.task
     if name is None:
         raise ValueError("the item names no task and the server has no default task")
-    if preset is None:
-        default = build_reward(ScoreOptions(options=config.options), name)
-        if config.preset not in type(default).presets:
-            return default
-        preset = config.preset
-    return build_reward(ScoreOptions(preset=preset, options=config.options), name)
+    canonical = resolve_task(name)
+    options = config.options
+    if preset is not None:  # the item's own preset: drop the options' one for this task
+        options = tuple(
+            (k, v) for k, v in options if not (k.endswith(".preset") and _scope(k) == canonical)
+        )
+    return build_reward(ScoreOptions(preset=preset or config.preset, options=options), canonical)
 
 
 def check_config(config: ServeConfig) -> None:
-    """Fail now on a wrong setting: the server's task must have its preset and take its options;
-    without a task, some reward must have the preset. ValueError/TypeError naming it.
+    """Fail now on a wrong setting, as ``visual-rewards score`` does before reading input
+    (:func:`visual_rewards.scoring.check_options`). ValueError/TypeError naming it.
 
     >>> check_config(ServeConfig(preset="visual-rft"))
     Traceback (most recent call last):
     ...
     ValueError: unknown preset 'visual-rft'; presets: ['default', 'visual_rft']
     """
-    if config.task is not None:
-        build_reward(ScoreOptions(preset=config.preset, options=config.options), config.task)
-        return
-    presets = sorted({p for cls in REWARDS.values() for p in cls.presets})
-    if config.preset not in presets:
-        raise ValueError(f"unknown preset {config.preset!r}; presets: {presets}")
+    task = resolve_task(config.task) if config.task is not None else None
+    check_options(ScoreOptions(task=task, preset=config.preset, options=config.options))
 
 
 def score_batch(config: ServeConfig, items: Sequence[ItemSpec]) -> list[ItemScore]:
-    """Score ``items`` in input order, with one ``Reward.score`` call per group.
+    """Score ``items`` in input order: one :func:`visual_rewards.scoring.score_rows` call
+    (one vectorised ``Reward.score``) per task and preset.
 
     >>> cfg = ServeConfig(task="format")
     >>> [s.total for s in score_batch(cfg, [ItemSpec("<think>a</think><answer>b</answer>"),
     ...                                      ItemSpec("b")])]
     [1.0, 0.0]
     """
-    groups: dict[tuple[str | None, str | None, bool], list[int]] = {}
+    groups: dict[tuple[str | None, str | None], list[int]] = {}
     for i, item in enumerate(items):
-        key = (item.task, item.preset, item.image_size is not None)
-        groups.setdefault(key, []).append(i)
+        groups.setdefault((item.task, item.preset), []).append(i)
     out: list[ItemScore | None] = [None] * len(items)
-    for (task, preset, sized), index in groups.items():
+    for (task, preset), index in groups.items():
         reward = reward_for(config, task, preset)
-        members = [items[i] for i in index]
-        columns: dict[str, Any] = {}
-        if sized and "image_size" in reward.extra_columns:
-            columns["image_size"] = [m.image_size for m in members]
-        solutions = [m.solution for m in members] if reward.needs_solution else None
-        result = reward.score([m.completion for m in members], solutions, **columns)
-        total = np.asarray(result.total, dtype=np.float64)
-        failed = np.asarray(result.parse_failed, dtype=bool)
-        comps = {k: np.asarray(v, dtype=np.float64) for k, v in result.components.items()}
+        rows = [
+            {
+                "completion": items[i].completion,
+                "solution": items[i].solution,
+                "image_size": items[i].image_size,
+            }
+            for i in index
+        ]
+        res = score_rows(reward, rows)
         for j, i in enumerate(index):
             out[i] = ItemScore(
                 reward=reward.__name__,
-                total=float(total[j]),
-                components={k: float(v[j]) for k, v in comps.items()},
-                parse_failed=bool(failed[j]),
+                total=float(res.total[j]),
+                components={k: float(v[j]) for k, v in res.components.items()},
+                parse_failed=bool(res.parse_failed[j]),
             )
     return [s for s in out if s is not None]
 
