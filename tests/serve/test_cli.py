@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from visual_rewards import cli
 from visual_rewards.serve.__main__ import main
-from visual_rewards.serve.cli import add_serve_parser, config_from_args
+from visual_rewards.serve.cli import add_parser, config_from_args
 from visual_rewards.serve.config import ServeConfig
 
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -20,15 +21,15 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 
 def _parse(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
-    add_serve_parser(parser.add_subparsers())
+    add_parser(parser.add_subparsers())
     return parser.parse_args(["serve", *argv])
 
 
 def test_help_imports_no_web_stack() -> None:
     code = (
         "import sys, argparse, contextlib, io\n"
-        "from visual_rewards.serve.cli import add_serve_parser\n"
-        "p = argparse.ArgumentParser(); add_serve_parser(p.add_subparsers())\n"
+        "from visual_rewards.serve.cli import add_parser\n"
+        "p = argparse.ArgumentParser(); add_parser(p.add_subparsers())\n"
         "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
         "    p.parse_args(['serve', '--help'])\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in {'fastapi', 'uvicorn', 'starlette'}))\n"
@@ -92,3 +93,15 @@ def test_a_taken_port_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
         port = taken.getsockname()[1]
         assert main(["--port", str(port)]) == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_registered_in_the_command_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The one registration line the command line needs, through its own ``main``."""
+    monkeypatch.setattr(
+        cli, "SUBCOMMANDS", (*cli.SUBCOMMANDS, "visual_rewards.serve.cli:add_parser")
+    )
+    assert cli.main(["serve", "--task", "segmentation", "--port", "0"]) == 2
+    assert "visual-rewards serve: error: unknown task 'segmentation'" in capsys.readouterr().err
+    assert cli.main(["serve", "--help"]) == 0

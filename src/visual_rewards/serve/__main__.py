@@ -6,15 +6,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from visual_rewards.serve.cli import add_serve_parser
+from visual_rewards.cli.errors import UsageError
+from visual_rewards.serve.cli import add_parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` as ``visual-rewards serve`` does and run; the exit code."""
-    from visual_rewards.cli import UsageError
-
     parser = argparse.ArgumentParser(prog="python -m visual_rewards")
-    add_serve_parser(parser.add_subparsers(dest="command", required=True))
+    add_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["serve", *(sys.argv[1:] if argv is None else argv)])
     try:
         code: int = args.func(args)

@@ -1,8 +1,11 @@
 """``visual-rewards serve``: argument parsing only; FastAPI and uvicorn load when it runs.
 
+Registered in :data:`visual_rewards.cli.SUBCOMMANDS` as ``"visual_rewards.serve.cli:add_parser"``
+(``--option`` is read by the score command's :func:`~visual_rewards.cli.score.parse_option`).
+
 >>> import argparse
 >>> sub = argparse.ArgumentParser().add_subparsers()
->>> add_serve_parser(sub)
+>>> add_parser(sub)
 >>> args = sub.choices["serve"].parse_args(["--task", "detection", "--option", "iou_threshold=0.7"])
 >>> config_from_args(args).options
 (('iou_threshold', '0.7'),)
@@ -12,27 +15,16 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 from typing import Any
 
+from visual_rewards.cli.errors import UsageError
+from visual_rewards.cli.score import parse_option
 from visual_rewards.serve.config import ServeConfig
 
-__all__ = ["add_serve_parser", "config_from_args", "run_serve"]
+__all__ = ["add_parser", "config_from_args", "run"]
 
 
-def _option(text: str) -> tuple[str, str]:
-    """``KEY=VALUE`` with a JSON value (a bare word is a string), as ``score --option`` takes."""
-    key, eq, value = text.partition("=")
-    if not eq or not key:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    try:
-        json.loads(value)
-    except ValueError:
-        value = json.dumps(value)
-    return key, value
-
-
-def add_serve_parser(subparsers: Any) -> None:
+def add_parser(subparsers: Any) -> None:
     """Register ``visual-rewards serve``."""
     d = ServeConfig()
     p = subparsers.add_parser(
@@ -44,11 +36,16 @@ def add_serve_parser(subparsers: Any) -> None:
         "authentication. Needs the 'serve' extra (pip install 'visual-rewards[serve]').",
     )
     p.add_argument("--task", help="task of items that name none (e.g. detection)")
-    p.add_argument("--preset", default=d.preset, help="preset of items that name none")
+    p.add_argument(
+        "--preset",
+        default=d.preset,
+        help="preset of items that name none; a task without it is a usage error unless "
+        "--option TASK.preset=NAME names its own",
+    )
     p.add_argument(
         "--option",
         action="append",
-        type=_option,
+        type=parse_option,
         default=[],
         metavar="KEY=VALUE",
         help="reward option (JSON value; TASK.KEY for one task only), repeatable",
@@ -73,7 +70,7 @@ def add_serve_parser(subparsers: Any) -> None:
     p.add_argument(
         "--log-level", default=d.log_level, choices=["debug", "info", "warning", "error"]
     )
-    p.set_defaults(func=run_serve)
+    p.set_defaults(func=run)
 
 
 def config_from_args(args: argparse.Namespace) -> ServeConfig:
@@ -94,10 +91,8 @@ def config_from_args(args: argparse.Namespace) -> ServeConfig:
     )
 
 
-def run_serve(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run ``visual-rewards serve`` until interrupted; 0 on a clean stop."""
-    from visual_rewards.cli import UsageError
-
     missing = [m for m in ("fastapi", "uvicorn") if importlib.util.find_spec(m) is None]
     if missing:
         raise UsageError(f"needs {' and '.join(missing)}: pip install 'visual-rewards[serve]'")
