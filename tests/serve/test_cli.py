@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import socket
 import subprocess
@@ -105,3 +106,14 @@ def test_registered_in_the_command_line(
     assert cli.main(["serve", "--task", "segmentation", "--port", "0"]) == 2
     assert "visual-rewards serve: error: unknown task 'segmentation'" in capsys.readouterr().err
     assert cli.main(["serve", "--help"]) == 0
+
+
+def test_without_the_web_stack_it_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "uvicorn" else real(name, *a)
+    )
+    assert main(["--task", "detection", "--port", "0"]) == 2
+    assert "needs uvicorn: pip install 'visual-rewards[serve]'" in capsys.readouterr().err

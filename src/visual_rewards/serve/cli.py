@@ -91,17 +91,31 @@ def config_from_args(args: argparse.Namespace) -> ServeConfig:
     )
 
 
+def _one_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
 def run(args: argparse.Namespace) -> int:
-    """Run ``visual-rewards serve`` until interrupted; 0 on a clean stop."""
+    """Run ``visual-rewards serve`` until interrupted; 0 on a clean stop.
+
+    Settings are checked first (they need no web stack), then FastAPI and uvicorn are looked
+    for, then the port is bound: each failure is a :class:`UsageError` (exit code 2).
+    """
+    from visual_rewards.serve.batch import check_config
+
+    try:
+        config = config_from_args(args)
+        check_config(config)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(_one_line(exc)) from None
     missing = [m for m in ("fastapi", "uvicorn") if importlib.util.find_spec(m) is None]
     if missing:
         raise UsageError(f"needs {' and '.join(missing)}: pip install 'visual-rewards[serve]'")
     from visual_rewards.serve.server import prepare, serve
 
     try:
-        config = config_from_args(args)
         sock = prepare(config)
     except (ValueError, TypeError, OSError) as exc:
-        raise UsageError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+        raise UsageError(_one_line(exc)) from None
     serve(config, sock)
     return 0
