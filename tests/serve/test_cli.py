@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from visual_rewards import cli
+from visual_rewards.cli.serve import add_parser, config_from_args
 from visual_rewards.serve.__main__ import main
-from visual_rewards.serve.cli import add_parser, config_from_args
 from visual_rewards.serve.config import ServeConfig
 
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -29,7 +29,7 @@ def _parse(*argv: str) -> argparse.Namespace:
 def test_help_imports_no_web_stack() -> None:
     code = (
         "import sys, argparse, contextlib, io\n"
-        "from visual_rewards.serve.cli import add_parser\n"
+        "from visual_rewards.cli.serve import add_parser\n"
         "p = argparse.ArgumentParser(); add_parser(p.add_subparsers())\n"
         "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
         "    p.parse_args(['serve', '--help'])\n"
@@ -100,9 +100,6 @@ def test_registered_in_the_command_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The one registration line the command line needs, through its own ``main``."""
-    monkeypatch.setattr(
-        cli, "SUBCOMMANDS", (*cli.SUBCOMMANDS, "visual_rewards.serve.cli:add_parser")
-    )
     assert cli.main(["serve", "--task", "segmentation", "--port", "0"]) == 2
     assert "visual-rewards serve: error: unknown task 'segmentation'" in capsys.readouterr().err
     assert cli.main(["serve", "--help"]) == 0

@@ -1,6 +1,6 @@
 """``visual-rewards serve``: argument parsing only; FastAPI and uvicorn load when it runs.
 
-Registered in :data:`visual_rewards.cli.SUBCOMMANDS` as ``"visual_rewards.serve.cli:add_parser"``
+Registered in :data:`visual_rewards.cli.SUBCOMMANDS`
 (``--option`` is read by the score command's :func:`~visual_rewards.cli.score.parse_option`).
 
 >>> import argparse
