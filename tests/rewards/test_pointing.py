@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 
 import visual_rewards as vr
 from visual_rewards.geometry.coords import smart_resize
-from visual_rewards.geometry.points import point_box_distance, points_in_box
 from visual_rewards.rewards import REWARDS, get_reward
 from visual_rewards.rewards.pointing import PointReward
 
@@ -32,15 +31,6 @@ def acc(
         reward.score([wrap(a) for a in answers], truths, **cols).components["accuracy"].tolist()
     )
     return values
-
-
-def test_geometry_helpers() -> None:
-    pts = np.array([[0.25, 0.5], [0.2, 0.4], [0.3, 0.6], [0.1, 0.5], [0.31, 0.61]])
-    box = np.array([0.2, 0.4, 0.3, 0.6])
-    assert points_in_box(pts, box).tolist() == [True, True, True, False, False]
-    np.testing.assert_allclose(point_box_distance(pts, box), [0, 0, 0, 0.1, math.hypot(0.01, 0.01)])
-    assert points_in_box(np.zeros((0, 2)), box).shape == (0,)
-    assert point_box_distance(np.zeros((0, 2)), box).shape == (0,)
 
 
 def test_answer_payloads() -> None:

@@ -1,9 +1,9 @@
 """Plain-Python reference implementations of the detection and grounding rewards (the judge).
 
-Written from the paper (§3.2.1), DESIGN §4.3/§4.4 and docs/rewards/*.md with loops only -- no
+Written from the paper (§3.2.1) and docs/rewards/*.md with loops only -- no
 numpy, no project code. Answers are read the way the released Visual-RFT code reads them
 (the text between the tags, single quotes turned into double quotes, ``json.loads``) and then
-validated by DESIGN §4.2's rules, so they agree with the project's parser on the Visual-RFT
+validated by the rules of docs/parsing.md, so they agree with the project's parser on the Visual-RFT
 payloads the tests generate (not on every payload the project's parser accepts).
 """
 
@@ -13,6 +13,8 @@ import json
 import math
 import re
 from typing import Any
+
+from reference_classification import ref_normalize
 
 PAPER_FORMAT_RE = re.compile(r"<think>.*?</think>\s*<answer>.*?</answer>", re.DOTALL)
 EMPTY_WORDS = {"", "no objects", "no object", "noobjects", "none", "no objects found"}
@@ -36,7 +38,7 @@ def split_answer(text: str) -> str | None:
 
 
 def strict_format(text: str) -> float:
-    """DESIGN §4.1: exactly one non-empty think then one non-empty answer, whitespace outside."""
+    """The strict format: exactly one non-empty think then one non-empty answer, whitespace outside."""
     tags = re.findall(r"</?(?:think|answer)>", text)
     if tags != ["<think>", "</think>", "<answer>", "</answer>"]:
         return 0.0
@@ -230,7 +232,8 @@ def visual_rft(completion: str, solution: Any) -> dict[str, float]:
 
 
 def _norm_label(x: Any) -> str | None:
-    return None if x is None else " ".join(str(x).replace("_", " ").casefold().split())
+    """Labels compare after the label rule of the docs (see reference_classification)."""
+    return None if x is None else ref_normalize(str(x))
 
 
 def _allowed(pred_label: Any, gt_label: Any, gt_labels: list[Any] | None) -> bool:
