@@ -23,12 +23,12 @@ import numpy.typing as npt
 
 from visual_rewards.geometry import labels as label_rules
 from visual_rewards.geometry.boxes import batched_box_iou, pad_boxes
-from visual_rewards.geometry.coords import CoordConfig, CoordSpace
+from visual_rewards.geometry.coords import CoordConfig
 from visual_rewards.geometry.matching import batched_greedy_match, batched_hungarian_match
 from visual_rewards.parsing.answers import DEFAULT_MAX_ITEMS
 from visual_rewards.parsing.batch import DetectionsBatch, parse_detections_batch
-from visual_rewards.rewards.base import Reward, RewardResult, check_lengths
-from visual_rewards.rewards.box_inputs import read_box_targets, row_coords
+from visual_rewards.rewards.base import CoordOptions, Reward, RewardResult
+from visual_rewards.rewards.box_inputs import read_box_rows
 from visual_rewards.targets import BoxTarget
 
 __all__ = ["DetectionConfig", "DetectionReward", "allowed_pairs"]
@@ -45,8 +45,9 @@ _EMPTY4 = np.zeros((0, 4))
 
 
 @dataclass(frozen=True)
-class DetectionConfig:
-    """Options of :class:`DetectionReward` (see the presets for the two standard settings).
+class DetectionConfig(CoordOptions):
+    """Options of :class:`DetectionReward` (see the presets for the two standard settings), besides
+    the shared ones (:class:`~visual_rewards.rewards.base.CoordOptions`).
 
     Attributes:
         matching: ``"hungarian"`` (optimal one-to-one on ``IoU >= iou_threshold``) or
@@ -66,12 +67,7 @@ class DetectionConfig:
         dedupe: drop exact-duplicate positions (as written) before matching (the paper's code).
         iou_space: ``"normalized"`` or ``"as_written"`` (IoU on the numbers as written when
             ground truth and predictions share a coordinate space, as the paper's code does).
-        format_rule: ``"strict"`` or ``"visual_rft"`` (the shared format component).
-        coords: the coordinate space the model writes boxes in.
-        gt_coords: the space of the ground truth's coordinates (``None``: same as ``coords``).
-        min_pixels, max_pixels: Qwen2.5-VL processor bounds for ``coords="qwen25vl"``.
         iou_weight, confidence_weight, format_weight: weights of the components in ``total``.
-        strict: raise ``ValueError`` on a malformed ground truth instead of warning.
     """
 
     matching: Literal["hungarian", "greedy"] = "hungarian"
@@ -84,15 +80,8 @@ class DetectionConfig:
     class_aware: bool = True
     dedupe: bool = False
     iou_space: Literal["normalized", "as_written"] = "normalized"
-    format_rule: Literal["strict", "visual_rft"] = "strict"
-    coords: CoordSpace = "norm1000"
-    gt_coords: CoordSpace | None = None
-    min_pixels: int | None = None
-    max_pixels: int | None = None
     iou_weight: float = 1.0
     confidence_weight: float = 1.0
-    format_weight: float = 1.0
-    strict: bool = False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -328,26 +317,22 @@ class DetectionReward(Reward):
             ``iou``/``confidence``/``total`` where the ground truth is malformed).
         """
         want_details = bool(columns.pop("details", False))
-        n = check_lengths(completions, solutions)
-        assert solutions is not None
+        rows = read_box_rows(self, completions, solutions, columns)
         c = self.config
-        pred_cfgs, gt_cfgs = row_coords(
-            n, c.coords, c.gt_coords, c.min_pixels, c.max_pixels, columns
-        )
-        targets = read_box_targets(self, solutions, gt_cfgs)
-        parsed, fmt = self.read_completions(completions)
         max_items = (
             DEFAULT_MAX_ITEMS if c.max_boxes is None else min(c.max_boxes, DEFAULT_MAX_ITEMS)
         )
-        batch = parse_detections_batch([p.answer for p in parsed], pred_cfgs, max_items=max_items)
+        batch = parse_detections_batch(rows.answers, rows.pred_cfgs, max_items=max_items)
         as_written = c.iou_space == "as_written"
-        gt_rows = [gt_boxes(t, cfg, as_written) for t, cfg in zip(targets, pred_cfgs, strict=True)]
-        sums = self._sums(batch, gt_rows, targets)
+        gt_rows = [
+            gt_boxes(t, cfg, as_written)
+            for t, cfg in zip(rows.targets, rows.pred_cfgs, strict=True)
+        ]
+        sums = self._sums(batch, gt_rows, rows.targets)
         iou_c, conf_c = self._components(batch, sums, gt_rows)
-        missing = np.fromiter((t is None for t in targets), dtype=bool, count=n)
         details = _details(batch, sums.item_iou) if want_details else None
-        comps = {"iou": iou_c, "confidence": conf_c, "format": fmt}
-        return self.result(comps, batch.failed.copy(), missing, details)
+        comps = {"iou": iou_c, "confidence": conf_c, "format": rows.fmt}
+        return self.result(comps, batch.failed.copy(), rows.missing, details)
 
     def _sums(
         self,

@@ -15,10 +15,9 @@ import numpy as np
 import numpy.typing as npt
 
 from visual_rewards.geometry.boxes import batched_box_giou, batched_box_iou, pad_boxes, pad_flat
-from visual_rewards.geometry.coords import CoordSpace
 from visual_rewards.parsing.batch import DetectionsBatch, parse_detections_batch
-from visual_rewards.rewards.base import Reward, RewardResult, check_lengths
-from visual_rewards.rewards.box_inputs import read_box_targets, row_coords
+from visual_rewards.rewards.base import CoordOptions, Reward, RewardResult
+from visual_rewards.rewards.box_inputs import read_box_rows
 from visual_rewards.targets import BoxTarget
 
 __all__ = ["GroundingConfig", "GroundingReward"]
@@ -27,8 +26,9 @@ FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
-class GroundingConfig:
-    """Options of :class:`GroundingReward`.
+class GroundingConfig(CoordOptions):
+    """Options of :class:`GroundingReward`, besides the shared ones
+    (:class:`~visual_rewards.rewards.base.CoordOptions`).
 
     Attributes:
         metric: ``"iou"`` (in ``[0, 1]``), ``"giou"`` (``(GIoU + 1) / 2`` in ``[0, 1]``) or
@@ -36,22 +36,12 @@ class GroundingConfig:
         multiple: what to score when several boxes are predicted: ``"first"`` (the first valid
             box), ``"best"`` (the best valid box) or ``"penalize"`` (the first valid box,
             divided by the number of boxes written, invalid ones included).
-        format_rule: ``"strict"`` or ``"visual_rft"`` (the paper's format regex).
-        coords, gt_coords, min_pixels, max_pixels: coordinate spaces, as in ``DetectionConfig``.
         iou_weight, format_weight: weights of the components in ``total``.
-        strict: raise ``ValueError`` on a malformed ground truth instead of warning.
     """
 
     metric: Literal["iou", "giou", "giou_plus_one"] = "iou"
     multiple: Literal["first", "best", "penalize"] = "first"
-    format_rule: Literal["strict", "visual_rft"] = "strict"
-    coords: CoordSpace = "norm1000"
-    gt_coords: CoordSpace | None = None
-    min_pixels: int | None = None
-    max_pixels: int | None = None
     iou_weight: float = 1.0
-    format_weight: float = 1.0
-    strict: bool = False
 
 
 class GroundingReward(Reward):
@@ -116,22 +106,15 @@ class GroundingReward(Reward):
             ``components`` ``iou`` (range per ``metric``) and ``format`` ``(B,)``; ``iou`` and
             ``total`` are NaN where the ground truth is malformed.
         """
-        n = check_lengths(completions, solutions)
-        assert solutions is not None
-        c = self.config
-        pred_cfgs, gt_cfgs = row_coords(
-            n, c.coords, c.gt_coords, c.min_pixels, c.max_pixels, columns
-        )
-        targets = read_box_targets(self, solutions, gt_cfgs)
+        rows = read_box_rows(self, completions, solutions, columns)
+        targets = rows.targets
         for row, t in enumerate(targets):
             if t is not None and len(t) == 0:
                 self.malformed(row, "no box to ground")
                 targets[row] = None
-        parsed, fmt = self.read_completions(completions)
-        batch = parse_detections_batch([p.answer for p in parsed], pred_cfgs)
+        batch = parse_detections_batch(rows.answers, rows.pred_cfgs)
         value = self._values(batch, targets)
-        missing = np.fromiter((t is None for t in targets), dtype=bool, count=n)
-        return self.result({"iou": value, "format": fmt}, batch.failed.copy(), missing)
+        return self.result({"iou": value, "format": rows.fmt}, batch.failed.copy(), rows.missing)
 
     def _values(self, batch: DetectionsBatch, targets: Sequence[BoxTarget | None]) -> FloatArray:
         """The ``iou`` component ``(B,)``: the scored box's metric against its best ground truth."""

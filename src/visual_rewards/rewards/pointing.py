@@ -32,7 +32,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import numpy.typing as npt
 
-from visual_rewards.geometry.coords import CoordConfig, CoordSpace
+from visual_rewards.geometry.coords import CoordConfig
 from visual_rewards.geometry.points import (
     check_polygon,
     point_box_distance,
@@ -41,7 +41,7 @@ from visual_rewards.geometry.points import (
 )
 from visual_rewards.io.images import image_sizes
 from visual_rewards.parsing.answers import DEFAULT_MAX_ITEMS, Points, parse_points
-from visual_rewards.rewards.base import Reward, RewardResult, check_lengths
+from visual_rewards.rewards.base import CoordOptions, Reward, RewardResult, check_lengths
 from visual_rewards.targets import PointTarget, point_target
 
 __all__ = ["PointConfig", "PointReward", "PointingConfig", "PointingReward"]
@@ -50,37 +50,25 @@ FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
-class PointingConfig:
-    """Options of :class:`PointingReward`.
+class PointingConfig(CoordOptions):
+    """Options of :class:`PointingReward`, besides the shared ones
+    (:class:`~visual_rewards.rewards.base.CoordOptions`; ``gt_coords`` is used when the ground
+    truth does not name its space).
 
     Attributes:
-        coords: the space the model writes points in (``"norm1000"``, ``"normalized"``,
-            ``"pixel"``, ``"qwen25vl"``).
-        gt_coords: the space of the ground truth when it does not say; None = ``coords``.
         image_size: ``(width, height)`` used when neither the ground truth nor an
             ``image_size`` column gives one (needed by ``"pixel"``/``"qwen25vl"``).
-        min_pixels, max_pixels: the Qwen2.5-VL processor's bounds (``"qwen25vl"``); None =
-            the processor's defaults.
         multi_point: ``"mean"``, ``"first"`` or ``"single"`` (module docstring).
         distance_scale: adds the ``"distance"`` component, in normalised units; None = off.
-        format_rule: ``"strict"`` or ``"visual_rft"``.
         accuracy_weight, distance_weight, format_weight: weights of the components in ``total``.
-        strict: raise ``ValueError`` on a malformed ground truth instead of warning.
         max_points: at most this many points are read; more sets ``overflow`` and earns 0.
     """
 
-    coords: CoordSpace = "norm1000"
-    gt_coords: CoordSpace | None = None
     image_size: tuple[int, int] | None = None
-    min_pixels: int | None = None
-    max_pixels: int | None = None
     multi_point: Literal["first", "mean", "single"] = "mean"
     distance_scale: float | None = None
-    format_rule: Literal["strict", "visual_rft"] = "strict"
     accuracy_weight: float = 1.0
     distance_weight: float = 1.0
-    format_weight: float = 1.0
-    strict: bool = False
     max_points: int = DEFAULT_MAX_ITEMS
 
 
