@@ -1,4 +1,4 @@
-"""DetectionReward: equality with the plain-Python reference, properties, and DESIGN §7 holes."""
+"""DetectionReward: equality with the plain-Python reference, properties, and known holes."""
 
 from __future__ import annotations
 
@@ -289,7 +289,7 @@ def test_every_component_finite_and_in_range(comps: list[str], n_gt: int, seed: 
 
 
 # ---------------------------------------------------------------------------------------------
-# DESIGN §7: every hole that concerns boxes, as a regression test
+# Every known hole that concerns boxes, as a regression test
 # ---------------------------------------------------------------------------------------------
 
 GT = paper_gt([[100, 200, 300, 400]])

@@ -1,4 +1,4 @@
-"""GroundingReward (DESIGN §4.4): reference equality, the flipped-box hole, options."""
+"""GroundingReward: reference equality, the flipped-box hole, options."""
 
 from __future__ import annotations
 

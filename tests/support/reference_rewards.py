@@ -69,7 +69,7 @@ class Read:
 
 
 def read_answer(answer: str | None, scale: float = 1000.0) -> Read:
-    """Read a Visual-RFT list answer; invalid items are dropped and counted (DESIGN §4.2)."""
+    """Read a Visual-RFT list answer; invalid items are dropped and counted (docs/parsing.md)."""
     if answer is None:
         return Read("failed")
     text = answer.strip()
@@ -276,7 +276,7 @@ def default(
     rule: str = "linear",
     max_boxes: int = 100,
 ) -> dict[str, float]:
-    """The default preset, from DESIGN §4.3 (Hungarian matching, costs in both components)."""
+    """The default preset, from docs/rewards/detection.md (Hungarian matching, costs in both components)."""
     fmt = strict_format(completion)
     _, gt, gt_labels = read_solution(solution)
     r = read_answer(split_answer(completion))
@@ -340,7 +340,7 @@ def default(
 
 
 def grounding(completion: str, gt_box: Box, preset: str = "default") -> dict[str, float]:
-    """DESIGN §4.4: the first valid predicted box against the ground-truth box."""
+    """docs/rewards/grounding.md: the first valid predicted box against the ground-truth box."""
     r = read_answer(split_answer(completion))
     gt = tuple(min(max(v / 1000.0, 0.0), 1.0) for v in gt_box)
     if r.status != "ok" or not r.items:

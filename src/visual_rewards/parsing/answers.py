@@ -481,7 +481,14 @@ def parse_detections(
     if not recognised:
         return _empty_detections(errors=["no boxes found"], failed=True)
     overflow = overflow or len(items) > max_items  # exactly max_items + 1 items read
+    return _valid_boxes(items[:max_items], cfg, overflow, max_items)
 
+
+def _valid_boxes(
+    items: list[_Item], cfg: CoordConfig, overflow: bool, max_items: int
+) -> Detections:
+    """The boxes of read items: invalid ones (unreadable, flipped, zero-area, outside the image
+    once normalised and clipped) dropped and counted, each with its reason."""
     errors: list[str] = [f"more than {max_items} items" for _ in range(int(overflow))]
     raw: list[list[float]] = []
     norm: list[tuple[float, float, float, float]] = []
@@ -489,7 +496,7 @@ def parse_detections(
     labels: list[str | None] = []
     n_invalid = 0
     sx, sy = cfg.scale()
-    for item in items[:max_items]:
+    for item in items:
         values = item.values
         if item.error is not None or values is None:
             n_invalid += 1
