@@ -319,7 +319,7 @@ def test_hole_wrong_box_with_confidence_zero() -> None:
     # ... and with a missed ground truth the confidence reward itself is not full.
     two = paper_gt([[100, 200, 300, 400], [500, 500, 600, 600]])
     r = DetectionReward().score([adversarial], [two])
-    assert r.components["confidence"][0] == 0.5
+    assert r.components["confidence"][0] == 0.0  # a wrong box earns no confidence credit
 
 
 def test_hole_nan_confidence() -> None:

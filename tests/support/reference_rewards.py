@@ -276,7 +276,9 @@ def default(
     rule: str = "linear",
     max_boxes: int = 100,
 ) -> dict[str, float]:
-    """The default preset, from docs/rewards/detection.md (Hungarian matching, costs in both components)."""
+    """The default preset, from docs/rewards/detection.md: Hungarian matching (ties to the box
+    written first), unusable items (unreadable, confidence out of range, every copy of a
+    duplicate) cost as confident false positives, both components over G + U."""
     fmt = strict_format(completion)
     _, gt, gt_labels = read_solution(solution)
     r = read_answer(split_answer(completion))
@@ -285,21 +287,24 @@ def default(
     if r.status == "empty":
         full = 1.0 if not gt else 0.0
         return {"iou": full, "confidence": full, "format": fmt}
-    preds = []
-    invalid = r.invalid
-    for it in r.items:
+    unusable = r.invalid
+    preds = []  # (position among the readable items, item)
+    for k, it in enumerate(r.items):
         c = it["conf"]
-        if c is not None and not 0.0 <= c <= 1.0:
-            invalid += 1  # a confidence outside [0, 1] makes the item invalid
+        copies = [
+            o
+            for o in r.items
+            if o["raw"] == it["raw"] and _norm_label(o["label"]) == _norm_label(it["label"])
+        ]
+        if len(copies) > 1 or (c is not None and not 0.0 <= c <= 1.0):
+            unusable += 1
         else:
-            preds.append(it)
-    p = len(preds) + invalid
+            preds.append((k, it))
+    p = len(preds) + unusable
     if p > max_boxes:
         return {"iou": 0.0, "confidence": 0.0, "format": fmt}
     weights: list[list[float | None]] = []
-    for it in preds:
-        c = it["conf"]
-        gain = 0.0 if c is None else 2.0 * c - 1.0
+    for k, it in preds:
         row: list[float | None] = []
         for j, g in enumerate(gt):
             v = iou(it["box"], g)
@@ -308,23 +313,19 @@ def default(
                 and v > 0
                 and _allowed(it["label"], gt_labels[j] if gt_labels else None, gt_labels)
             )
-            row.append(v + TIE_BREAK * gain if ok else None)
+            row.append(v + TIE_BREAK * (1.0 - 2.0 * k / 1000) if ok else None)
         weights.append(row)
     match = best_matching(weights, len(gt))
     iou_sum = 0.0
-    conf_sum = 0.0
-    for it, j in zip(preds, match, strict=True):
-        c = it["conf"]
-        y = 1.0 if j >= 0 else 0.0
+    conf_sum = -float(unusable)  # each costs as a box at confidence 1
+    for (_, it), j in zip(preds, match, strict=True):
+        c = 0.0 if it["conf"] is None else it["conf"]
         if j >= 0:
             iou_sum += iou(it["box"], gt[j])
-        if c is None:
-            continue
-        if rule == "linear":
-            conf_sum += c if j >= 0 else 1.0 - c
+            conf_sum += c if rule == "linear" else 1.0 - (1.0 - c) ** 2
         else:
-            conf_sum += 1.0 - (c - y) ** 2
-    den = max(len(gt), p)
+            conf_sum -= c if rule == "linear" else c**2
+    den = len(gt) + p - sum(1 for j in match if j >= 0)
     if den == 0:
         return {"iou": 0.0, "confidence": 0.0, "format": fmt}
     return {
