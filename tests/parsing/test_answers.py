@@ -439,3 +439,13 @@ def test_adversarial_nested_tags() -> None:
 def test_public_api() -> None:
     for name in vr.__all__:
         assert hasattr(vr, name), name
+
+
+@pytest.mark.parametrize("n", [1000, 1001, 1002, 3000])
+def test_points_past_the_cap_set_overflow(n: int) -> None:
+    answer = ", ".join(f"({k % 1000}, 5)" for k in range(n))
+    got = parse_points(answer)
+    assert got.overflow == (n > 1000)
+    assert len(got) == min(n, 1000)
+    boxes = "[" + ", ".join(f"[0, 0, {k % 999 + 1}, 5]" for k in range(n)) + "]"
+    assert parse_detections(boxes).overflow == (n > 1000)  # the same rule as boxes

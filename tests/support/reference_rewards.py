@@ -341,13 +341,15 @@ def default(
 
 
 def grounding(completion: str, gt_box: Box, preset: str = "default") -> dict[str, float]:
-    """docs/rewards/grounding.md: the first valid predicted box against the ground-truth box."""
+    """docs/rewards/grounding.md: the worst box written (default; an invalid one scores 0) or
+    the first valid box (visual_rft) against the ground-truth box."""
     r = read_answer(split_answer(completion))
     gt = tuple(min(max(v / 1000.0, 0.0), 1.0) for v in gt_box)
     if r.status != "ok" or not r.items:
         value = 0.0
+    elif preset == "default":
+        value = 0.0 if r.invalid else min(iou(it["box"], gt) for it in r.items)
     else:
-        box = r.items[0]["box"]
-        value = iou(box, gt) if preset == "default" else giou(box, gt) + 1.0
+        value = giou(r.items[0]["box"], gt) + 1.0
     fmt = strict_format(completion) if preset == "default" else paper_format(completion)
     return {"iou": value, "format": fmt}

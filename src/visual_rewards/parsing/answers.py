@@ -572,6 +572,7 @@ def parse_points(
     items, overflow, recognised = _read_items(text, "point", max_items)
     if not recognised:
         return Points(np.zeros((0, 2)), [], errors=["no points found"], failed=True)
+    overflow = overflow or len(items) > max_items  # exactly max_items + 1 items read
     errors: list[str] = [f"more than {max_items} items" for _ in range(int(overflow))]
     raw: list[list[float]] = []
     labels: list[str | None] = []

@@ -33,14 +33,16 @@ class GroundingConfig(CoordOptions):
     Attributes:
         metric: ``"iou"`` (in ``[0, 1]``), ``"giou"`` (``(GIoU + 1) / 2`` in ``[0, 1]``) or
             ``"giou_plus_one"`` (``GIoU + 1`` in ``[0, 2]``, the paper's LISA code).
-        multiple: what to score when several boxes are predicted: ``"first"`` (the first valid
-            box), ``"best"`` (the best valid box) or ``"penalize"`` (the first valid box,
-            divided by the number of boxes written, invalid ones included).
+        multiple: what to score when several boxes are written: ``"worst"`` (the worst box
+            written, an invalid one scoring 0: an extra box never raises the reward),
+            ``"first"`` (the first valid box), ``"best"`` (the best valid box) or
+            ``"penalize"`` (the first valid box, divided by the number of boxes written,
+            invalid ones included).
         iou_weight, format_weight: weights of the components in ``total``.
     """
 
     metric: Literal["iou", "giou", "giou_plus_one"] = "iou"
-    multiple: Literal["first", "best", "penalize"] = "first"
+    multiple: Literal["worst", "first", "best", "penalize"] = "worst"
     iou_weight: float = 1.0
 
 
@@ -67,7 +69,9 @@ class GroundingReward(Reward):
     task: ClassVar[str] = "grounding"
     presets: ClassVar[dict[str, GroundingConfig]] = {
         "default": GroundingConfig(),
-        "visual_rft": GroundingConfig(metric="giou_plus_one", format_rule="visual_rft"),
+        "visual_rft": GroundingConfig(
+            metric="giou_plus_one", multiple="first", format_rule="visual_rft"
+        ),
     }
     extra_columns: ClassVar[tuple[str, ...]] = ("image_size", "image", "images")
 
@@ -77,8 +81,10 @@ class GroundingReward(Reward):
         c = self.config
         if c.metric not in ("iou", "giou", "giou_plus_one"):
             raise ValueError(f"metric must be 'iou', 'giou' or 'giou_plus_one', got {c.metric!r}")
-        if c.multiple not in ("first", "best", "penalize"):
-            raise ValueError(f"multiple must be 'first', 'best' or 'penalize', got {c.multiple!r}")
+        if c.multiple not in ("worst", "first", "best", "penalize"):
+            raise ValueError(
+                f"multiple must be 'worst', 'first', 'best' or 'penalize', got {c.multiple!r}"
+            )
 
     def component_range(self, name: str) -> tuple[float, float]:
         """``(0, 2)`` for ``iou`` under ``metric="giou_plus_one"``, else ``(0, 1)``.
@@ -136,6 +142,9 @@ class GroundingReward(Reward):
         per_pred = np.where(valid, per_pred, floor)
         if c.multiple == "best":
             value = per_pred.max(axis=1, initial=floor)
+        elif c.multiple == "worst":
+            worst = np.where(valid, per_pred, np.inf).min(axis=1, initial=np.inf)
+            value = np.where((counts > 0) & (batch.n_invalid == 0), worst, floor)
         else:
             value = per_pred[:, 0] if per_pred.shape[1] else np.zeros(n)
             value = np.where(counts > 0, value, floor)
