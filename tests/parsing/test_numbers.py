@@ -119,3 +119,39 @@ def test_parse_count(text: str | None, expected: int | None) -> None:
 def test_number_words_table() -> None:
     assert NUMBER_WORDS["twenty"] == 20 and NUMBER_WORDS["nineteen"] == 19
     assert len(NUMBER_WORDS) == 20 + 8 + 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not 3",
+        "Not three.",
+        "there aren't 3",
+        "3 or 4",
+        "3 or three",
+        "3-4",
+        "3 to 5",
+        "between 3 and 5",
+        "at least 3",
+        "at most 3",
+        "more than 3",
+        "fewer than 4",
+        "up to 3",
+        "over 3",
+        "about 3",
+        "around three",
+        "approximately 3",
+        "maybe 3",
+        "probably 3",
+        "3+",
+        "~3",
+        "≈3",
+        ">3",
+        "3?",
+        "3 ± 1",
+        "three or more",
+    ],
+)
+def test_hedged_answers_are_not_counts(text: str) -> None:
+    assert parse_count(text) is None
+    assert parse_count(text.upper()) is None
