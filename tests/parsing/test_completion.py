@@ -107,3 +107,42 @@ def test_whitespace_of_the_papers_regex_is_str_isspace() -> None:
         ch = chr(cp)
         text = "<think>a</think>" + ch + "<answer>b</answer>"
         assert visual_rft_format_ok(text) == (PAPER_FORMAT_RE.fullmatch(text) is not None), cp
+
+
+# --------------------------------------------------------------------------------------------
+# Invisible content counts as empty in the strict format
+# --------------------------------------------------------------------------------------------
+
+INVISIBLE = ["\u200b", "\u00ad", "\u0301", "\u2060", "\ufeff", "\u200e", "\u3000", "\x00", "\u2028"]
+
+
+@pytest.mark.parametrize("blank", INVISIBLE)
+def test_invisible_content_is_empty(blank: str) -> None:
+    assert not parse_completion(f"<think>{blank}</think><answer>{blank}</answer>").format_ok
+    assert not parse_completion(f"<think>a</think><answer>{blank * 3}</answer>").format_ok
+    assert not parse_completion(f"<think>{blank} </think><answer>b</answer>").format_ok
+    assert parse_completion(f"{blank}<think>a</think>{blank}<answer>b</answer>{blank}").format_ok
+    assert parse_completion(f"<think>a{blank}</think><answer>b{blank}</answer>").format_ok
+
+
+def test_stored_invisible_table_is_unicodedata() -> None:
+    import unicodedata
+
+    from visual_rewards.parsing import completion
+
+    if unicodedata.unidata_version != completion._INVISIBLE_UNICODE_VERSION:
+        pytest.skip("the stored table is for another Unicode version (computed at run time)")
+    assert completion._computed_ranges() == completion._INVISIBLE_RANGES
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=6))
+def test_visible_text_is_the_documented_rule(text: str) -> None:
+    import unicodedata
+
+    from visual_rewards.parsing.completion import INVISIBLE_CATEGORIES, has_visible_text
+
+    want = any(
+        not c.isspace() and unicodedata.category(c) not in INVISIBLE_CATEGORIES for c in text
+    )
+    assert has_visible_text(text) == want

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
 from typing import Any
 
 from reference_classification import ref_normalize
@@ -37,13 +38,27 @@ def split_answer(text: str) -> str | None:
     return text[a0 + 8 :] if a1 < 0 else text[a0 + 8 : a1]
 
 
+def visible(text: str) -> bool:
+    """A character that shows: not whitespace, not a control, format character, mark or separator."""
+    return any(
+        not c.isspace()
+        and unicodedata.category(c)[0] not in "MZ"
+        and unicodedata.category(c) not in ("Cc", "Cf")
+        for c in text
+    )
+
+
 def strict_format(text: str) -> float:
-    """The strict format: exactly one non-empty think then one non-empty answer, whitespace outside."""
+    """The strict format: exactly one think then one answer, both with visible content, nothing
+    visible outside them."""
     tags = re.findall(r"</?(?:think|answer)>", text)
     if tags != ["<think>", "</think>", "<answer>", "</answer>"]:
         return 0.0
-    m = re.fullmatch(r"\s*<think>(.*)</think>\s*<answer>(.*)</answer>\s*", text, re.DOTALL)
-    return float(m is not None and bool(m.group(1).strip()) and bool(m.group(2).strip()))
+    m = re.fullmatch(r"(.*)<think>(.*)</think>(.*)<answer>(.*)</answer>(.*)", text, re.DOTALL)
+    if m is None:
+        return 0.0
+    outside = m.group(1) + m.group(3) + m.group(5)
+    return float(not visible(outside) and visible(m.group(2)) and visible(m.group(4)))
 
 
 def paper_format(text: str) -> float:
