@@ -78,7 +78,7 @@ HEDGE_WORDS: frozenset[str] = frozenset(
 #: Characters that hedge a number: ``~3``, ``≈3``, ``>3``, ``3?``, ``±1`` (a ``+`` right after
 #: a number, ``3+``, is read by the token pattern).
 _HEDGE_CHARS = frozenset("~≈<>≤≥±?")
-_TOKEN_RE = re.compile(r"[-+]?[0-9]+(?:\.[0-9]+)?\+?|[a-z]+", re.ASCII)
+_TOKEN_RE = re.compile(r"[-+]?[0-9]+(?:\.[0-9]+)?\+?|[a-z]+|\+", re.ASCII)  # a lone + hedges
 _MAX_CHARS = 1024
 _MAX_DIGITS = 9
 
@@ -120,7 +120,7 @@ def parse_count(answer: str | None) -> int | None:
     if answer is None or len(answer) > _MAX_CHARS or not _HEDGE_CHARS.isdisjoint(answer):
         return None
     tokens = _TOKEN_RE.findall(answer.lower())
-    if not HEDGE_WORDS.isdisjoint(tokens):
+    if "+" in tokens or not HEDGE_WORDS.isdisjoint(tokens):
         return None
     values: list[int] = []
     saw_none = False
