@@ -576,3 +576,16 @@ def test_class_aware_match_iff_normalized_labels_agree(pred: str, truth: str) ->
     gt = {"boxes": [[100, 100, 300, 300]], "labels": [truth]}
     iou = DetectionReward().score([_labelled(pred.replace("'", ""))], [gt]).components["iou"][0]
     assert iou == float(normalize_label(pred.replace("'", "")) == normalize_label(truth))
+
+
+def test_payment_table_in_the_docs_is_current() -> None:
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    sys.path.insert(0, str(root / "benchmarks"))
+    try:
+        from bench_detection import payment_table
+    finally:
+        sys.path.remove(str(root / "benchmarks"))
+    assert payment_table() in (root / "docs/rewards/detection.md").read_text(encoding="utf-8")

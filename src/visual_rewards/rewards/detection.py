@@ -267,10 +267,13 @@ class DetectionReward(Reward):
         defects: no math-verify shortcut, and an absent confidence scores 0 for its box
         (the box is still matched, after all boxes that have a confidence) -- never NaN.
     ``"default"``
-        Hungarian matching on ``IoU >= 0.5``; misses and false positives (duplicates and
-        invalid items included) cost in both components (``/ max(G, P)``); confidence must be
-        in ``[0, 1]``; a correct ``No Objects`` earns full reward; more than 100 boxes earns
-        0; class-aware matching when labels are present.
+        Hungarian matching on ``IoU >= 0.5`` (ties to the box written first); confidence
+        credited only on matched boxes (``+c``), unmatched boxes cost theirs (``-c``) and
+        unusable items (unreadable, confidence outside ``[0, 1]``, every copy of a duplicate)
+        cost 1; both components over ``G + U`` (ground truths plus unmatched predictions); a
+        correct ``No Objects`` earns full reward; more than 100 boxes earns 0; class-aware
+        matching when labels are present. No answer can be gamed (see the axioms in
+        ``docs/guarantees.md``).
 
     >>> gt = "<answer>[{'Position': [100, 100, 300, 300], 'Confidence': 1}]</answer>"
     >>> good = "<think>one dog</think><answer>[{'Position': [100, 100, 300, 300], 'Confidence': 0.9}]</answer>"
