@@ -123,7 +123,8 @@ def labelled_cases() -> list[tuple[str, Any]]:
 def test_visual_rft_equals_reference_exactly(cases: list[tuple[str, Any]]) -> None:
     comps = [c for c, _ in cases]
     sols = [s for _, s in cases]
-    res = DetectionReward("visual_rft").score(comps, sols)
+    # the lenient reader with the paper's formulas (the released reader: test_visual_rft_parity)
+    res = DetectionReward("visual_rft", answer_reader="lenient").score(comps, sols)
     for k, (c, s) in enumerate(cases):
         want = ref.visual_rft(c, s)
         got = {key: float(res.components[key][k]) for key in ("iou", "confidence", "format")}

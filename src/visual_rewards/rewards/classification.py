@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -47,12 +46,10 @@ from visual_rewards.geometry.labels import (
 from visual_rewards.parsing import completion_text, parse_completion
 from visual_rewards.rewards.base import Reward, RewardResult, check_lengths
 from visual_rewards.rewards.format import visual_rft_format_ok
+from visual_rewards.rewards.paper import first_answer
 from visual_rewards.targets_misc import ClassTarget, class_target
 
 __all__ = ["ClassificationConfig", "ClassificationReward", "as_label_set"]
-
-#: The paper's extraction of the answer (no DOTALL: a multi-line answer is not extracted).
-_PAPER_ANSWER_RE = re.compile(r"<answer>(.*?)</answer>")
 
 
 @dataclass(frozen=True)
@@ -321,12 +318,12 @@ class ClassificationReward(Reward):
         failed: list[bool] = []
         for completion, truth in zip(completions, truths, strict=True):
             text = completion_text(completion)
-            match = _PAPER_ANSWER_RE.search(text)
-            failed.append(match is None)
+            found = first_answer(text)  # the released extraction, in linear time
+            failed.append(found is None)
             if truth is None:
                 acc.append(math.nan)
                 continue
-            student = _paper_key(match.group(1).strip() if match else text.strip())
+            student = _paper_key(found.strip() if found is not None else text.strip())
             hit = any(gt in student or student in gt for gt in truth.keys)
             acc.append(1.0 if hit else 0.0)
         return acc, None, failed
@@ -334,8 +331,8 @@ class ClassificationReward(Reward):
 
 def _paper_solution(solution: str) -> str:
     """The paper's extraction of the ground truth: first ``<answer>(.*?)</answer>``, stripped."""
-    match = _PAPER_ANSWER_RE.search(solution)
-    return match.group(1).strip() if match else solution.strip()
+    found = first_answer(solution)
+    return found.strip() if found is not None else solution.strip()
 
 
 def _paper_key(text: str) -> str:

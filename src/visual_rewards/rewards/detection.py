@@ -24,9 +24,11 @@ from visual_rewards.geometry.matching import batched_greedy_match, batched_hunga
 from visual_rewards.parsing import (
     DEFAULT_MAX_ITEMS,
     DetectionsBatch,
+    completion_text,
     parse_completion,
     parse_detections_batch,
 )
+from visual_rewards.rewards import paper
 from visual_rewards.rewards.base import Reward, RewardResult, check_lengths
 from visual_rewards.rewards.format import visual_rft_format_ok
 from visual_rewards.targets import BoxTarget, TargetError, parse_box_targets
@@ -93,6 +95,10 @@ class DetectionConfig:
     confidence_weight: float = 1.0
     format_weight: float = 1.0
     strict: bool = False
+    #: ``"released"``: the authors' released reader and formulas (``rewards/paper.py``); the
+    #: options above then only choose the coordinates and weights. ``"lenient"``: this
+    #: library's reader with the options above.
+    answer_reader: Literal["lenient", "released"] = "lenient"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -314,6 +320,7 @@ class DetectionReward(Reward):
             dedupe=True,
             iou_space="as_written",
             format_rule="visual_rft",
+            answer_reader="released",
         ),
     }
     extra_columns: ClassVar[tuple[str, ...]] = ("image_size", "image", "images")
@@ -343,6 +350,8 @@ class DetectionReward(Reward):
             raise ValueError(f"iou_space must be 'normalized' or 'as_written', got {c.iou_space!r}")
         if c.format_rule not in ("strict", "visual_rft"):
             raise ValueError(f"format_rule must be 'strict' or 'visual_rft', got {c.format_rule!r}")
+        if c.answer_reader not in ("lenient", "released"):
+            raise ValueError(f"answer_reader must be 'lenient' or 'released', got {c.answer_reader!r}")
         if c.max_boxes is not None and not (isinstance(c.max_boxes, int) and c.max_boxes >= 1):
             raise ValueError(f"max_boxes must be a positive int or None, got {c.max_boxes!r}")
         for w in ("iou_weight", "confidence_weight", "format_weight"):
@@ -384,6 +393,14 @@ class DetectionReward(Reward):
             DEFAULT_MAX_ITEMS if c.max_boxes is None else min(c.max_boxes, DEFAULT_MAX_ITEMS)
         )
         fmt, answers = split_completions(completions, c.format_rule)
+        if c.answer_reader == "released":  # the authors' reader and formulas: rewards/paper.py
+            rows = [None if t is None else gt_boxes(t, p, True) for t, p in zip(targets, pred_cfgs)]
+            texts = [completion_text(x) for x in completions]
+            sols = solutions if c.gt_coords is None else None  # strings read as released
+            iou_r, conf_r, failed = paper.released_detection(texts, sols, rows)
+            total = c.iou_weight * iou_r + c.confidence_weight * conf_r + c.format_weight * fmt
+            comps = {"iou": iou_r, "confidence": conf_r, "format": fmt}
+            return RewardResult(total=total, components=comps, parse_failed=failed)
         batch = parse_detections_batch(answers, pred_cfgs, max_items=max_items)
         item_iou = np.zeros(batch.boxes.shape[0])
         iou_c, conf_c = self._score_batch(batch, targets, pred_cfgs, item_iou)

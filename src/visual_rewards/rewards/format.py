@@ -82,9 +82,7 @@ class FormatReward(Reward):
         """Score a batch of ``B`` completions -> ``components["format"]`` ``(B,)``."""
         n = check_lengths(completions, solutions, needs_solution=False)
         if self.config.rule == "visual_rft":
-            ok = [
-                VISUAL_RFT_FORMAT_RE.fullmatch(completion_text(c)) is not None for c in completions
-            ]
+            ok = [visual_rft_format_ok(completion_text(c)) for c in completions]  # linear
             failed = np.zeros(n, dtype=bool)
         else:
             parsed = [parse_completion(c) for c in completions]

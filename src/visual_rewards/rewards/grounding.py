@@ -17,7 +17,8 @@ import numpy.typing as npt
 
 from visual_rewards.geometry.boxes import batched_box_giou, batched_box_iou
 from visual_rewards.geometry.coords import CoordConfig, CoordSpace
-from visual_rewards.parsing import parse_detections_batch
+from visual_rewards.parsing import completion_text, parse_detections_batch
+from visual_rewards.rewards import paper
 from visual_rewards.rewards.base import Reward, RewardResult, check_lengths
 from visual_rewards.rewards.detection import (
     pad_boxes,
@@ -58,6 +59,10 @@ class GroundingConfig:
     iou_weight: float = 1.0
     format_weight: float = 1.0
     strict: bool = False
+    #: ``"released"``: the authors' released LISA reward (``rewards/paper.py``), which reads
+    #: ``(x1,y1),(x2,y2)`` as thousandths and ignores ``metric``, ``multiple`` and the
+    #: coordinate options; ``"lenient"``: this library's reader with the options above.
+    answer_reader: Literal["lenient", "released"] = "lenient"
 
 
 class GroundingReward(Reward):
@@ -83,7 +88,9 @@ class GroundingReward(Reward):
     task: ClassVar[str] = "grounding"
     presets: ClassVar[dict[str, GroundingConfig]] = {
         "default": GroundingConfig(),
-        "visual_rft": GroundingConfig(metric="giou_plus_one", format_rule="visual_rft"),
+        "visual_rft": GroundingConfig(
+            metric="giou_plus_one", format_rule="visual_rft", answer_reader="released"
+        ),
     }
     extra_columns: ClassVar[tuple[str, ...]] = ("image_size", "image", "images")
 
@@ -97,6 +104,8 @@ class GroundingReward(Reward):
             raise ValueError(f"multiple must be 'first', 'best' or 'penalize', got {c.multiple!r}")
         if c.format_rule not in ("strict", "visual_rft"):
             raise ValueError(f"format_rule must be 'strict' or 'visual_rft', got {c.format_rule!r}")
+        if c.answer_reader not in ("lenient", "released"):
+            raise ValueError(f"answer_reader must be 'lenient' or 'released', got {c.answer_reader!r}")
         for w in ("iou_weight", "format_weight"):
             v = getattr(c, w)
             if not (isinstance(v, (int, float)) and np.isfinite(v)):
@@ -145,6 +154,12 @@ class GroundingReward(Reward):
                 warnings.warn(f"{msg}; its reward is None", stacklevel=2)
                 targets[i] = None
         fmt, answers = split_completions(completions, c.format_rule)
+        if c.answer_reader == "released":  # the authors' LISA reward: rewards/paper.py
+            value = paper.released_grounding([completion_text(x) for x in completions], solutions)
+            value[[t is None for t in targets]] = np.nan
+            total = c.iou_weight * value + c.format_weight * fmt
+            failed = np.zeros(n, dtype=bool)
+            return RewardResult(total, components={"iou": value, "format": fmt}, parse_failed=failed)
         batch = parse_detections_batch(answers, pred_cfgs)
         counts = batch.counts
         pred, valid = pad_flat(batch.boxes, counts)
