@@ -282,7 +282,13 @@ def test_every_component_finite_and_in_range(comps: list[str], n_gt: int, seed: 
     gt = paper_gt([rand_box(rng) for _ in range(n_gt)])
     for preset in ("default", "visual_rft"):
         for rule in ("linear", "brier"):
-            res = DetectionReward(preset, confidence_rule=rule).score(comps, [gt] * len(comps))
+            # (brier is not the released formula: visual_rft then needs the lenient reader)
+            reader = (
+                {"answer_reader": "lenient"} if (preset, rule) == ("visual_rft", "brier") else {}
+            )
+            res = DetectionReward(preset, confidence_rule=rule, **reader).score(
+                comps, [gt] * len(comps)
+            )
             for key, v in res.components.items():
                 assert np.isfinite(v).all(), (preset, key)
                 assert ((v >= 0) & (v <= 1)).all(), (preset, key)

@@ -15,7 +15,7 @@ left out of both sides.
 
 Print the figures (optionally for more completions)::
 
-    PYTHONPATH=src python tests/rewards/test_visual_rft_parity.py [N]
+    PYTHONPATH=src:tests/support python tests/rewards/test_visual_rft_parity.py [N]
 """
 
 from __future__ import annotations
@@ -25,24 +25,15 @@ import random
 import sys
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pytest
+import released_visual_rft as released
 from hypothesis import given
 from hypothesis import strategies as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
-
-import released_visual_rft as released  # noqa: E402
-
-from visual_rewards import (  # noqa: E402
-    ClassificationReward,
-    DetectionReward,
-    FormatReward,
-    GroundingReward,
-)
-from visual_rewards.rewards import paper  # noqa: E402
+from visual_rewards import ClassificationReward, DetectionReward, FormatReward, GroundingReward
+from visual_rewards.rewards import paper
 
 SEED = 20251201
 #: Completions per reward in CI: 6,000 + 2,500 + 1,500 = 10,000 (format scores all of them).
@@ -97,7 +88,9 @@ def _pred_position(rng: random.Random, gt: list[list[int]], odd: bool) -> str:
     if odd and rng.random() < 0.5:
         vals = vals[: rng.randint(0, 3)] + (["7"] if rng.random() < 0.5 else [])
     elif odd:
-        return rng.choice(["'1,2,3,4'", "[[1, 2], [3, 4]]", "null", "{}", "'abcd'", "[1, 2, '3', 4]"])
+        return rng.choice(
+            ["'1,2,3,4'", "[[1, 2], [3, 4]]", "null", "{}", "'abcd'", "[1, 2, '3', 4]"]
+        )
     return "[" + ", ".join(vals) + "]"
 
 
@@ -362,7 +355,7 @@ def differences(task: str, cases: list[tuple[str, str]]) -> list[tuple[int, str,
     for k, (completion, solution) in enumerate(cases):
         for name, want in expected(task, completion, solution).items():
             got = float(res.total[k] if name == "total" else res.components[name][k])
-            if not got == want:
+            if got != want:  # (a NaN never equals)
                 out.append((k, name, got, want))
     return out
 

@@ -285,12 +285,15 @@ class DetectionReward(Reward):
     Presets:
 
     ``"visual_rft"``
-        The authors' released algorithm on well-formed input: exact-duplicate positions
+        The authors' released reward code on every input (``answer_reader="released"``,
+        :mod:`visual_rewards.rewards.paper`): their answer reader (a truncated or unreadable
+        answer earns 0; a box out of range is an unmatched box); exact-duplicate positions
         removed; greedy matching in descending confidence with strict ``IoU > 0.5``;
         ``iou = Σ matched IoU / max(G, P)``; ``confidence`` = mean over predictions of ``c`` if
-        matched else ``1 - c``, clipped to ``[0, 1]``; the paper's format regex. Without its
-        defects: no math-verify shortcut, and an absent confidence scores 0 for its box
-        (the box is still matched, after all boxes that have a confidence) -- never NaN.
+        matched else ``1 - c``, clipped to ``[0, 1]``; the paper's format regex. Without the
+        math-verify shortcut, and a NaN confidence reward pays 0 (see "Reproducing the paper"
+        in the docs). ``answer_reader="lenient"`` applies the same formulas to what this
+        library's reader recovers (an absent confidence then scores 0 for its box).
     ``"default"``
         Hungarian matching on ``IoU >= 0.5``; misses and false positives (duplicates and
         invalid items included) cost in both components (``/ max(G, P)``); confidence must be
@@ -351,7 +354,11 @@ class DetectionReward(Reward):
         if c.format_rule not in ("strict", "visual_rft"):
             raise ValueError(f"format_rule must be 'strict' or 'visual_rft', got {c.format_rule!r}")
         if c.answer_reader not in ("lenient", "released"):
-            raise ValueError(f"answer_reader must be 'lenient' or 'released', got {c.answer_reader!r}")
+            raise ValueError(
+                f"answer_reader must be 'lenient' or 'released', got {c.answer_reader!r}"
+            )
+        if c.answer_reader == "released":
+            paper.check_released_options("detection", c)
         if c.max_boxes is not None and not (isinstance(c.max_boxes, int) and c.max_boxes >= 1):
             raise ValueError(f"max_boxes must be a positive int or None, got {c.max_boxes!r}")
         for w in ("iou_weight", "confidence_weight", "format_weight"):
@@ -394,7 +401,10 @@ class DetectionReward(Reward):
         )
         fmt, answers = split_completions(completions, c.format_rule)
         if c.answer_reader == "released":  # the authors' reader and formulas: rewards/paper.py
-            rows = [None if t is None else gt_boxes(t, p, True) for t, p in zip(targets, pred_cfgs)]
+            rows = [
+                None if t is None else gt_boxes(t, p, True)
+                for t, p in zip(targets, pred_cfgs, strict=True)
+            ]
             texts = [completion_text(x) for x in completions]
             sols = solutions if c.gt_coords is None else None  # strings read as released
             iou_r, conf_r, failed = paper.released_detection(texts, sols, rows)

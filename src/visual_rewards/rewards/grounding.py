@@ -73,8 +73,9 @@ class GroundingReward(Reward):
     explicit empty answer, only flipped or zero-area boxes) scores 0 -- the minimum, so a
     flipped box can never earn more than a correct one.
 
-    Presets: ``"default"`` -- IoU in ``[0, 1]``, strict format; ``"visual_rft"`` -- ``GIoU + 1``
-    in ``[0, 2]`` as the paper's LISA code, the paper's format regex.
+    Presets: ``"default"`` -- IoU in ``[0, 1]``, strict format; ``"visual_rft"`` -- the paper's
+    LISA code, reader and formula (``GIoU + 1`` in ``[0, 2]``; ``answer_reader="released"``,
+    :mod:`visual_rewards.rewards.paper`), the paper's format regex.
 
     >>> gt = [[100, 100, 300, 300]]
     >>> good = "<think>the mug</think><answer>(100,100),(300,300)</answer>"
@@ -105,7 +106,11 @@ class GroundingReward(Reward):
         if c.format_rule not in ("strict", "visual_rft"):
             raise ValueError(f"format_rule must be 'strict' or 'visual_rft', got {c.format_rule!r}")
         if c.answer_reader not in ("lenient", "released"):
-            raise ValueError(f"answer_reader must be 'lenient' or 'released', got {c.answer_reader!r}")
+            raise ValueError(
+                f"answer_reader must be 'lenient' or 'released', got {c.answer_reader!r}"
+            )
+        if c.answer_reader == "released":
+            paper.check_released_options("grounding", c)
         for w in ("iou_weight", "format_weight"):
             v = getattr(c, w)
             if not (isinstance(v, (int, float)) and np.isfinite(v)):
@@ -159,7 +164,9 @@ class GroundingReward(Reward):
             value[[t is None for t in targets]] = np.nan
             total = c.iou_weight * value + c.format_weight * fmt
             failed = np.zeros(n, dtype=bool)
-            return RewardResult(total, components={"iou": value, "format": fmt}, parse_failed=failed)
+            return RewardResult(
+                total, components={"iou": value, "format": fmt}, parse_failed=failed
+            )
         batch = parse_detections_batch(answers, pred_cfgs)
         counts = batch.counts
         pred, valid = pad_flat(batch.boxes, counts)

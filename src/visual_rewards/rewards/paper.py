@@ -35,16 +35,17 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
-    "released_grounding",
+    "check_released_options",
     "finite_or_zero",
-    "released_detection",
     "first_answer",
     "first_answer_dotall",
     "read_released_list",
     "released_boxes_text",
     "released_class_hit",
     "released_class_key",
+    "released_detection",
     "released_detection_scores",
+    "released_grounding",
     "released_grounding_score",
     "released_gt_positions",
 ]
@@ -56,6 +57,42 @@ IOU_THRESHOLD = 0.5
 
 Number = int | float
 Position = Sequence[Number]
+
+
+#: Per task, the options that the released code fixes, and their released values: with
+#: ``answer_reader="released"`` they cannot be changed (``answer_reader="lenient"`` can).
+RELEASED_OPTIONS: dict[str, dict[str, object]] = {
+    "detection": {
+        "matching": "greedy",
+        "iou_threshold": IOU_THRESHOLD,
+        "confidence_rule": "linear",
+        "confidence_denominator": "predictions",
+        "validate_confidence": False,
+        "empty_reward": False,
+        "max_boxes": None,
+        "class_aware": False,
+        "dedupe": True,
+        "iou_space": "as_written",
+    },
+    "grounding": {"metric": "giou_plus_one", "multiple": "first", "coords": "norm1000"},
+}
+
+
+def check_released_options(task: str, config: object) -> None:
+    """Raise ``ValueError`` naming an option that ``answer_reader="released"`` cannot honour.
+
+    >>> from visual_rewards import DetectionReward
+    >>> DetectionReward("visual_rft", matching="hungarian")
+    Traceback (most recent call last):
+    ...
+    ValueError: matching='hungarian' needs answer_reader='lenient' (the released code uses 'greedy')
+    """
+    for name, value in RELEASED_OPTIONS[task].items():
+        given = getattr(config, name)
+        if given != value:
+            raise ValueError(
+                f"{name}={given!r} needs answer_reader='lenient' (the released code uses {value!r})"
+            )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -150,9 +187,10 @@ def read_released_list(text: str) -> object | None:
         cut = payload.rfind("},")
         payload = (payload if cut < 0 else payload[:cut]) + "}]"
     try:
-        return json.loads(payload.replace("'", '"'))
+        value: object = json.loads(payload.replace("'", '"'))
     except (ValueError, RecursionError):  # JSONDecodeError, int digit limit, deep nesting
         return None
+    return value
 
 
 def _is_number(value: object) -> bool:
@@ -247,9 +285,7 @@ def _greedy_matches(
     return out
 
 
-def released_detection_scores(
-    answer: object, gt: Sequence[Position]
-) -> tuple[float, float] | None:
+def released_detection_scores(answer: object, gt: Sequence[Position]) -> tuple[float, float] | None:
     """The released ``(IoU reward, confidence reward)`` of one read answer, or None where the
     released code fails (it then pays 0 and 0).
 
@@ -422,7 +458,10 @@ def _lisa_points(text: str) -> list[tuple[float, float]]:
         return []
     first = boxes[0]
     corner = (first[2], first[3]) if len(boxes) == 1 else (boxes[1][0], boxes[1][1])
-    return [(int(first[0]) / 1000, int(first[1]) / 1000), (int(corner[0]) / 1000, int(corner[1]) / 1000)]
+    return [
+        (int(first[0]) / 1000, int(first[1]) / 1000),
+        (int(corner[0]) / 1000, int(corner[1]) / 1000),
+    ]
 
 
 def _giou_plus_one(gt: Sequence[tuple[float, float]], pred: Sequence[tuple[float, float]]) -> float:
@@ -506,9 +545,10 @@ def _first_box(solution: object) -> list[float] | None:
         value = value.get("boxes", value.get("box"))
     if isinstance(value, (list, tuple)) and value and isinstance(value[0], (list, tuple)):
         value = value[0]
-    if isinstance(value, (list, tuple)) and len(value) == 4:
-        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
-            return [float(v) for v in value]
+    if not (isinstance(value, (list, tuple)) and len(value) == 4):
+        return None
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        return [float(v) for v in value]
     return None
 
 
