@@ -433,8 +433,9 @@ def released_class_hit(answer_key: str, truth_key: str) -> bool:
 #: an attempt spans at most two ``(`` -- linear time. (Python 3.10 lacks possessive
 #: quantifiers; there the plain pattern backtracks at most over the run it just read, still
 #: linear.) The tests compare the matches with the released pattern's.
-#: No integer of at most this many digits fails ``int(…) / 1000`` (``10**308 / 1000`` is a float).
-_SAFE_DIGITS = 308
+#: A run of more than 308 digits: no shorter integer fails ``int(…) / 1000`` (``10**308 / 1000``
+#: is a float). The look-behind starts the match only at the start of a run: linear time.
+_LONG_NUMBER_RE = re.compile(r"(?<!\d)\d{309}")
 _LISA_BOX = r"\(\s*(\d+)\s*,\s*(\d+)\s*\)\s*,\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)"
 try:
     _LISA_BOX_RE = re.compile(_LISA_BOX.replace("*", "*+").replace("+)", "++)"))
@@ -450,8 +451,10 @@ def _lisa_points(text: str) -> list[tuple[float, float]]:
     two points are used. Raises ``ValueError``/``OverflowError`` where the released ``int()``
     or division did on any number written (only numbers of more than 308 digits can).
     """
-    boxes = _LISA_BOX_RE.findall(text)
-    if max(map(len, itertools.chain.from_iterable(boxes)), default=0) > _SAFE_DIGITS:
+    if _LONG_NUMBER_RE.search(text) is None:  # no number can fail: two boxes are enough
+        boxes = [m.groups() for m in itertools.islice(_LISA_BOX_RE.finditer(text), 2)]
+    else:
+        boxes = _LISA_BOX_RE.findall(text)
         for number in itertools.chain.from_iterable(boxes):
             int(number) / 1000  # the released conversion of every number: raise where it did
     if not boxes:
