@@ -8,15 +8,18 @@ and a confidence reward that the released code would return as NaN is 0 here. (T
 reward pays 0 where the released one leaves its range ``[0, 2]``, which only flipped boxes do.)
 
 This module is a reimplementation from a reading of that code, not a copy. Its functions are
-pure, never raise on model text and run in linear time (no regular expressions):
+pure, never raise on model text and run in linear time (no backtracking regular expression;
+``json.loads``, never ``eval``):
 
 * :func:`first_answer` / :func:`first_answer_dotall`: the released answer extraction,
-  ``re.search(r"<answer>(.*?)</answer>", text[, re.DOTALL]).group(1)``.
+  ``re.search(r"<answer>(.*?)</answer>", text[, re.DOTALL]).group(1)`` (the classification
+  reward's ``visual_rft`` rule uses :func:`first_answer`).
 * :func:`released_boxes_text` and :func:`read_released_list`: the released detection reader
   (wrap the answer, patch brackets and a truncated tail, swap quotes, read JSON).
-* :func:`released_detection_scores`: the released IoU and confidence rewards of one answer.
-* :func:`released_class_hit`: the released classification rule (substring either way).
-* :func:`released_grounding_score`: the released LISA reward (``GIoU + 1`` in ``[0, 2]``).
+* :func:`released_detection_scores`: the released IoU and confidence rewards of one answer;
+  :func:`released_detection`: a batch of them, as ``DetectionReward`` uses it.
+* :func:`released_grounding_score`: the released LISA reward (``GIoU + 1``);
+  :func:`released_grounding`: a batch of them, as ``GroundingReward`` uses it.
 
 Where the released code raised an exception (and so paid 0), these functions return ``None``
 (or 0 for grounding). Numbers keep their Python types (``int`` or ``float``, as JSON wrote
@@ -41,8 +44,6 @@ __all__ = [
     "first_answer_dotall",
     "read_released_list",
     "released_boxes_text",
-    "released_class_hit",
-    "released_class_key",
     "released_detection",
     "released_detection_scores",
     "released_grounding",
@@ -74,7 +75,12 @@ RELEASED_OPTIONS: dict[str, dict[str, object]] = {
         "dedupe": True,
         "iou_space": "as_written",
     },
-    "grounding": {"metric": "giou_plus_one", "multiple": "first", "coords": "norm1000"},
+    "grounding": {
+        "metric": "giou_plus_one",
+        "multiple": "first",
+        "coords": "norm1000",
+        "gt_coords": None,
+    },
 }
 
 
@@ -396,33 +402,6 @@ def released_gt_positions(solution: str) -> list[list[Number]] | None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Classification
-# ---------------------------------------------------------------------------------------------
-
-
-def released_class_key(text: str) -> str:
-    """The released normalisation of an answer or solution: its :func:`first_answer` (the
-    whole text without one), stripped, without spaces and ``_``, lower-cased.
-
-    >>> released_class_key("<answer> Siamese_Cat </answer>")
-    'siamesecat'
-    """
-    found = first_answer(text)
-    body = found.strip() if found is not None else text.strip()
-    return body.replace(" ", "").replace("_", "").lower()
-
-
-def released_class_hit(answer_key: str, truth_key: str) -> bool:
-    """The released rule: either normalised string contains the other (so an empty answer,
-    or one listing every class, is right).
-
-    >>> released_class_hit("", "bengal"), released_class_hit("abyssinianorbengal", "bengal")
-    (True, True)
-    """
-    return truth_key in answer_key or answer_key in truth_key
-
-
-# ---------------------------------------------------------------------------------------------
 # Grounding (the LISA script)
 # ---------------------------------------------------------------------------------------------
 
@@ -433,14 +412,14 @@ def released_class_hit(answer_key: str, truth_key: str) -> bool:
 #: an attempt spans at most two ``(`` -- linear time. (Python 3.10 lacks possessive
 #: quantifiers; there the plain pattern backtracks at most over the run it just read, still
 #: linear.) The tests compare the matches with the released pattern's.
-#: A run of more than 308 digits: no shorter integer fails ``int(…) / 1000`` (``10**308 / 1000``
-#: is a float). The look-behind starts the match only at the start of a run: linear time.
-_LONG_NUMBER_RE = re.compile(r"(?<!\d)\d{309}")
 _LISA_BOX = r"\(\s*(\d+)\s*,\s*(\d+)\s*\)\s*,\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)"
 try:
     _LISA_BOX_RE = re.compile(_LISA_BOX.replace("*", "*+").replace("+)", "++)"))
 except re.error:  # pragma: no cover - Python 3.10
     _LISA_BOX_RE = re.compile(_LISA_BOX)
+#: A run of more than 308 digits: no shorter integer fails ``int(…) / 1000`` (``10**308 / 1000``
+#: is a float). The look-behind starts a match only at the start of a run: linear time.
+_LONG_NUMBER_RE = re.compile(r"(?<!\d)\d{309}")
 
 
 def _lisa_points(text: str) -> list[tuple[float, float]]:
@@ -480,8 +459,9 @@ def _giou_plus_one(gt: Sequence[tuple[float, float]], pred: Sequence[tuple[float
 
 
 def released_grounding_score(completion: str, solution: str) -> float:
-    """The released LISA reward of one completion, in ``[0, 2]`` (NaN impossible: the
-    coordinates are non-negative integers).
+    """The released LISA reward of one completion: ``GIoU + 1``, in ``[0, 2]`` unless a box is
+    flipped (then anything; :func:`released_grounding` pays 0 there). Never NaN: the
+    coordinates are non-negative integers.
 
     The answer is the first ``<answer>…</answer>`` (line breaks allowed; the whole completion
     without one), stripped; the solution's the same without line breaks. Each side's boxes are
