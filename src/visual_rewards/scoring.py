@@ -28,6 +28,8 @@ Design:
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import json
 import math
 import multiprocessing
@@ -39,11 +41,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
-from visual_rewards.io.files import atomic_writer
+from visual_rewards.io.files import ResumableOutput
 from visual_rewards.io.rows import (
     error_record,
     iter_parquet_lines,
@@ -162,6 +164,7 @@ class ChunkResult:
     n_lines: int = 0
     n_bytes: int = 0
     warnings: list[str] = field(default_factory=list)
+    n_raw: int = 0
 
 
 @dataclass
@@ -184,6 +187,33 @@ class ScoreSummary:
             self.stats.setdefault(name, RewardStats()).merge(stats)
         if len(self.warnings) < 20:
             self.warnings.extend(chunk.warnings[: 20 - len(self.warnings)])
+
+    def to_state(self) -> dict[str, Any]:
+        """Every sum as JSON (floats round-trip exactly), for a checkpoint."""
+        return {
+            "lines_read": self.lines_read,
+            "rows_scored": self.rows_scored,
+            "errors": self.errors,
+            "stats": {name: dataclasses.asdict(s) for name, s in self.stats.items()},
+            "warnings": list(self.warnings),
+        }
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> ScoreSummary:
+        """The summary :meth:`to_state` recorded.
+
+        >>> s = ScoreSummary(lines_read=2, stats={"r": RewardStats(rows=2, total_sum=0.1)})
+        >>> ScoreSummary.from_state(s.to_state()) == s
+        True
+        """
+        stats = {name: RewardStats(**v) for name, v in state["stats"].items()}
+        return cls(
+            lines_read=state["lines_read"],
+            rows_scored=state["rows_scored"],
+            errors=state["errors"],
+            stats=stats,
+            warnings=list(state["warnings"]),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary: counts, rates and mean per component for each reward."""
@@ -624,8 +654,10 @@ def _score_task(
 # ---------------------------------------------------------------------------------------------
 
 
-def _chunks(lines: Iterator[bytes | int], size: int) -> Iterator[tuple[int, list[bytes | int]]]:
-    line_no = 1
+def _chunks(
+    lines: Iterator[bytes | int], size: int, first: int = 1
+) -> Iterator[tuple[int, list[bytes | int]]]:
+    line_no = first
     chunk: list[bytes | int] = []
     for raw in lines:
         chunk.append(raw)
@@ -638,36 +670,78 @@ def _chunks(lines: Iterator[bytes | int], size: int) -> Iterator[tuple[int, list
 
 
 class _Progress:
-    """A one-line progress bar on stderr, redrawn at most five times a second."""
+    """A progress bar on stderr (tqdm), shown only when a job takes more than a second."""
 
-    def __init__(self, total_bytes: int | None, enabled: bool) -> None:
-        self.total = total_bytes
-        self.enabled = enabled
-        self.start = time.perf_counter()
-        self.last = 0.0
+    #: Seconds before the bar appears (a job shorter than this draws nothing).
+    delay = 1.0
 
-    def update(self, n_bytes: int, n_lines: int, final: bool = False) -> None:
-        if not self.enabled:
+    def __init__(self, total: int | None, unit: str, enabled: bool, done: int = 0) -> None:
+        self.bar: Any = None
+        if not enabled:
             return
-        now = time.perf_counter()
-        if not final and now - self.last < 0.2:
+        try:
+            tqdm = importlib.import_module("tqdm").tqdm
+        except ImportError:  # pragma: no cover - tqdm comes with the core install
             return
-        self.last = now
-        rate = n_lines / max(now - self.start, 1e-9)
-        if self.total:
-            frac = min(n_bytes / self.total, 1.0)
-            bar = "#" * int(frac * 30)
-            head = f"[{bar:<30}] {frac:6.1%}"
-        else:
-            head = "[scoring]"
-        sys.stderr.write(f"\r{head} {n_lines:,} lines {rate:,.0f} lines/s")
-        if final:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
+        scale = unit == "B"
+        self.bar = tqdm(total=total, initial=done, unit=unit, unit_scale=scale, delay=self.delay,
+                        file=sys.stderr, desc="scoring", dynamic_ncols=True)  # fmt: skip
+
+    def update(self, n: int) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _quiet_worker() -> None:
+    """Pool initializer: Ctrl-C is the parent's to handle; SIGTERM ends a worker silently."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _run_chunk(args: tuple[ScoreOptions, int, list[bytes | int]]) -> ChunkResult:
-    return score_lines(*args)
+    result = score_lines(*args)
+    result.n_raw = len(args[2])
+    return result
+
+
+def _input_format(path: Path, input_format: str) -> str:
+    if input_format == "auto":
+        return "parquet" if path.suffix.lower() in {".parquet", ".pq"} else "jsonl"
+    if input_format not in ("jsonl", "parquet"):
+        raise ValueError(f"input_format must be 'auto', 'jsonl' or 'parquet', got {input_format!r}")
+    return input_format
+
+
+def _identity(input_path: Path, opts: ScoreOptions, fmt: str) -> dict[str, Any]:
+    """What a resumed run must share with the interrupted one."""
+    info = input_path.stat()
+    return {
+        "input": str(input_path.resolve()),
+        "size": info.st_size,
+        "mtime_ns": info.st_mtime_ns,
+        "format": fmt,
+        "options": repr(opts),
+    }
+
+
+def _raw_lines(
+    input_path: Path, fmt: str, opts: ScoreOptions, offset: int, skip_rows: int
+) -> Iterator[bytes | int]:
+    """The input's raw lines from byte ``offset`` (JSONL) or after ``skip_rows`` (parquet)."""
+    if fmt == "parquet":
+        for index, raw in enumerate(iter_parquet_lines(input_path, opts.chunk_size)):
+            if index >= skip_rows:
+                yield raw
+        return
+    with open(input_path, "rb") as fin:
+        fin.seek(offset)
+        yield from iter_raw_lines(fin, opts.max_line_bytes)
 
 
 def score_file(
@@ -679,25 +753,35 @@ def score_file(
     workers: int = 1,
     progress: bool = False,
     input_format: str = "auto",
+    resume: bool = False,
 ) -> ScoreSummary:
     """Score a whole file; see the module docstring. Returns the run's summary.
 
     Args:
         input_path: JSONL (``.jsonl``/``.json``/``.gz`` not supported) or parquet file.
-        output_path: the scored JSONL, written atomically.
+        output_path: the scored JSONL.
         opts: reading and scoring options.
         errors_path: where bad lines are reported as JSONL (``{"line", "error", "text"}``);
             default ``<output>.errors.jsonl``. Written only when there are errors (a stale
             one from an earlier run is removed otherwise).
         workers: processes scoring chunks; the output does not depend on it.
-        progress: draw a progress bar on stderr.
+        progress: draw a progress bar on stderr (after a second).
         input_format: ``"jsonl"``, ``"parquet"`` or ``"auto"`` (by the file suffix).
+        resume: continue an interrupted run of the same input and options from its last
+            checkpoint (the output is byte-identical to an uninterrupted run), and keep the
+            checkpoint if this run is interrupted too. Without it an interrupted run leaves
+            no file behind.
+
+    Both files are written through hidden partial files
+    (:class:`~visual_rewards.io.files.ResumableOutput`), checkpointed after every chunk and
+    renamed into place at the end.
 
     Raises:
-        ValueError: for bad options (unknown task or preset, bad reward option, workers < 1).
+        ValueError: for bad options (unknown task or preset, bad reward option, workers < 1)
+            or a checkpoint of another input.
+        OSError: when the input cannot be read or another run writes the same output.
     """
-    input_path = Path(input_path)
-    output_path = Path(output_path)
+    input_path, output_path = Path(input_path), Path(output_path)
     err_path = (
         Path(errors_path)
         if errors_path is not None
@@ -706,61 +790,68 @@ def score_file(
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     check_options(opts)  # fail early on a bad task, preset or option
-    fmt = input_format
-    if fmt == "auto":
-        fmt = "parquet" if input_path.suffix.lower() in {".parquet", ".pq"} else "jsonl"
+    fmt = _input_format(input_path, input_format)
+    files = ResumableOutput([output_path, err_path], _identity(input_path, opts, fmt))
+    state = files.open(resume)
+    try:
+        summary = _score_into(files, state, input_path, fmt, opts, workers, progress)
+    except BaseException:
+        files.abort(keep=resume)
+        raise
+    files.finish(drop_empty=(False, True))
+    return summary
 
-    summary = ScoreSummary()
+
+def _score_into(
+    files: ResumableOutput,
+    state: dict[str, Any] | None,
+    input_path: Path,
+    fmt: str,
+    opts: ScoreOptions,
+    workers: int,
+    progress: bool,
+) -> ScoreSummary:
+    """Score from the checkpoint ``state`` (or the start) into ``files``, checkpointing."""
     start = time.perf_counter()
-    size = input_path.stat().st_size
-    bar = _Progress(size if fmt == "jsonl" else None, progress)
-    n_bytes = 0
-    with open(input_path, "rb") as fin, atomic_writer(output_path) as fout:
-        raw_lines = (
-            iter_raw_lines(fin, opts.max_line_bytes)
-            if fmt == "jsonl"
-            else iter_parquet_lines(input_path, opts.chunk_size)
-        )
-        tasks = ((opts, first, chunk) for first, chunk in _chunks(raw_lines, opts.chunk_size))
-        err_file: IO[str] | None = None
-        err_writer: atomic_writer | None = None
-        try:
-            for result in _map_ordered(tasks, workers):
-                if result.lines:
-                    fout.write("\n".join(result.lines))
-                    fout.write("\n")
-                if result.errors:
-                    if err_writer is None:
-                        err_writer = atomic_writer(err_path)
-                        err_file = err_writer.__enter__()
-                    assert err_file is not None
-                    for record in result.errors:
-                        err_file.write(json.dumps(record, ensure_ascii=False) + "\n")
-                summary.add(result)
-                n_bytes += result.n_bytes
-                bar.update(n_bytes, summary.lines_read)
-        except BaseException as exc:
-            if err_writer is not None:
-                err_writer.__exit__(type(exc), exc, None)
-            raise
-        if err_writer is not None:
-            err_writer.__exit__(None, None, None)
-        elif err_path.exists():
-            err_path.unlink()
+    summary = ScoreSummary.from_state(state["summary"]) if state else ScoreSummary()
+    next_line, offset, rows = (state["next_line"], state["offset"], state["rows"]) if state else (1, 0, 0)  # fmt: skip
+    total = input_path.stat().st_size if fmt == "jsonl" else None
+    bar = _Progress(total, "B" if fmt == "jsonl" else "rows", progress, offset if total else rows)
+    fout, ferr = files.files
+    raw = _raw_lines(input_path, fmt, opts, offset, rows)
+    tasks = ((opts, first, chunk) for first, chunk in _chunks(raw, opts.chunk_size, next_line))
+    try:
+        for result in _map_ordered(tasks, workers):
+            if result.lines:
+                fout.write(("\n".join(result.lines) + "\n").encode("utf-8"))
+            for record in result.errors:
+                ferr.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
+            summary.add(result)
+            next_line += result.n_raw
+            offset += result.n_bytes
+            rows += result.n_raw
+            state = {"summary": summary.to_state(), "next_line": next_line, "offset": offset, "rows": rows}  # fmt: skip
+            files.commit(state)
+            bar.update(result.n_bytes if total else result.n_raw)
+    finally:
+        bar.close()
     summary.seconds = time.perf_counter() - start
-    bar.update(n_bytes, summary.lines_read, final=True)
     return summary
 
 
 def _map_ordered(
     tasks: Iterator[tuple[ScoreOptions, int, list[bytes | int]]], workers: int
 ) -> Iterator[ChunkResult]:
-    """``map(_run_chunk, tasks)`` in order, in ``workers`` processes, bounded in flight."""
+    """``map(_run_chunk, tasks)`` in order, in ``workers`` processes, bounded in flight.
+
+    Workers ignore SIGINT and die silently on SIGTERM (:func:`_quiet_worker`): an interrupt
+    reaches the parent only, which terminates the pool on its way out.
+    """
     if workers == 1:
         for task in tasks:
             yield _run_chunk(task)
         return
-    with multiprocessing.get_context().Pool(workers) as pool:
+    with multiprocessing.get_context().Pool(workers, initializer=_quiet_worker) as pool:
         pending: deque[Any] = deque()
         for task in tasks:
             pending.append(pool.apply_async(_run_chunk, (task,)))
