@@ -197,7 +197,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("give at least one output: --hf DIR, --parquet FILE or --jsonl FILE")
     try:
         report = export.validate_records(_build(args))
-    except (OSError, ValueError, TypeError) as exc:
+    except OSError as exc:
+        raise UsageError(f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc)) from None
+    except (ValueError, TypeError) as exc:
         raise UsageError(str(exc)) from None
     try:  # decode fully when the bytes are embedded; check the header otherwise
         embed = bool(args.hf or args.parquet) and args.embed_images
