@@ -18,12 +18,17 @@ Design:
   per task;
 * ``workers > 1`` scores chunks in worker processes, at most ``2 * workers`` chunks in
   flight, and writes them in input order, so the output is byte-identical to one worker;
-* a bad line (not UTF-8, bad JSON, not an object, missing or mistyped fields, unknown task,
-  too long, or a reward that raises on it) is written to the errors file with its line
+* a bad line (not UTF-8, not strict JSON -- ``NaN``, ``Infinity`` and ``1e400`` are refused,
+  so every output line is valid JSON --, not an object, missing or mistyped fields, unknown
+  task, too long, or a reward that raises on it) is written to the errors file with its line
   number and never stops the run; if a reward raises on a chunk, the chunk is re-scored row
   by row so only the offending rows are lost;
-* the output and errors files are written to a temporary file and renamed at the end, so an
-  interrupted run leaves no half-written file.
+* the output and errors files are written through checkpointed partial files
+  (:class:`~visual_rewards.io.files.ResumableOutput`) renamed at the end: an interrupted run
+  leaves no half-written file, and ``resume=True`` continues a killed run byte-identically.
+
+The command line (``visual_rewards.cli.score``) checks the options with
+:func:`check_options` before any input is read; this module has no argparse.
 """
 
 from __future__ import annotations
