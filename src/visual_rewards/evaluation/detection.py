@@ -25,7 +25,6 @@ from visual_rewards.evaluation.lvis import is_lvis, lvis_evaluate
 from visual_rewards.geometry.coords import CoordConfig, CoordSpace
 from visual_rewards.geometry.labels import normalize_label
 from visual_rewards.io.rows import row_value
-from visual_rewards.parsing import parse_completion, parse_detections
 
 __all__ = ["ConversionStats", "category_ids", "detections_from_outputs", "evaluate_detection"]
 
@@ -96,6 +95,8 @@ def detections_from_outputs(
     >>> dets
     [{'image_id': 7, 'category_id': 3, 'bbox': [20.0, 10.0, 80.0, 50.0], 'score': 0.8}]
     """
+    from visual_rewards.parsing import parse_completion, parse_detections
+
     images = {img["id"]: img for img in ground_truth.get("images", [])}
     cats = ground_truth.get("categories", [])
     cat_ids = {c["id"] for c in cats}
@@ -165,10 +166,12 @@ def evaluate_detection(
     iou_type: str = "bbox",
     cat_ids: Sequence[Any] | None = None,
     img_ids: Sequence[Any] | None = None,
+    own: bool = False,
 ) -> DetectionMetrics:
     """COCO (pycocotools) or LVIS (federated, numpy) metrics; ``kind`` ``"auto"`` looks at the data.
 
-    ``cat_ids`` / ``img_ids`` restrict the evaluation to those categories / images.
+    ``cat_ids`` / ``img_ids`` restrict the evaluation to those categories / images; ``own``
+    hands the inputs over instead of copying them (see :func:`coco_evaluate`).
     """
     if kind == "auto":
         kind = "lvis" if is_lvis(ground_truth) else "coco"
@@ -178,6 +181,6 @@ def evaluate_detection(
         return lvis_evaluate(ground_truth, detections, cat_ids=cat_ids, img_ids=img_ids)
     if kind == "coco":
         return coco_evaluate(
-            ground_truth, detections, iou_type=iou_type, cat_ids=cat_ids, img_ids=img_ids
+            ground_truth, detections, iou_type=iou_type, cat_ids=cat_ids, img_ids=img_ids, own=own
         )
     raise ValueError(f"kind must be 'auto', 'coco' or 'lvis', got {kind!r}")
