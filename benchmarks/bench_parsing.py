@@ -51,7 +51,7 @@ def main() -> None:
     )
     if log.exists():
         sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
-        from test_parsing import load_log_completions
+        from model_logs import load_log_completions
 
         real = load_log_completions(log.parents[1]) * 50
         seconds = best_of(

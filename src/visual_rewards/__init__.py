@@ -5,6 +5,9 @@
 array([1.])
 """
 
+import importlib.metadata
+
+from visual_rewards.audit import alignment, audit, grpo_diagnostics
 from visual_rewards.geometry.boxes import batched_box_giou, batched_box_iou, box_giou, box_iou
 from visual_rewards.geometry.coords import (
     CoordConfig,
@@ -32,12 +35,18 @@ from visual_rewards.rewards import (
     FormatReward,
     GroundingConfig,
     GroundingReward,
+    PointingReward,
     PointReward,
     Reward,
     RewardResult,
 )
 
-__version__ = "0.1.0.dev0"
+# The one version source is pyproject.toml, read back from the installed metadata ("0+unknown"
+# for sources on sys.path without an install).
+try:
+    __version__ = importlib.metadata.version("visual-rewards")
+except importlib.metadata.PackageNotFoundError:  # pragma: no cover
+    __version__ = "0+unknown"
 
 __all__ = [
     "ClassificationReward",
@@ -53,10 +62,13 @@ __all__ = [
     "LabelSet",
     "ParsedCompletion",
     "PointReward",
+    "PointingReward",
     "Points",
     "Reward",
     "RewardResult",
     "__version__",
+    "alignment",
+    "audit",
     "batched_box_giou",
     "batched_box_iou",
     "box_giou",
@@ -64,6 +76,7 @@ __all__ = [
     "completion_text",
     "denormalize_xyxy",
     "greedy_match",
+    "grpo_diagnostics",
     "hungarian_match",
     "normalize_label",
     "normalize_xyxy",

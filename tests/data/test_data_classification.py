@@ -130,7 +130,6 @@ def test_unknown_label_reported(tmp_path: Path) -> None:
 
 
 def test_records_validate(folder: Path) -> None:
-    pytest.importorskip("visual_rewards.targets_misc")
     report = build_fewshot_classification(scan_image_folder(folder), 4, seed=0)
     n = len(report.records)
     assert len(validate_records(report).records) == n

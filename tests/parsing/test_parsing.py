@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from model_logs import load_log_completions
 from near_miss import STYLES, boxes_1000, render_answer
 
 import visual_rewards as vr
@@ -310,27 +311,12 @@ def test_max_items_overflow() -> None:
 # Real model outputs (a Qwen2.5-VL-3B GRPO log): golden rows and aggregate recovery
 # --------------------------------------------------------------------------------------------
 
-LOG = "model_outputs/vlmr1_rec_qwen2.5vl3b_grpo_debug.txt"
-_HEADER = re.compile(r"^-{13} \S+ (?:Accuracy|Length) reward: \S+ -{13}\n", re.MULTILINE)
-_SOLUTION = re.compile(r"\nSolution: [^\n]*\n?$")
-# An independent, deliberately naive reader: the first four comma-separated numbers after "[",
-# or a bare "a,b,c,d" answer.
 _NAIVE_BOX = re.compile(
     r"\[\s*\"?(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\"?\s*[\],]"
 )
 _NAIVE_SEQ = re.compile(r"^\s*(\d+),(\d+),(\d+),(\d+)\s*$")
 #: Wide enough that every pixel or 0-1 box lies inside: the golden test compares raw values.
 _ANY_SIZE = (100_000, 100_000)
-
-
-def load_log_completions(root: Path) -> list[str]:
-    """The completions of the shared GRPO log, in order (one per ``Content:`` block)."""
-    text = (root / LOG).read_text(encoding="utf-8")
-    out = []
-    for block in _HEADER.split(text)[1:]:
-        assert block.startswith("Content: ")
-        out.append(_SOLUTION.sub("", block[len("Content: ") :].rstrip("\n")))
-    return out
 
 
 def naive_box(answer: str) -> list[float] | None:

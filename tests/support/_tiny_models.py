@@ -432,7 +432,7 @@ def detection_rows(
 
     Built from ``data_dir/coco_tiny`` (COCO ground truth, one category per image) when it
     exists, else from three generated images with one red square each (saved as PNG files in
-    ``tmp_dir`` when given, so ``image_path`` is set). ``answer`` is what the model should
+    ``tmp_dir`` when given, so ``image_path`` is set; see :func:`_square_samples`). ``answer`` is what the model should
     write, in the paper's format, with boxes in ``coords``: ``"norm1000"`` (Qwen2-VL) or
     ``"qwen25vl"`` (pixels of the image after the processor's smart-resize with
     ``min_pixels``/``max_pixels``); ``solution``, the ground truth, is always in ``norm1000``,
@@ -456,16 +456,7 @@ def detection_rows(
                 image = im.convert("RGB")
             samples.append((image, str(coco / img["file_name"]), cat, boxes))
     else:
-        rng = np.random.default_rng(0)
-        for i in range(3):
-            image = Image.new("RGB", (96 + 8 * i, 80), "white")
-            x0, y0 = int(rng.integers(0, 40)), int(rng.integers(0, 30))
-            ImageDraw.Draw(image).rectangle([x0, y0, x0 + 40, y0 + 40], fill="red")
-            path = None
-            if tmp_dir is not None:
-                path = str(tmp_dir / f"square_{i}.png")
-                image.save(path)
-            samples.append((image, path, "box", [[x0, y0, x0 + 40, y0 + 40]]))
+        samples = _square_samples(tmp_dir)
     rows = []
     for image, path, category, boxes in samples:
         w, h = image.size
@@ -481,6 +472,35 @@ def detection_rows(
             }
         )
     return rows
+
+
+#: Sizes of the generated images: larger than the tiny processor's ``TINY_MAX_PIXELS`` (so
+#: its smart-resize shrinks them, as it does the 256x256 COCO images of ``../shared``) and of
+#: different shapes. Images inside both pixel bounds would come out the same size under the
+#: tiny bounds and under Qwen2.5-VL's defaults, and the ``qwen25vl`` test could not tell them
+#: apart.
+SQUARE_IMAGE_SIZES: tuple[tuple[int, int], ...] = ((224, 160), (240, 176), (192, 208))
+SQUARE_SIDE = 96
+
+
+def _square_samples(
+    tmp_dir: Path | None,
+) -> list[tuple[Image.Image, str | None, str, list[list[float]]]]:
+    """Generated detection samples (no ``../shared`` needed): one red square per image."""
+    rng = np.random.default_rng(0)
+    samples: list[tuple[Image.Image, str | None, str, list[list[float]]]] = []
+    for i, (w, h) in enumerate(SQUARE_IMAGE_SIZES):
+        image = Image.new("RGB", (w, h), "white")
+        x0 = int(rng.integers(0, w - SQUARE_SIDE))
+        y0 = int(rng.integers(0, h - SQUARE_SIDE))
+        box = [x0, y0, x0 + SQUARE_SIDE, y0 + SQUARE_SIDE]
+        ImageDraw.Draw(image).rectangle(box, fill="red")
+        path = None
+        if tmp_dir is not None:
+            path = str(tmp_dir / f"square_{i}.png")
+            image.save(path)
+        samples.append((image, path, "box", [[float(v) for v in box]]))
+    return samples
 
 
 def _answer(boxes: list[list[float]], sx: float, sy: float) -> str:

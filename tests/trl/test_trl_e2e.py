@@ -1,4 +1,4 @@
-"""A real GRPOTrainer run on CPU with tiny Qwen2-VL / Qwen2.5-VL models and our rewards (DESIGN §6).
+"""A real GRPOTrainer run on CPU with tiny Qwen2-VL / Qwen2.5-VL models and our rewards.
 
 Each test builds a tiny model (saved, then loaded back with ``from_pretrained``), trains it for
 3 GRPO steps on images with ``DetectionReward`` and ``FormatReward``, and checks what a user
@@ -28,7 +28,6 @@ import visual_rewards as vr  # noqa: E402
 from trl import GRPOConfig, GRPOTrainer  # noqa: E402
 from visual_rewards import trl as glue  # noqa: E402
 
-DATA = Path(__file__).parents[3] / "shared" / "data"
 # PIL images meet numpy 2 inside transformers' processor: a third-party warning, not ours
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 TRL_KEYS = {"prompts", "completions", "completion_ids", "trainer_state", "log_extra", "log_metric"}
@@ -135,15 +134,18 @@ def _tiny_setup() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def qwen2vl(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
-    data = DATA if DATA.exists() else None
-    return tm.shared_tiny_model(tmp_path_factory.getbasetemp(), "qwen2vl", data)
+def qwen2vl(
+    tmp_path_factory: pytest.TempPathFactory, shared_data_or_none: Path | None
+) -> tuple[Path, list[dict[str, Any]]]:
+    # COCO images from ../shared when present, else generated ones: the test runs either way
+    return tm.shared_tiny_model(tmp_path_factory.getbasetemp(), "qwen2vl", shared_data_or_none)
 
 
 @pytest.fixture(scope="module")
-def qwen25vl(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
-    data = DATA if DATA.exists() else None
-    return tm.shared_tiny_model(tmp_path_factory.getbasetemp(), "qwen25vl", data)
+def qwen25vl(
+    tmp_path_factory: pytest.TempPathFactory, shared_data_or_none: Path | None
+) -> tuple[Path, list[dict[str, Any]]]:
+    return tm.shared_tiny_model(tmp_path_factory.getbasetemp(), "qwen25vl", shared_data_or_none)
 
 
 def test_grpo_qwen2vl_with_detection_and_format_rewards(

@@ -1,13 +1,14 @@
 """The TRL training entry point (integrations/trl/train_grpo.py) end to end on CPU.
 
-A shipped recipe, overridden on the command line for a tiny model and a tiny data set built
-from ``../shared/data/coco_tiny`` (generated images when it is absent), trains for 2 GRPO steps
-and saves a model that loads back.
+The README's CPU smoke command (a shipped recipe overridden on the command line for CPU),
+pointed at a tiny model and a tiny data set built from ``../shared/data/coco_tiny`` (generated
+images when it is absent), trains for 2 GRPO steps and saves a model that loads back.
 """
 
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -20,11 +21,10 @@ pytest.importorskip("PIL")
 pytest.importorskip("visual_rewards.rewards.detection")
 
 import _tiny_models as tm
-from test_trl_configs import TRL_DIR, load_script
+from _trl_script import TRL_DIR, load_script
 
 from visual_rewards.trl import pixel_bounds
 
-DATA = Path(__file__).parents[3] / "shared" / "data"
 # PIL images meet numpy 2 inside transformers' processor: a third-party warning, not ours
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
@@ -74,56 +74,39 @@ def test_build_rewards_per_task() -> None:
         script.build_rewards(script.VisualRFTArguments(dataset_name="x", task="segmentation"))
 
 
-def test_entry_point_trains_two_steps_from_a_shipped_recipe(
-    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+def readme_smoke_arguments() -> list[str]:
+    """The arguments of the CPU smoke command in integrations/trl/README.md, as written."""
+    text = (TRL_DIR / "README.md").read_text()
+    block = text[text.index("<!-- cpu-smoke") :]
+    block = block[block.index("```bash\n") + len("```bash\n") :]
+    command = block[: block.index("```")].replace("\\\n", " ")
+    words = shlex.split(command)
+    assert words[:2] == ["python", "integrations/trl/train_grpo.py"], words[:2]
+    return words[2:]
+
+
+def test_the_readme_cpu_smoke_command_trains(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, shared_data_or_none: Path | None
 ) -> None:
+    """The README's CPU smoke command, argument for argument, on a tiny model and data set.
+
+    Only what the README takes from the Hub and from §2 is swapped: the model, the data set, and
+    the output folder; every other argument is the README's (and the recipe's it names).
+    """
     with tm.one_torch_thread():
         model_dir, rows = tm.shared_tiny_model(
-            tmp_path_factory.getbasetemp(), "qwen2vl", DATA if DATA.exists() else None
+            tmp_path_factory.getbasetemp(), "qwen2vl", shared_data_or_none
         )
     data = tm.write_jsonl(rows, tmp_path / "train.jsonl")
     first = json.loads(data.read_text().splitlines()[0])
     assert Path(first["image"]).exists()
     out = tmp_path / "out"
     script = load_script()
-    args = [
-        "--config",
-        str(TRL_DIR / "configs" / "qwen2vl-2b_detection.yaml"),
-        "--model_name_or_path",
-        str(model_dir),
-        "--dataset_name",
-        str(data),
-        "--output_dir",
-        str(out),
-        "--max_steps",
-        "2",
-        "--per_device_train_batch_size",
-        "4",
-        "--num_generations",
-        "4",
-        "--gradient_accumulation_steps",
-        "1",
-        "--max_completion_length",
-        "64",
-        "--learning_rate",
-        "1e-3",
-        "--min_pixels",
-        str(tm.TINY_MIN_PIXELS),
-        "--max_pixels",
-        str(tm.TINY_MAX_PIXELS),
-        "--use_cpu",
-        "true",
-        "--bf16",
-        "false",
-        "--dtype",
-        "float32",
-        "--attn_implementation",
-        "sdpa",
-        "--gradient_checkpointing",
-        "false",
-        "--log_completions",
-        "false",
-    ]
+    args = readme_smoke_arguments()
+    config = args.index("--config") + 1
+    args[config] = str(TRL_DIR.parents[1] / args[config])  # the README runs from the root
+    args[args.index("--output_dir") + 1] = str(out)
+    args += ["--model_name_or_path", str(model_dir), "--dataset_name", str(data)]
     # the tiny model's image-only processor (no torchvision here); one thread (see _tiny_models)
     with tm.tiny_processors(), tm.one_torch_thread():
         trainer = script.main(args)
@@ -137,10 +120,8 @@ def test_entry_point_trains_two_steps_from_a_shipped_recipe(
         "rewards/detection_visual_rft/parse_failure_rate",
     ):
         assert all(key in h for h in steps), key
-    assert pixel_bounds(trainer.processing_class) == {
-        "min_pixels": tm.TINY_MIN_PIXELS,
-        "max_pixels": tm.TINY_MAX_PIXELS,
-    }
+    # the recipe's pixel bounds reached the processor (and through it the reward)
+    assert pixel_bounds(trainer.processing_class) == {"min_pixels": 3136, "max_pixels": 401408}
     # the trained model was saved and loads back
     from transformers import AutoModelForImageTextToText
 
@@ -149,11 +130,9 @@ def test_entry_point_trains_two_steps_from_a_shipped_recipe(
     assert type(reloaded).__name__ == "Qwen2VLForConditionalGeneration"
 
 
-def test_reads_what_build_dataset_writes(tmp_path: Path) -> None:
+def test_reads_what_build_dataset_writes(tmp_path: Path, shared_data: Path) -> None:
     """``visual-rewards build-dataset … --jsonl/--hf`` output is what the script trains on."""
-    coco = DATA / "coco_tiny"
-    if not coco.is_dir():
-        pytest.skip(f"shared reference data not found at {coco}")
+    coco = shared_data / "coco_tiny"
     from visual_rewards.cli import main as cli
 
     code = cli(

@@ -84,15 +84,26 @@ def test_task_options_and_presets() -> None:
 
 
 @pytest.mark.skipif("counting" not in REWARDS, reason="CountingReward not registered yet")
-def test_run_preset_falls_back_where_a_reward_lacks_it() -> None:
-    # counting has no visual_rft preset: the run-wide preset falls back to default ...
-    out = compute_score("counting", "<think>t</think><answer>3</answer>", "3", preset="visual_rft")
-    assert out["score"] == float(
-        get_reward("counting").score(["<think>t</think><answer>3</answer>"], ["3"]).total[0]
+def test_a_preset_the_task_lacks_is_an_error_never_a_fallback() -> None:
+    # counting has no visual_rft preset: the run-wide preset does not silently become default
+    # (the CLI's `score --preset visual_rft` refuses counting rows the same way) ...
+    with pytest.raises(ValueError, match=r"reward_kwargs.*'counting'.*no preset 'visual_rft'"):
+        compute_score("counting", "<think>t</think><answer>3</answer>", "3", preset="visual_rft")
+    # ... the message says how to fix it, and the fix works
+    with pytest.raises(ValueError, match=r"reward_kwargs\.counting\.preset"):
+        compute_score("counting", "3", "3", preset="visual_rft")
+    out = compute_score(
+        "counting",
+        "<think>t</think><answer>3</answer>",
+        "3",
+        preset="visual_rft",
+        counting={"preset": "default"},
     )
-    # ... but a preset named for the task itself must exist
-    with pytest.raises(ValueError, match="preset must be one of"):
-        compute_score("counting", "3", "3", counting={"preset": "visual_rft"})
+    expected = get_reward("counting").score(["<think>t</think><answer>3</answer>"], ["3"])
+    assert out["score"] == float(expected.total[0])
+    # a preset named for the task itself must exist too, and fails when the options are read
+    with pytest.raises(ValueError, match="has no preset"):
+        RewardOptions.from_kwargs({"counting": {"preset": "visual_rft"}})
 
 
 @pytest.mark.skipif("counting" not in REWARDS, reason="CountingReward not registered yet")

@@ -40,7 +40,7 @@ def validate_record(record: Record) -> None:
     Detection and grounding solutions are read with
     :func:`visual_rewards.targets.parse_box_target` in the record's coordinate space and must
     give as many boxes as the metadata lists; classification solutions with
-    :func:`visual_rewards.targets_misc.class_target` and must name the label.
+    :func:`visual_rewards.targets.class_target` and must name the label.
 
     Raises:
         ValueError: (``TargetError`` included) naming what is wrong.
@@ -58,7 +58,7 @@ def validate_record(record: Record) -> None:
         if len(target) != want:
             raise ValueError(f"solution has {len(target)} boxes, the source {want}")
     elif record.task == "classification":
-        from visual_rewards.targets_misc import class_target
+        from visual_rewards.targets import class_target
 
         target_cls = class_target(record.solution)
         if target_cls.label != meta["label"]:

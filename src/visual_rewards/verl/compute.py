@@ -4,15 +4,16 @@ veRL hands a rule-based reward one sample at a time: ``data_source`` (a string f
 dataset), ``solution_str`` (the decoded response), ``ground_truth`` (the dataset's
 ``reward_model.ground_truth``) and ``extra_info`` (the dataset's ``extra_info`` dict), plus
 the ``reward_kwargs`` of the config as keyword arguments. This module routes each sample to
-the reward of its task (:data:`visual_rewards.rewards.REWARDS`) and shapes the result the way
+the reward of its task (task names and their aliases: :func:`resolve_task`) and shapes the result the way
 veRL wants it: a dict with ``"score"`` and, for every sample of a task, the same other keys
 (veRL stacks them into ``reward_extra_info`` and fails on ragged keys).
 
 Reward options (``reward_kwargs``)::
 
-    preset: visual_rft            # preset of every task that has it (default: "default")
-    detection:                    # options of one task, passed to its reward
-      preset: default             #   (a task may pick its own preset)
+    preset: visual_rft            # preset of every task (default: "default"); a task that
+                                  # lacks it is an error, never a silent fallback
+    counting:                     # options of one task, passed to its reward
+      preset: default             #   (a task picks its own preset: counting has no visual_rft)
       confidence_rule: brier
     task: detection               # task of samples that name none (see task_of)
     not_applicable_score: 0.0     # score where the reward does not apply (bad ground truth)
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -39,11 +40,14 @@ import numpy as np
 from visual_rewards.rewards import REWARDS, Reward, get_reward
 
 __all__ = [
+    "TASK_ALIASES",
     "VERL_INTERNAL_KWARGS",
     "RewardOptions",
     "ScoreItem",
     "Scored",
     "compute_score",
+    "plain_value",
+    "resolve_task",
     "score_items",
     "task_of",
 ]
@@ -53,45 +57,68 @@ VERL_INTERNAL_KWARGS: frozenset[str] = frozenset(
     {"reward_router_address", "reward_model_tokenizer"}
 )
 
-#: Other spellings of task names in ``data_source`` / ``extra_info["task"]``.
-TASK_ALIASES: Mapping[str, tuple[str, ...]] = {
-    "pointing": ("points", "point"),
-    "points": ("pointing", "point"),
-    "point": ("points", "pointing"),
-    "count": ("counting",),
-    "counting": ("count",),
-    "cls": ("classification",),
-    "rec": ("grounding",),
-    "det": ("detection",),
+#: Other spellings of task names in ``data_source`` / ``extra_info["task"]`` / ``reward_kwargs``.
+TASK_ALIASES: Mapping[str, str] = {
+    "points": "pointing",
+    "point": "pointing",
+    "count": "counting",
+    "cls": "classification",
+    "rec": "grounding",
+    "det": "detection",
 }
 
 #: Keys of the extra info every sample carries besides the reward's components.
 ROW_KEYS: tuple[str, ...] = ("score", "applicable", "parse_failed")
 
 
-def _plain(value: Any) -> Any:
+def resolve_task(name: object) -> str:
+    """The registered task (a key of :data:`~visual_rewards.rewards.REWARDS`) ``name`` names.
+
+    Raises ``ValueError`` naming the known tasks when it names none.
+
+    >>> resolve_task("detection"), resolve_task("point")
+    ('detection', 'pointing')
+    """
+    if isinstance(name, str):
+        task = TASK_ALIASES.get(name, name)
+        if task in REWARDS:
+            return task
+    raise ValueError(f"{name!r} is not a known task; known tasks: {sorted(REWARDS)}")
+
+
+def _is_task(name: object) -> bool:
+    try:
+        resolve_task(name)
+    except ValueError:
+        return False
+    return True
+
+
+def plain_value(value: Any) -> Any:
     """Containers from parquet / OmegaConf as plain Python: numpy arrays and sequences to
     lists, mappings to dicts, numpy scalars to Python scalars.
 
-    >>> _plain({"boxes": np.array([np.array([1, 2, 3, 4])]), "n": np.int64(3)})
+    >>> plain_value({"boxes": np.array([np.array([1, 2, 3, 4])]), "n": np.int64(3)})
     {'boxes': [[1, 2, 3, 4]], 'n': 3}
     """
     if isinstance(value, np.ndarray):
-        return [_plain(v) for v in value.tolist()] if value.ndim else _plain(value.item())
+        if not value.ndim:
+            return plain_value(value.item())
+        return [plain_value(v) for v in value.tolist()]
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain_value(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)) or (
         isinstance(value, Sequence) and not isinstance(value, (str, bytes, bytearray))
     ):
-        return [_plain(v) for v in value]
+        return [plain_value(v) for v in value]
     return value
 
 
 def _option_value(value: Any) -> Any:
     """An option value as a reward config wants it: sequences become tuples (hashable)."""
-    value = _plain(value)
+    value = plain_value(value)
     if isinstance(value, list):
         return tuple(_option_value(v) for v in value)
     if isinstance(value, dict):
@@ -99,14 +126,41 @@ def _option_value(value: Any) -> Any:
     return value
 
 
-def _known_task(name: str) -> str | None:
-    """The registered task ``name`` stands for, or None."""
-    if name in REWARDS:
-        return name
-    for alias in TASK_ALIASES.get(name, ()):
-        if alias in REWARDS:
-            return alias
-    return None
+def _preset(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"reward_kwargs.preset must be a string, got {value!r}")
+    return value
+
+
+def _task(value: Any) -> str | None:
+    if value is None:
+        return None
+    try:
+        return resolve_task(str(value))
+    except ValueError as exc:
+        raise ValueError(f"reward_kwargs.task: {exc}") from None
+
+
+def _not_applicable(value: Any) -> float:
+    score = float(value)
+    if not math.isfinite(score):
+        raise ValueError(f"reward_kwargs.not_applicable_score must be finite, got {value!r}")
+    return score
+
+
+def _components(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"reward_kwargs.components must be true or false, got {value!r}")
+    return value
+
+
+#: The run-wide keys of ``reward_kwargs`` and how each is read.
+_RUN_OPTIONS: Mapping[str, Callable[[Any], Any]] = {
+    "preset": _preset,
+    "task": _task,
+    "not_applicable_score": _not_applicable,
+    "components": _components,
+}
 
 
 @dataclass(frozen=True)
@@ -114,7 +168,9 @@ class RewardOptions:
     """How samples are routed and scored; built from veRL's ``reward_kwargs``.
 
     Attributes:
-        preset: preset of every task unless the task's options name another.
+        preset: preset of every task unless the task's options name another. A task that
+            lacks it is an error when its first sample is scored (never a silent fallback):
+            name a preset per task (``reward_kwargs.<task>.preset``) for such tasks.
         task_options: task -> reward options (may hold ``"preset"``).
         task: task of samples whose ``extra_info`` and ``data_source`` name none.
         not_applicable_score: score given where the reward does not apply (NaN total).
@@ -134,53 +190,27 @@ class RewardOptions:
         >>> RewardOptions.from_kwargs({"preset": "visual_rft", "format": {"rule": "strict"}})
         RewardOptions(preset='visual_rft', task_options={'format': {'rule': 'strict'}}, task=None, not_applicable_score=0.0, components=True)
         """
-        preset = "default"
-        task: str | None = None
-        not_applicable = 0.0
-        components = True
+        run: dict[str, Any] = {}
         task_options: dict[str, dict[str, Any]] = {}
         for key, value in kwargs.items():
             if key in VERL_INTERNAL_KWARGS:
                 continue
-            if key == "preset":
-                if not isinstance(value, str):
-                    raise TypeError(f"reward_kwargs.preset must be a string, got {value!r}")
-                preset = value
-            elif key == "task":
-                if value is not None:
-                    known = _known_task(str(value))
-                    if known is None:
-                        raise ValueError(
-                            f"reward_kwargs.task={value!r} is not a known task; "
-                            f"known tasks: {sorted(REWARDS)}"
-                        )
-                    task = known
-            elif key == "not_applicable_score":
-                not_applicable = float(value)
-                if not math.isfinite(not_applicable):
-                    raise ValueError(
-                        f"reward_kwargs.not_applicable_score must be finite, got {value!r}"
-                    )
-            elif key == "components":
-                if not isinstance(value, bool):
-                    raise TypeError(
-                        f"reward_kwargs.components must be true or false, got {value!r}"
-                    )
-                components = value
-            elif _known_task(str(key)) is not None:
+            if key in _RUN_OPTIONS:
+                run[key] = _RUN_OPTIONS[key](value)
+            elif _is_task(key):
                 if not isinstance(value, Mapping):
                     raise TypeError(
                         f"reward_kwargs.{key} must be a mapping of reward options, got {value!r}"
                     )
-                name = _known_task(str(key))
-                assert name is not None
-                task_options[name] = {str(k): _option_value(v) for k, v in value.items()}
+                task_options[resolve_task(key)] = {
+                    str(k): _option_value(v) for k, v in value.items()
+                }
             else:
                 raise TypeError(
-                    f"unknown reward_kwargs key {key!r}; expected 'preset', 'task', "
-                    f"'not_applicable_score', 'components' or a task name with its options ({sorted(REWARDS)})"
+                    f"unknown reward_kwargs key {key!r}; expected one of {sorted(_RUN_OPTIONS)} "
+                    f"or a task name with its options ({sorted(REWARDS)})"
                 )
-        options = cls(preset, task_options, task, not_applicable, components)
+        options = cls(task_options=task_options, **run)
         for name in task_options:  # bad options are caller errors: raise now, not mid-run
             options.reward(name)
         return options
@@ -188,16 +218,20 @@ class RewardOptions:
     def reward(self, task: str) -> Reward:
         """The (cached) reward of ``task`` under these options.
 
-        The run-wide ``preset`` applies where the task's reward has it (counting and
-        pointing have no ``visual_rft`` preset: they are beyond the paper) and ``"default"``
-        elsewhere; a preset named in the task's own options must exist.
+        The task's own ``preset`` option wins over the run-wide ``preset``; either must be a
+        preset the task's reward has (counting and pointing have no ``visual_rft``: they are
+        beyond the paper), else ``ValueError`` says which and how to fix it. There is no
+        fallback to ``"default"``: the CLI's ``score --preset`` refuses the same way.
         """
         opts = dict(self.task_options.get(task, {}))
-        if "preset" in opts:
-            preset = str(opts.pop("preset"))
-        else:
-            preset = self.preset if self.preset in REWARDS[task].presets else "default"
-        return _cached_reward(task, preset, json.dumps(opts, sort_keys=True, default=list))
+        own = "preset" in opts
+        preset = str(opts.pop("preset", self.preset))
+        try:
+            return _cached_reward(task, preset, json.dumps(opts, sort_keys=True, default=list))
+        except ValueError as exc:
+            where = f"reward_kwargs.{task}" if own or opts else "reward_kwargs"
+            hint = "" if own else f"; a task without it needs its own reward_kwargs.{task}.preset"
+            raise ValueError(f"{where} (task {task!r}, preset {preset!r}): {exc}{hint}") from None
 
 
 @lru_cache(maxsize=128)
@@ -220,17 +254,14 @@ def task_of(
     if extra_info is not None:
         named = extra_info.get("task")
         if isinstance(named, str) and named:
-            known = _known_task(named)
-            if known is None:
-                raise ValueError(
-                    f"extra_info['task']={named!r} is not a known task; known tasks: {sorted(REWARDS)}"
-                )
-            return known
+            try:
+                return resolve_task(named)
+            except ValueError as exc:
+                raise ValueError(f"extra_info['task']: {exc}") from None
     if isinstance(data_source, str) and data_source:
         for candidate in (data_source, data_source.rsplit("/", 1)[-1]):
-            known = _known_task(candidate)
-            if known is not None:
-                return known
+            if _is_task(candidate):
+                return resolve_task(candidate)
     if default is not None:
         return default
     raise ValueError(
@@ -266,7 +297,7 @@ class Scored:
 
 
 def _ground_truth(item: ScoreItem) -> Any:
-    gt = _plain(item.ground_truth)
+    gt = plain_value(item.ground_truth)
     info = item.extra_info or {}
     if info.get("ground_truth_format") == "json" and isinstance(gt, str):
         try:
@@ -276,12 +307,42 @@ def _ground_truth(item: ScoreItem) -> Any:
     return gt
 
 
+def _score_group(
+    reward: Reward, members: Sequence[ScoreItem], options: RewardOptions
+) -> list[dict[str, float]]:
+    """One vectorised ``reward.score`` call over ``members`` (one task) -> one row each."""
+    completions = [m.completion for m in members]
+    solutions = [_ground_truth(m) for m in members] if reward.needs_solution else None
+    columns: dict[str, list[Any]] = {}
+    for name in reward.extra_columns:
+        if any(m.extra_info is not None and name in m.extra_info for m in members):
+            columns[name] = [plain_value((m.extra_info or {}).get(name)) for m in members]
+    result = reward.score(completions, solutions, **columns)
+    n = len(members)
+    total = np.asarray(result.total, dtype=np.float64).reshape(n)
+    failed = np.asarray(result.parse_failed, dtype=bool).reshape(n)
+    applicable = ~np.isnan(total)
+    score = np.where(applicable, total, options.not_applicable_score)
+    rows = [
+        {"score": float(s), "applicable": float(a), "parse_failed": float(f)}
+        for s, a, f in zip(score, applicable, failed, strict=True)
+    ]
+    if options.components:
+        for key, values in result.components.items():
+            column = np.asarray(values, dtype=np.float64).reshape(n)
+            for row, value in zip(rows, column.tolist(), strict=True):
+                row[key] = value if math.isfinite(value) else 0.0
+    return rows
+
+
 def score_items(items: Sequence[ScoreItem], options: RewardOptions | None = None) -> Scored:
     """Score a batch of samples with one vectorised reward call per task.
 
     Extra columns a reward asks for (``Reward.extra_columns``, e.g. an image size) are read
     from ``extra_info`` (``None`` where a sample lacks one); ground truths that the dataset
     builder stored as JSON (``extra_info["ground_truth_format"] == "json"``) are decoded.
+    A component that is NaN for a sample (its reward does not apply) is 0.0 in its row:
+    ``applicable`` says which rows those are.
 
     >>> items = [ScoreItem("format", "<think>a</think><answer>b</answer>", None),
     ...          ScoreItem("format", "b", None)]
@@ -295,32 +356,8 @@ def score_items(items: Sequence[ScoreItem], options: RewardOptions | None = None
         groups.setdefault(task_of(item.data_source, item.extra_info, options.task), []).append(i)
     rows: list[dict[str, float]] = [{} for _ in items]
     for task, index in groups.items():
-        reward = options.reward(task)
-        members = [items[i] for i in index]
-        completions = [m.completion for m in members]
-        solutions = [_ground_truth(m) for m in members] if reward.needs_solution else None
-        columns: dict[str, list[Any]] = {}
-        for name in reward.extra_columns:
-            if any(m.extra_info is not None and name in m.extra_info for m in members):
-                columns[name] = [_plain((m.extra_info or {}).get(name)) for m in members]
-        result = reward.score(completions, solutions, **columns)
-        n = len(members)
-        total = np.asarray(result.total, dtype=np.float64).reshape(n)
-        failed = np.asarray(result.parse_failed, dtype=bool).reshape(n)
-        comps = {
-            k: np.asarray(v, dtype=np.float64).reshape(n) for k, v in result.components.items()
-        }
-        applicable = ~np.isnan(total)
-        score = np.where(applicable, total, options.not_applicable_score)
-        for j, i in enumerate(index):
-            row = {
-                "score": float(score[j]),
-                "applicable": float(applicable[j]),
-                "parse_failed": float(failed[j]),
-            }
-            for key, values in comps.items() if options.components else ():
-                value = float(values[j])
-                row[key] = value if math.isfinite(value) else 0.0
+        scored = _score_group(options.reward(task), [items[i] for i in index], options)
+        for i, row in zip(index, scored, strict=True):
             rows[i] = row
     return Scored(rows=rows, reward_calls=len(groups))
 

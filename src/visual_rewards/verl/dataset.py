@@ -26,11 +26,12 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from visual_rewards.rewards import REWARDS
-from visual_rewards.verl.compute import _known_task, _plain
+from visual_rewards.verl.compute import plain_value, resolve_task
 
 __all__ = ["IMAGE_PLACEHOLDER", "verl_rows", "write_verl_parquet"]
 
@@ -114,7 +115,119 @@ def _metadata(raw: Any, where: str) -> dict[str, Any]:
             raise ValueError(f"{where}: metadata is not valid JSON: {exc}") from None
     if not isinstance(raw, Mapping):
         raise TypeError(f"{where}: metadata must be a dict or its JSON, got {type(raw).__name__}")
-    return {str(k): _plain(v) for k, v in raw.items()}
+    return {str(k): plain_value(v) for k, v in raw.items()}
+
+
+def _pixel_budget(
+    max_pixels: int | None, min_pixels: int | None, embed_images: bool
+) -> dict[str, int]:
+    """The ``max_pixels``/``min_pixels`` stored with each embedded image (validated)."""
+    sizing: dict[str, int] = {}
+    for key, value in (("max_pixels", max_pixels), ("min_pixels", min_pixels)):
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{key} must be a positive integer, got {value!r}")
+            sizing[key] = value
+    if sizing and not embed_images:
+        raise ValueError("max_pixels/min_pixels need embed_images=True (they are stored per image)")
+    return sizing
+
+
+def _row_task(row: Mapping[str, Any], default: str | None, where: str) -> str:
+    missing = [k for k in ("image", "problem", "solution") if k not in row]
+    if missing:
+        raise KeyError(f"{where}: missing field(s) {missing}; got {sorted(row)}")
+    name = row.get("task") or default
+    try:
+        return resolve_task(name)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}; pass task=... or give the row a 'task' field") from None
+
+
+def _messages(
+    problem: Any, n_images: int, system_prompt: str | None, where: str
+) -> list[dict[str, str]]:
+    """The chat messages: an optional system turn, then the user turn with one
+    :data:`IMAGE_PLACEHOLDER` per image (put in front unless the problem places them)."""
+    if not isinstance(problem, str):
+        raise TypeError(f"{where}: problem must be a string, got {type(problem).__name__}")
+    placeholders = problem.count(IMAGE_PLACEHOLDER)
+    if placeholders == 0:
+        content = IMAGE_PLACEHOLDER * n_images + problem
+    elif placeholders == n_images:
+        content = problem
+    else:
+        raise ValueError(
+            f"{where}: the problem has {placeholders} {IMAGE_PLACEHOLDER} markers "
+            f"but the row has {n_images} images"
+        )
+    messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    return [*messages, {"role": "user", "content": content}]
+
+
+def _reward_columns(
+    task: str, row: Mapping[str, Any], meta: Mapping[str, Any], entries: list[Any]
+) -> dict[str, Any]:
+    """The reward's ``extra_columns`` from the row, else its metadata; ``image_size`` from
+    the first image when neither has it. The images themselves are never copied."""
+    out: dict[str, Any] = {}
+    for column in REWARDS[task].extra_columns:
+        if column in IMAGE_COLUMNS:
+            continue  # the images travel in `images`; a reward gets their size instead
+        if column in row:
+            out[column] = plain_value(row[column])
+        elif column in meta:
+            out[column] = meta[column]
+        elif column == "image_size" and entries:
+            size = _image_size(entries[0])
+            if size is not None:
+                out[column] = size
+    return out
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """The options of :func:`verl_rows` that shape every row."""
+
+    task: str | None
+    split: str
+    data_source: str | None
+    image_root: Path | None
+    embed_images: bool
+    system_prompt: str | None
+    sizing: Mapping[str, int]
+
+
+def _verl_row(raw: Any, index: int, layout: _Layout) -> dict[str, Any]:
+    where = f"row {index}"
+    row = _as_mapping(raw)
+    task = _row_task(row, layout.task, where)
+    images = row["image"]
+    image_list = list(images) if isinstance(images, (list, tuple)) else [images]
+    entries = [_image_entry(im, layout.image_root, layout.embed_images, where) for im in image_list]
+    entries = [{**entry, **layout.sizing} for entry in entries] if layout.sizing else entries
+    solution = plain_value(row["solution"])
+    if isinstance(solution, str):
+        gt, gt_format = solution, "text"
+    else:  # parquet cannot hold ragged nested values: store JSON, compute_score decodes it
+        gt, gt_format = json.dumps(solution, ensure_ascii=False), "json"
+    meta = _metadata(row.get("metadata"), where)
+    extra: dict[str, Any] = {
+        "task": task,
+        "split": layout.split,
+        "index": index,
+        "ground_truth_format": gt_format,
+        "metadata": json.dumps(meta, sort_keys=True, ensure_ascii=False),
+        **_reward_columns(task, row, meta, entries),
+    }
+    return {
+        "data_source": layout.data_source or f"visual_rewards/{task}",
+        "prompt": _messages(row["problem"], len(entries), layout.system_prompt, where),
+        "images": entries,
+        "ability": task,
+        "reward_model": {"style": "rule", "ground_truth": gt},
+        "extra_info": extra,
+    }
 
 
 def verl_rows(
@@ -154,87 +267,16 @@ def verl_rows(
     >>> row["prompt"], row["data_source"], row["reward_model"]
     ([{'role': 'user', 'content': '<image>Which flower?'}], 'visual_rewards/format', {'style': 'rule', 'ground_truth': '<answer>rose</answer>'})
     """
-    root = Path(image_root) if image_root is not None else None
-    sizing: dict[str, int] = {}
-    for key, value in (("max_pixels", max_pixels), ("min_pixels", min_pixels)):
-        if value is not None:
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"{key} must be a positive integer, got {value!r}")
-            sizing[key] = value
-    if sizing and not embed_images:
-        raise ValueError("max_pixels/min_pixels need embed_images=True (they are stored per image)")
-    out: list[dict[str, Any]] = []
-    for index, raw in enumerate(rows):
-        where = f"row {index}"
-        row = _as_mapping(raw)
-        missing = [k for k in ("image", "problem", "solution") if k not in row]
-        if missing:
-            raise KeyError(f"{where}: missing field(s) {missing}; got {sorted(row)}")
-        name = row.get("task") or task
-        if not isinstance(name, str) or _known_task(name) is None:
-            raise ValueError(
-                f"{where}: task {name!r} is not a known task; pass task=... or a 'task' field "
-                f"naming one of {sorted(REWARDS)}"
-            )
-        name = _known_task(name)
-        assert name is not None
-        problem = row["problem"]
-        if not isinstance(problem, str):
-            raise TypeError(f"{where}: problem must be a string, got {type(problem).__name__}")
-        images = row["image"]
-        image_list = list(images) if isinstance(images, (list, tuple)) else [images]
-        entries = [_image_entry(im, root, embed_images, where) for im in image_list]
-        if sizing:
-            entries = [{**entry, **sizing} for entry in entries]
-        placeholders = problem.count(IMAGE_PLACEHOLDER)
-        if placeholders == 0:
-            content = IMAGE_PLACEHOLDER * len(entries) + problem
-        elif placeholders == len(entries):
-            content = problem
-        else:
-            raise ValueError(
-                f"{where}: the problem has {placeholders} {IMAGE_PLACEHOLDER} markers "
-                f"but the row has {len(entries)} images"
-            )
-        messages: list[dict[str, str]] = []
-        if system_prompt:
-            messages.append({"role": "system", "content": system_prompt})
-        messages.append({"role": "user", "content": content})
-        solution = _plain(row["solution"])
-        if isinstance(solution, str):
-            gt, gt_format = solution, "text"
-        else:
-            gt, gt_format = json.dumps(solution, ensure_ascii=False), "json"
-        meta = _metadata(row.get("metadata"), where)
-        extra: dict[str, Any] = {
-            "task": name,
-            "split": split,
-            "index": index,
-            "ground_truth_format": gt_format,
-            "metadata": json.dumps(meta, sort_keys=True, ensure_ascii=False),
-        }
-        for column in REWARDS[name].extra_columns:
-            if column in IMAGE_COLUMNS:
-                continue  # the images travel in `images`; a reward gets their size instead
-            if column in row:
-                extra[column] = _plain(row[column])
-            elif column in meta:
-                extra[column] = meta[column]
-            elif column == "image_size" and entries:
-                size = _image_size(entries[0])
-                if size is not None:
-                    extra[column] = size
-        out.append(
-            {
-                "data_source": data_source or f"visual_rewards/{name}",
-                "prompt": messages,
-                "images": entries,
-                "ability": name,
-                "reward_model": {"style": "rule", "ground_truth": gt},
-                "extra_info": extra,
-            }
-        )
-    return out
+    layout = _Layout(
+        task=task,
+        split=split,
+        data_source=data_source,
+        image_root=Path(image_root) if image_root is not None else None,
+        embed_images=embed_images,
+        system_prompt=system_prompt,
+        sizing=_pixel_budget(max_pixels, min_pixels, embed_images),
+    )
+    return [_verl_row(raw, index, layout) for index, raw in enumerate(rows)]
 
 
 def write_verl_parquet(
