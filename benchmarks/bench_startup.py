@@ -25,7 +25,7 @@ HEAVY = (
     "datasets", "torch", "visual_rewards.rewards", "visual_rewards.parsing",
     "visual_rewards.scoring", "visual_rewards.evaluation", "visual_rewards.data",
 )  # fmt: skip
-SUBCOMMANDS = ("", "score", "evaluate", "report", "build-dataset")
+SUBCOMMANDS = ("", "score", "evaluate", "report", "build-dataset", "audit")
 
 _PROBE = """
 import sys

@@ -51,7 +51,7 @@ from visual_rewards.io.files import (
     read_image_file,
 )
 from visual_rewards.io.rows import iter_rows, row_value
-from visual_rewards.parsing import parse_completion, parse_detections
+from visual_rewards.parsing import parse_completion, parse_detections, unwrap_answer
 from visual_rewards.rewards import REWARDS
 from visual_rewards.scoring import BOX_TASKS, known_task
 
@@ -404,8 +404,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 def _solution_text(solution: Any) -> str:
     """The ground truth as a person reads it: the text inside ``<answer>``, or its JSON."""
     if isinstance(solution, str):
-        answer = parse_completion(solution).answer
-        return answer.strip() if answer is not None else solution
+        return unwrap_answer(solution)
     return json.dumps(solution, ensure_ascii=False)
 
 

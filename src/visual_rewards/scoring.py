@@ -41,7 +41,6 @@ import multiprocessing
 import sys
 import time
 import warnings
-from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -66,7 +65,14 @@ from visual_rewards.parsing import (
     parse_detections,
     parse_points,
 )
-from visual_rewards.rewards import REWARDS, Reward, get_reward
+from visual_rewards.rewards import (
+    PRESET_ALIASES,
+    REWARDS,
+    Reward,
+    get_reward,
+    resolve_preset,
+    resolve_task,
+)
 
 __all__ = [
     "BOX_TASKS",
@@ -250,14 +256,27 @@ class ScoreSummary:
 
 
 def known_task(name: str) -> str | None:
-    """The registered task ``name`` stands for, or None (the CLI's one task-name lookup).
+    """The canonical task ``name`` stands for (aliases such as ``"point"`` included), or None.
 
-    >>> known_task("detection"), known_task("nope")
-    ('detection', None)
+    The names are the registry's (:func:`visual_rewards.rewards.resolve_task`), so the CLI
+    accepts exactly what veRL and the dataset builders accept.
+
+    >>> known_task("detection"), known_task("point"), known_task("nope")
+    ('detection', 'pointing', None)
     """
-    # TODO(lead): becomes visual_rewards.rewards.registry.resolve_task once core's registry
-    # lands, so that the aliases veRL accepts ("point", "points", ...) work here too.
-    return name if name in REWARDS else None
+    try:
+        return resolve_task(name)
+    except ValueError:
+        return None
+
+
+def _unknown_task(name: str) -> str:
+    """The registry's message for an unknown task name."""
+    try:
+        resolve_task(name)
+    except ValueError as exc:
+        return str(exc)
+    return f"task {name!r} is known"  # pragma: no cover - only called for unknown names
 
 
 def _options_for(task: str, options: tuple[tuple[str, str], ...]) -> dict[str, Any]:
@@ -274,27 +293,27 @@ def _options_for(task: str, options: tuple[tuple[str, str], ...]) -> dict[str, A
 def preset_for(task: str, preset: str, options: tuple[tuple[str, str], ...] = ()) -> str:
     """The preset of ``task``: a ``TASK.preset`` option, else the run-wide ``preset``.
 
-    The policy (the same in veRL): a preset the task's reward lacks is a usage error, never
-    a silent fall-back to ``default``. Raises ``ValueError`` naming the task's presets.
+    The policy (the same in veRL, :func:`visual_rewards.rewards.resolve_preset`): a preset
+    the task's reward lacks is a usage error, never a silent fall-back to ``default``.
+    Raises ``ValueError`` naming the task's presets and how to name one for that task.
 
     >>> preset_for("counting", "visual_rft", (("counting.preset", '"default"'),))
     'default'
     >>> preset_for("counting", "visual_rft")
     Traceback (most recent call last):
     ...
-    ValueError: task 'counting' has no preset 'visual_rft' (its presets: ['default']); name one for this task with --option counting.preset=NAME
+    ValueError: task 'counting' has no preset 'visual_rft'; valid presets: ['default'] (name one for this task with --option counting.preset=NAME)
     """
     for key, value in options:
         scope, dot, name = key.rpartition(".")
         if dot and name == "preset" and known_task(scope) == task:
             preset = str(json.loads(value))
-    presets = REWARDS[task].presets
-    if preset not in presets:
+    try:
+        return resolve_preset(task, preset)
+    except ValueError as exc:
         raise ValueError(
-            f"task {task!r} has no preset {preset!r} (its presets: {sorted(presets)}); "
-            f"name one for this task with --option {task}.preset=NAME"
-        )
-    return preset
+            f"{exc} (name one for this task with --option {task}.preset=NAME)"
+        ) from None
 
 
 def check_options(opts: ScoreOptions) -> None:
@@ -306,19 +325,19 @@ def check_options(opts: ScoreOptions) -> None:
     """
     if opts.task is not None:
         if known_task(opts.task) is None:
-            raise ValueError(f"unknown task {opts.task!r}; known tasks: {sorted(REWARDS)}")
-        build_reward(opts, opts.task)
+            raise ValueError(_unknown_task(opts.task))
+        build_reward(opts, str(known_task(opts.task)))
         return
-    if not any(opts.preset in cls.presets for cls in REWARDS.values()):
+    tasks = [
+        t for t in REWARDS if PRESET_ALIASES.get(opts.preset, opts.preset) in REWARDS[t].presets
+    ]
+    if not tasks:
         every = sorted({p for cls in REWARDS.values() for p in cls.presets})
         raise ValueError(f"unknown preset {opts.preset!r}; presets: {every}")
     for key, _ in opts.options:
         scope, dot, _name = key.rpartition(".")
         if dot and known_task(scope) is None:
-            raise ValueError(
-                f"option {key}: {scope!r} is not a task; known tasks: {sorted(REWARDS)}"
-            )
-    tasks = [t for t in REWARDS if opts.preset in REWARDS[t].presets]
+            raise ValueError(f"option {key}: {_unknown_task(scope)}")
     for key, value in opts.options:
         if "." in key:
             continue
@@ -546,7 +565,7 @@ def _check_row(row: dict[str, Any], opts: ScoreOptions) -> tuple[str, str | None
         return "", f"field {opts.task_field!r} must be a string, got {type_name(named)}"
     task = known_task(named)
     if task is None:
-        return "", f"unknown task {named!r}; known tasks: {sorted(REWARDS)}"
+        return "", _unknown_task(named)
     if opts.completion_field not in row:
         return "", f"missing field {opts.completion_field!r}"
     if not _valid_completion(row[opts.completion_field]):
@@ -844,26 +863,77 @@ def _score_into(
     return summary
 
 
+def _worker_main(conn: Any) -> None:
+    """A scoring process: score each chunk received on ``conn``, send the result back."""
+    _quiet_worker()
+    while True:
+        task = conn.recv()
+        if task is None:
+            return
+        try:
+            conn.send(_run_chunk(task))
+        except Exception as exc:
+            conn.send(RuntimeError(f"scoring worker failed: {type(exc).__name__}: {exc}"))
+
+
 def _map_ordered(
     tasks: Iterator[tuple[ScoreOptions, int, list[bytes | int]]], workers: int
 ) -> Iterator[ChunkResult]:
-    """``map(_run_chunk, tasks)`` in order, in ``workers`` processes, bounded in flight.
+    """``map(_run_chunk, tasks)`` in order, in ``workers`` processes.
 
-    Workers ignore SIGINT and die silently on SIGTERM (:func:`_quiet_worker`): an interrupt
-    reaches the parent only, which terminates the pool on its way out.
+    Each worker has its own pipe and one chunk in flight: chunk ``i`` goes to worker
+    ``i % workers``, results are read back in order, and the worker gets its next chunk as
+    soon as its result is read. Workers share no lock, so an interrupt can always end them:
+    they ignore SIGINT (Ctrl-C reaches the parent, which handles it) and die silently on
+    the SIGTERM the parent sends on its way out.
     """
     if workers == 1:
         for task in tasks:
             yield _run_chunk(task)
         return
-    with multiprocessing.get_context().Pool(workers, initializer=_quiet_worker) as pool:
-        pending: deque[Any] = deque()
-        for task in tasks:
-            pending.append(pool.apply_async(_run_chunk, (task,)))
-            if len(pending) >= 2 * workers:
-                yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
+    ctx = multiprocessing.get_context()
+    procs: list[Any] = []
+    conns: list[Any] = []
+    try:
+        for _ in range(workers):
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=_worker_main, args=(child,), daemon=True)
+            proc.start()
+            child.close()
+            procs.append(proc)
+            conns.append(parent)
+        busy = 0
+        for conn in conns:  # prime every worker with one chunk
+            first = next(tasks, None)
+            if first is None:
+                break
+            conn.send(first)
+            busy += 1
+        index = 0
+        while busy:
+            conn = conns[index % workers]
+            result = conn.recv()
+            following = next(tasks, None)
+            if following is None:
+                busy -= 1
+            else:
+                conn.send(following)
+            if isinstance(result, BaseException):
+                raise result
+            yield result
+            index += 1
+        for conn in conns:
+            conn.send(None)
+        for proc in procs:
+            proc.join()
+    finally:
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
+        for proc in procs:
+            proc.join(timeout=5)
+        for conn in conns:
+            conn.close()
 
 
 # ---------------------------------------------------------------------------------------------

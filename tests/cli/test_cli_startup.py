@@ -37,7 +37,7 @@ def _help(sub: str) -> str:
 PACKAGE = _imported("import visual_rewards")
 
 
-@pytest.mark.parametrize("sub", ["", "score", "evaluate", "report", "build-dataset"])
+@pytest.mark.parametrize("sub", ["", "score", "evaluate", "report", "build-dataset", "audit"])
 def test_help_adds_no_heavy_import_to_the_package(sub: str) -> None:
     """The CLI itself imports its libraries only when a command runs."""
     assert _imported(_help(sub)) - PACKAGE == set()
@@ -49,6 +49,6 @@ def test_help_adds_no_heavy_import_to_the_package(sub: str) -> None:
     "__init__ makes this pass",
     strict=True,
 )
-@pytest.mark.parametrize("sub", ["", "score", "evaluate", "report", "build-dataset"])
+@pytest.mark.parametrize("sub", ["", "score", "evaluate", "report", "build-dataset", "audit"])
 def test_help_imports_nothing_heavier_than_numpy(sub: str) -> None:
     assert _imported(_help(sub)) == set()
