@@ -232,3 +232,19 @@ def test_non_finite_numbers_in_the_input_are_reported_never_written(tmp_path: Pa
     for path in (out, tmp_path / "o.jsonl.errors.jsonl"):
         for line in path.read_text().splitlines():
             decode_row(line)  # strict JSON: raises on NaN / Infinity / 1e400
+
+
+@pytest.mark.parametrize("alias", ["point", "points"])
+def test_score_accepts_the_task_names_verl_accepts(alias: str, tmp_path: Path) -> None:
+    """Task names go through the registry (resolve_task), as in veRL: aliases work."""
+    from visual_rewards.rewards import resolve_task
+    from visual_rewards.verl import task_of
+
+    assert resolve_task(alias) == task_of(alias, None) == "pointing"
+    src = tmp_path / "in.jsonl"
+    row = {"task": alias, "completion": "<answer>[(10, 10)]</answer>", "solution": "[(12, 9)]"}
+    src.write_text(json.dumps(row) + "\n")
+    for extra in ([], ["--task", alias]):
+        out = tmp_path / "o.jsonl"
+        assert main(["score", str(src), "-o", str(out), *extra]) == 0, extra
+        assert json.loads(out.read_text())["scores"]["reward"].startswith("pointing_")
