@@ -50,6 +50,7 @@ from visual_rewards.io.files import (
     decode_image_bytes,
     read_image_file,
 )
+from visual_rewards.io.images import image_sizes
 from visual_rewards.io.rows import iter_rows, row_value
 from visual_rewards.parsing import parse_completion, parse_detections, unwrap_answer
 from visual_rewards.rewards import REWARDS
@@ -304,17 +305,15 @@ def _image_uri(
 
 
 def _size_of(value: Any) -> tuple[int, int] | None:
-    """A row's ``image_size`` as ``(width, height)`` of positive integers, else None.
+    """A row's ``image_size`` as ``(width, height)`` of positive integers, else None: the
+    rewards' rule (:func:`visual_rewards.io.images.image_sizes`), capped at 10^6 pixels a side.
 
     >>> _size_of([640, 480]), _size_of([0, 0]), _size_of(["a", "b"]), _size_of([float("nan"), 1])
     ((640, 480), None, None, None)
     """
-    if not isinstance(value, (list, tuple)) or len(value) != 2:
-        return None
-    numbers = [_finite(v) for v in value]
-    if any(v is None or v < 1 or v > 1e6 for v in numbers):
-        return None
-    return int(value[0]), int(value[1])
+    sizes = image_sizes({"image_size": [value]}, 1)
+    size = sizes[0] if sizes else None
+    return size if size is not None and max(size) <= 1_000_000 else None
 
 
 def _task_of(row: Mapping[str, Any], res: Mapping[str, Any], task_field: str = "task") -> str:

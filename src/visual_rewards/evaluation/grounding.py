@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from visual_rewards.geometry.coords import CoordConfig, CoordSpace
+from visual_rewards.io.images import image_sizes
 from visual_rewards.io.rows import row_value
 from visual_rewards.parsing import parse_completion, parse_detections
 from visual_rewards.targets import parse_box_target
@@ -98,8 +99,8 @@ def _box_row(
 ) -> tuple[float, float, bool] | None:
     """``(intersection, union, no prediction)`` of one row's first boxes, or None when its
     ground truth gives no box (raises ``ValueError``/``TypeError`` on a malformed row)."""
-    size = row_value(row, "image_size")
-    image_size = (int(size[0]), int(size[1])) if size is not None else None
+    size = row_value(row, "image_size")  # checked by check_grounding_row
+    image_size = image_sizes({"image_size": [size]}, 1)[0] if size is not None else None  # type: ignore[index]
     if image_size is None and coords in ("pixel", "qwen25vl"):
         return None  # cannot map pixels without the image size
     cfg = CoordConfig(coords, image_size)

@@ -90,11 +90,6 @@ class _Detection(BaseModel):
     score: float
 
 
-class _GroundingRow(BaseModel):
-    model_config = ConfigDict(strict=True, extra="allow")
-    image_size: Annotated[list[_Positive], Field(min_length=2, max_length=2)] | None = None
-
-
 def _where(source: str, loc: Sequence[Any], data: Any) -> str:
     """``file: annotations[3] (id 17) field 'bbox'`` from a pydantic error location.
 
@@ -273,14 +268,19 @@ def check_detections(
 def check_grounding_row(row: Mapping[str, Any]) -> str | None:
     """Why a grounding row cannot be evaluated (one line naming the field), or None.
 
+    ``image_size``, when present, must be ``[width, height]`` of positive integers: the
+    rewards' rule (:func:`visual_rewards.io.images.image_sizes`).
+
     >>> check_grounding_row({"image_size": ["a", 2]})
-    "field 'image_size.0': Input should be a valid integer (got str: 'a')"
+    "field 'image_size': expected [width, height] of positive integers, got list: ['a', 2]"
     """
-    try:
-        _GroundingRow.model_validate(row)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(k) for k in err["loc"])
-        got = err.get("input")
-        return f"field {loc!r}: {err['msg']} (got {type(got).__name__}: {got!r:.40})"
+    from visual_rewards.io.images import image_sizes
+    from visual_rewards.io.rows import row_value
+
+    value = row_value(row, "image_size")
+    if value is not None and (image_sizes({"image_size": [value]}, 1) or [None])[0] is None:
+        return (
+            "field 'image_size': expected [width, height] of positive integers, "
+            f"got {type(value).__name__}: {value!r:.40}"
+        )
     return None
