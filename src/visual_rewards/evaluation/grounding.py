@@ -100,7 +100,8 @@ def _box_row(
     """``(intersection, union, no prediction)`` of one row's first boxes, or None when its
     ground truth gives no box (raises ``ValueError``/``TypeError`` on a malformed row)."""
     size = row_value(row, "image_size")  # checked by check_grounding_row
-    image_size = image_sizes({"image_size": [size]}, 1)[0] if size is not None else None  # type: ignore[index]
+    sizes = image_sizes({"image_size": [size]}, 1) if size is not None else None
+    image_size = sizes[0] if sizes else None
     if image_size is None and coords in ("pixel", "qwen25vl"):
         return None  # cannot map pixels without the image size
     cfg = CoordConfig(coords, image_size)
