@@ -76,12 +76,13 @@ class DetectionMetrics:
         }
 
 
-def load_json(source: Path | str | Mapping[str, Any] | Sequence[Any]) -> Any:
-    """A JSON document from a path, or the object itself (deep-copied: evaluators mutate)."""
+def load_json(source: Path | str | Mapping[str, Any] | Sequence[Any], *, own: bool = False) -> Any:
+    """A JSON document from a path, or the object itself: deep-copied (evaluators mutate it)
+    unless ``own`` says the caller hands it over."""
     if isinstance(source, (str, Path)):
         with open(source, encoding="utf-8") as f:
             return json.load(f)
-    return copy.deepcopy(source)
+    return source if own else copy.deepcopy(source)
 
 
 def _require_pycocotools() -> Any:
@@ -160,6 +161,7 @@ def coco_evaluate(
     *,
     cat_ids: Sequence[int] | None = None,
     img_ids: Sequence[int] | None = None,
+    own: bool = False,
 ) -> DetectionMetrics:
     """Evaluate detections against a COCO annotation file with pycocotools' ``COCOeval``.
 
@@ -172,6 +174,8 @@ def coco_evaluate(
         cat_ids, img_ids: evaluate only these categories / images (COCOeval's
             ``params.catIds`` / ``params.imgIds``), e.g. the paper's novel categories or the
             images a partial run has outputs for. Default: all.
+        own: the caller hands the parsed dict and list over (they are not copied, and
+            pycocotools adds fields to them); by default they are deep-copied first.
 
     Returns:
         :class:`DetectionMetrics` whose ``stats`` are COCOeval's 12 stats exactly.
@@ -181,8 +185,8 @@ def coco_evaluate(
 
     if iou_type not in ("bbox", "segm"):
         raise ValueError(f"iou_type must be 'bbox' or 'segm', got {iou_type!r}")
-    gt_data = load_json(ground_truth)
-    dts = load_json(detections)
+    gt_data = load_json(ground_truth, own=own)
+    dts = load_json(detections, own=own)
     if not isinstance(dts, list):
         raise ValueError(f"detections must be a list of COCO results, got {type(dts).__name__}")
     img_ids_all = {img["id"] for img in gt_data.get("images", [])}
