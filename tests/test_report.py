@@ -7,16 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from visual_rewards.report import ReportData, collect, image_size_of, render_html, svg_histogram
+from visual_rewards.report import ReportData, collect, render_html, svg_histogram
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "data"
-
-
-def test_image_size_of_png_and_jpeg(shared_data: Path) -> None:
-    assert image_size_of((EXAMPLES / "images" / "img_1.png").read_bytes()) == (96, 64)
-    assert image_size_of((shared_data / "coco_tiny" / "img_1.jpg").read_bytes()) == (256, 256)
-    assert image_size_of(b"not an image") is None
-    assert image_size_of(b"GIF89a\x10\x00\x08\x00") == (16, 8)
 
 
 def test_svg_histogram() -> None:

@@ -14,7 +14,7 @@ from griffe import Extension, Object
 
 
 def fence_doctests(text: str) -> str:
-    """Wrap each run of non-blank lines that starts with ``>>>`` in a ``pycon`` fence.
+    r"""Wrap each run of non-blank lines that starts with ``>>>`` in a ``pycon`` fence.
 
     >>> fence_doctests("Sum.\n\n>>> 1 + 1\n2\n\nMore.").splitlines()
     ['Sum.', '', '```pycon', '>>> 1 + 1', '2', '```', '', 'More.']

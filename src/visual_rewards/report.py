@@ -17,15 +17,14 @@ page says so and the SVG histograms are all there is.
 
 from __future__ import annotations
 
-import argparse
 import base64
+import binascii
 import html
 import importlib
+import io
 import json
 import math
 import random
-import struct
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,51 +33,27 @@ from typing import Any, cast
 import numpy as np
 
 from visual_rewards.geometry.coords import CoordConfig, CoordSpace
+from visual_rewards.io.files import (
+    EMBEDDABLE,
+    ImageFileError,
+    decode_image_bytes,
+    read_image_file,
+)
+from visual_rewards.io.rows import iter_rows, row_value
 from visual_rewards.parsing import parse_completion, parse_detections
-from visual_rewards.scoring import atomic_writer, iter_rows, row_value
+from visual_rewards.rewards import REWARDS
+from visual_rewards.scoring import BOX_TASKS, known_task
 
 __all__ = [
     "ROW_FILTERS",
     "ReportData",
-    "add_report_parser",
     "collect",
-    "image_size_of",
     "render_html",
+    "svg_histogram",
+    "write_pngs",
 ]
 
-_MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif"}
 _MAX_TEXT = 4000
-
-
-def image_size_of(data: bytes) -> tuple[int, int] | None:
-    """``(width, height)`` of PNG, GIF or JPEG bytes, read from the header; None if unknown.
-
-    >>> png = b"\\x89PNG\\r\\n\\x1a\\n" + b"\\x00\\x00\\x00\\rIHDR" + struct.pack(">II", 64, 32)
-    >>> image_size_of(png)
-    (64, 32)
-    """
-    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
-        w, h = struct.unpack(">II", data[16:24])
-        return int(w), int(h)
-    if data[:6] in (b"GIF87a", b"GIF89a") and len(data) >= 10:
-        w, h = struct.unpack("<HH", data[6:10])
-        return int(w), int(h)
-    if data[:2] == b"\xff\xd8":
-        i = 2
-        while i + 9 < len(data):
-            if data[i] != 0xFF:
-                i += 1
-                continue
-            marker = data[i + 1]
-            if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
-                i += 2
-                continue
-            length = struct.unpack(">H", data[i + 2 : i + 4])[0]
-            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-                h, w = struct.unpack(">HH", data[i + 5 : i + 9])
-                return int(w), int(h)
-            i += 2 + length
-    return None
 
 
 @dataclass
@@ -197,28 +172,87 @@ def svg_histogram(values: Sequence[float], title: str, bins: int = 20) -> str:
     return "".join(parts)
 
 
+#: Largest ``data:`` URI accepted from a row (characters).
+MAX_DATA_URI = 16 << 20
+
+
+def _png_data_uri(data: bytes) -> str:
+    """Re-encode decoded image bytes as a PNG data URI (only pixels survive)."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as im:
+        buf = io.BytesIO()
+        im.convert("RGBA" if "A" in im.getbands() else "RGB").save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
 def _image_uri(
     row: Mapping[str, Any], image_field: str, root: Path
-) -> tuple[str | None, bytes | None, str]:
+) -> tuple[str | None, tuple[int, int] | None, str]:
+    """``(data URI, (width, height), note)`` of a row's image, or ``(None, None, why not)``.
+
+    A path must resolve inside ``root`` to a regular image file
+    (:func:`~visual_rewards.io.files.read_image_file`); a ``data:`` URI is decoded and
+    re-encoded from its pixels. Nothing else reaches the page.
+    """
     value = row.get(image_field)
     if not isinstance(value, str) or not value:
         return None, None, "no image"
-    if value.startswith("data:"):
-        _, _, b64 = value.partition(",")
-        try:
-            raw = base64.b64decode(b64)
-        except ValueError:
-            return None, None, "bad data URI"
-        return value, raw, "inline image"
-    path = Path(value)
-    if not path.is_absolute():
-        path = root / path
     try:
-        raw = path.read_bytes()
-    except OSError:
-        return None, None, f"image not found: {value}"
-    mime = _MIME.get(path.suffix.lower(), "application/octet-stream")
-    return f"data:{mime};base64,{base64.b64encode(raw).decode('ascii')}", raw, value
+        if value.startswith("data:"):
+            if len(value) > MAX_DATA_URI:
+                return None, None, "image not shown: data URI too large"
+            _, _, b64 = value.partition(",")
+            try:
+                raw = base64.b64decode(b64, validate=True)
+            except (binascii.Error, ValueError):
+                return None, None, "image not shown: bad data URI"
+            image = decode_image_bytes(raw, "data URI")
+            return _png_data_uri(image.data), image.size, "inline image (re-encoded)"
+        image = read_image_file(value, root=root)
+    except ImageFileError as exc:
+        return None, None, f"image not shown: {exc}"
+    except ImportError:
+        return None, None, "image not shown: Pillow is not installed"
+    mime = EMBEDDABLE.get(image.format)
+    uri = (
+        f"data:{mime};base64,{base64.b64encode(image.data).decode('ascii')}"
+        if mime is not None
+        else _png_data_uri(image.data)
+    )
+    return uri, image.size, value
+
+
+def _size_of(value: Any) -> tuple[int, int] | None:
+    """A row's ``image_size`` as ``(width, height)`` of positive integers, else None.
+
+    >>> _size_of([640, 480]), _size_of([0, 0]), _size_of(["a", "b"]), _size_of([float("nan"), 1])
+    ((640, 480), None, None, None)
+    """
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        return None
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        return None
+    if not all(math.isfinite(v) and v >= 1 for v in value):
+        return None
+    return int(value[0]), int(value[1])
+
+
+def _task_of(row: Mapping[str, Any], res: Mapping[str, Any], task_field: str = "task") -> str:
+    """The row's task: its ``task`` field, else the prefix of the reward's name.
+
+    >>> _task_of({}, {"reward": "detection_visual_rft"}), _task_of({"task": "counting"}, {})
+    ('detection', 'counting')
+    """
+    named = row.get(task_field)
+    if isinstance(named, str) and known_task(named) is not None:
+        return str(known_task(named))
+    reward = res.get("reward")
+    if isinstance(reward, str):
+        for task in sorted(REWARDS, key=len, reverse=True):
+            if reward == task or reward.startswith(task + "_"):
+                return task
+    return ""
 
 
 def _gt_boxes(solution: Any, cfg: CoordConfig) -> np.ndarray:
@@ -276,20 +310,19 @@ def _row_html(
 ) -> str:
     res = row.get(result_field) or {}
     parsed = parse_completion(row.get(completion_field, ""))
-    uri, raw, image_note = _image_uri(row, image_field, root)
-    size_field = row_value(row, "image_size")
-    size: tuple[int, int] | None = None
-    if isinstance(size_field, (list, tuple)) and len(size_field) == 2:
-        size = (int(size_field[0]), int(size_field[1]))
-    elif raw is not None:
-        size = image_size_of(raw)
-    space = cast(CoordSpace, coords)
-    try:
-        cfg = CoordConfig(space, size) if size is not None else CoordConfig(space)
-    except ValueError:  # pixel coordinates without a known image size
-        cfg = CoordConfig("norm1000")
-    pred = parse_detections(parsed.answer, cfg)
-    gt = _gt_boxes(row.get(solution_field), cfg)
+    uri, image_size, image_note = _image_uri(row, image_field, root)
+    size = _size_of(row_value(row, "image_size")) or image_size
+    task = _task_of(row, res)
+    pred = parse_detections(None, CoordConfig("norm1000"))
+    gt = np.zeros((0, 4))
+    if task in BOX_TASKS:  # only box tasks have boxes to draw
+        space = cast(CoordSpace, coords)
+        try:
+            cfg = CoordConfig(space, size) if size is not None else CoordConfig(space)
+        except ValueError:  # pixel coordinates without a known image size
+            cfg = CoordConfig("norm1000")
+        pred = parse_detections(parsed.answer, cfg)
+        gt = _gt_boxes(row.get(solution_field), cfg)
     picture = _row_svg(uri, size or (1000, 1000), gt, pred.boxes, f"line {line_no}")
     comps = res.get("components") or {}
     cells = "".join(
@@ -383,7 +416,7 @@ def render_html(
 """
 
 
-def _write_pngs(data: ReportData, out_dir: Path) -> list[Path]:
+def write_pngs(data: ReportData, out_dir: Path) -> list[Path]:
     matplotlib = importlib.import_module("matplotlib")  # optional: the `report` extra
     matplotlib.use("Agg")
     plt = importlib.import_module("matplotlib.pyplot")
@@ -402,82 +435,3 @@ def _write_pngs(data: ReportData, out_dir: Path) -> list[Path]:
         plt.close(fig)
         written.append(path)
     return written
-
-
-def add_report_parser(subparsers: Any) -> None:
-    """Register ``visual-rewards report``."""
-    p = subparsers.add_parser(
-        "report",
-        help="a self-contained HTML page of sampled scored completions",
-        description="Draw a sample of scored completions (image, boxes, think text, reward "
-        "breakdown) and reward/IoU histograms into one HTML file.",
-    )
-    p.add_argument("input", type=Path, help="scored JSONL (from `visual-rewards score`)")
-    p.add_argument("-o", "--output", type=Path, help="HTML file (default INPUT.report.html)")
-    p.add_argument("--sample", type=int, default=24, help="rows shown (default 24)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument(
-        "--only",
-        choices=ROW_FILTERS,
-        default="all",
-        help="sample only rows that failed to parse / failed the format / were truncated / "
-        "were not applicable (histograms always use every row)",
-    )
-    p.add_argument(
-        "--coords",
-        choices=["norm1000", "normalized", "pixel", "qwen25vl"],
-        default="norm1000",
-        help="coordinate space of the boxes (pixel needs image_size or a readable image)",
-    )
-    p.add_argument("--image-field", default="image", help="row field with the image path")
-    p.add_argument("--image-root", type=Path, help="base folder of relative image paths")
-    p.add_argument("--completion-field", default="completion")
-    p.add_argument("--solution-field", default="solution")
-    p.add_argument("--result-field", default="scores")
-    p.add_argument("--png-dir", type=Path, help="also write PNG histograms here (matplotlib)")
-    p.set_defaults(func=run_report)
-
-
-def run_report(args: argparse.Namespace) -> int:
-    """Run ``visual-rewards report``; exit code 1 when some lines could not be read."""
-    from visual_rewards.cli import UsageError
-
-    if not args.input.is_file():
-        raise UsageError(f"input file not found: {args.input}")
-    if args.sample < 0:
-        raise UsageError(f"--sample must be >= 0, got {args.sample}")
-    data = collect(
-        args.input,
-        sample_size=args.sample,
-        seed=args.seed,
-        result_field=args.result_field,
-        only=args.only,
-    )
-    notes: list[str] = []
-    if args.png_dir is not None:
-        try:
-            written = _write_pngs(data, args.png_dir)
-            notes.append(f"PNG histograms written to {args.png_dir} ({len(written)} files)")
-        except ImportError:
-            notes.append(
-                "PNG plots skipped: matplotlib is not installed "
-                "(pip install 'visual-rewards[report]')"
-            )
-    page = render_html(
-        data,
-        title=f"visual-rewards report: {args.input.name}",
-        result_field=args.result_field,
-        completion_field=args.completion_field,
-        solution_field=args.solution_field,
-        image_field=args.image_field,
-        root=args.image_root or args.input.parent,
-        coords=args.coords,
-        notes=notes,
-    )
-    output = args.output or args.input.with_name(args.input.stem + ".report.html")
-    with atomic_writer(output) as f:
-        f.write(page)
-    print(f"wrote {output} ({data.n_rows:,} rows, {len(data.sample)} sampled)")
-    for note in notes:
-        print(note, file=sys.stderr)
-    return 1 if data.errors else 0

@@ -28,11 +28,9 @@ Design:
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import multiprocessing
-import os
 import sys
 import time
 import warnings
@@ -45,6 +43,15 @@ from typing import IO, Any
 
 import numpy as np
 
+from visual_rewards.io.files import atomic_writer
+from visual_rewards.io.rows import (
+    error_record,
+    iter_parquet_lines,
+    iter_raw_lines,
+    parse_line,
+    row_value,
+    type_name,
+)
 from visual_rewards.parsing import (
     DEFAULT_MAX_COMPLETION_CHARS,
     completion_text,
@@ -55,23 +62,24 @@ from visual_rewards.parsing import (
 from visual_rewards.rewards import REWARDS, Reward, get_reward
 
 __all__ = [
+    "BOX_TASKS",
+    "BatchScores",
     "ChunkResult",
     "RewardStats",
     "ScoreOptions",
     "ScoreSummary",
-    "add_score_parser",
-    "atomic_writer",
     "format_summary",
-    "iter_rows",
-    "row_value",
+    "known_task",
     "score_file",
     "score_lines",
+    "score_rows",
 ]
 
-#: Tasks whose answers are boxes / points (used only to explain a parse failure).
-BOX_TASKS = frozenset({"detection", "grounding", "open_vocabulary_detection", "ovd"})
-POINT_TASKS = frozenset({"point", "points", "pointing"})
-_MAX_ERROR_SNIPPET = 200
+#: Tasks whose answers are boxes (a parse failure is explained by the box reader; the report
+#: draws boxes only for these).
+BOX_TASKS = frozenset({"detection", "grounding"})
+#: Tasks whose answers are points.
+POINT_TASKS = frozenset({"pointing"})
 #: Trainer columns holding decoded images (TRL's ``image``); never forwarded from JSONL rows.
 _IMAGE_COLUMNS = frozenset({"image", "images"})
 
@@ -206,28 +214,15 @@ class ScoreSummary:
 # ---------------------------------------------------------------------------------------------
 
 
-def row_value(row: Mapping[str, Any], name: str, default: Any = None) -> Any:
-    """``row[name]``, else the same key inside the row's ``metadata`` (a dict or JSON text).
+def known_task(name: str) -> str | None:
+    """The registered task ``name`` stands for, or None (the CLI's one task-name lookup).
 
-    Rows written by ``visual-rewards build-dataset`` keep ``image_id``, ``category`` and
-    ``image_size`` in a ``metadata`` JSON string; this finds them there.
-
-    >>> row_value({"metadata": '{"image_size": [640, 480]}'}, "image_size")
-    [640, 480]
-    >>> row_value({"image_size": [1, 2], "metadata": "{}"}, "image_size")
-    [1, 2]
+    >>> known_task("detection"), known_task("nope")
+    ('detection', None)
     """
-    if name in row:
-        return row[name]
-    meta = row.get("metadata")
-    if isinstance(meta, str) and meta.startswith("{"):
-        try:
-            meta = json.loads(meta)
-        except ValueError:
-            return default
-    if isinstance(meta, Mapping):
-        return meta.get(name, default)
-    return default
+    # TODO(lead): becomes visual_rewards.rewards.registry.resolve_task once core's registry
+    # lands, so that the aliases veRL accepts ("point", "points", ...) work here too.
+    return name if name in REWARDS else None
 
 
 def _options_for(task: str, options: tuple[tuple[str, str], ...]) -> dict[str, Any]:
@@ -236,41 +231,83 @@ def _options_for(task: str, options: tuple[tuple[str, str], ...]) -> dict[str, A
         scope, dot, name = key.rpartition(".")
         if not dot:
             out[key] = json.loads(value)
-        elif scope == task:
+        elif known_task(scope) == task:
             out[name] = json.loads(value)
     return out
 
 
+def preset_for(task: str, preset: str, options: tuple[tuple[str, str], ...] = ()) -> str:
+    """The preset of ``task``: a ``TASK.preset`` option, else the run-wide ``preset``.
+
+    The policy (the same in veRL): a preset the task's reward lacks is a usage error, never
+    a silent fall-back to ``default``. Raises ``ValueError`` naming the task's presets.
+
+    >>> preset_for("counting", "visual_rft", (("counting.preset", '"default"'),))
+    'default'
+    >>> preset_for("counting", "visual_rft")
+    Traceback (most recent call last):
+    ...
+    ValueError: task 'counting' has no preset 'visual_rft' (its presets: ['default']); name one for this task with --option counting.preset=NAME
+    """
+    for key, value in options:
+        scope, dot, name = key.rpartition(".")
+        if dot and name == "preset" and known_task(scope) == task:
+            preset = str(json.loads(value))
+    presets = REWARDS[task].presets
+    if preset not in presets:
+        raise ValueError(
+            f"task {task!r} has no preset {preset!r} (its presets: {sorted(presets)}); "
+            f"name one for this task with --option {task}.preset=NAME"
+        )
+    return preset
+
+
+def check_options(opts: ScoreOptions) -> None:
+    """Check the task, preset and reward options before any input is read.
+
+    With ``opts.task`` its reward is built (unknown preset or option: ``ValueError`` or
+    ``TypeError``). Without it, the run-wide preset must belong to at least one task and
+    every ``TASK.KEY`` option must name a known task (each row's reward is built per task).
+    """
+    if opts.task is not None:
+        if known_task(opts.task) is None:
+            raise ValueError(f"unknown task {opts.task!r}; known tasks: {sorted(REWARDS)}")
+        build_reward(opts, opts.task)
+        return
+    if not any(opts.preset in cls.presets for cls in REWARDS.values()):
+        every = sorted({p for cls in REWARDS.values() for p in cls.presets})
+        raise ValueError(f"unknown preset {opts.preset!r}; presets: {every}")
+    for key, _ in opts.options:
+        scope, dot, _name = key.rpartition(".")
+        if dot and known_task(scope) is None:
+            raise ValueError(
+                f"option {key}: {scope!r} is not a task; known tasks: {sorted(REWARDS)}"
+            )
+    tasks = [t for t in REWARDS if opts.preset in REWARDS[t].presets]
+    for key, value in opts.options:
+        if "." in key:
+            continue
+        problems = []  # a plain option applies to every task: some task must accept it
+        for task in tasks:
+            try:
+                get_reward(task, opts.preset, **{key: json.loads(value)})
+                break
+            except (ValueError, TypeError) as exc:
+                problems.append(f"{task}: {exc}")
+        else:
+            raise ValueError(f"option {key}={value} is accepted by no task ({'; '.join(problems)})")
+
+
 @lru_cache(maxsize=64)
 def _reward(task: str, preset: str, options: tuple[tuple[str, str], ...]) -> Reward:
-    return get_reward(task, preset, **_options_for(task, options))
+    opts = _options_for(task, options)
+    opts.pop("preset", None)
+    return get_reward(task, preset_for(task, preset, options), **opts)
 
 
 def build_reward(opts: ScoreOptions, task: str) -> Reward:
     """The (cached) reward for ``task`` under ``opts``; raises ValueError/TypeError if unknown."""
     return _reward(task, opts.preset, opts.options)
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"non-standard JSON constant {name}")
-
-
-#: Strict JSON: NaN/Infinity are refused so that every output line is valid JSON.
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
-
-
-def _type_name(value: Any) -> str:
-    return "null" if value is None else type(value).__name__
-
-
-def _error(line_no: int, message: str, raw: bytes | str | None) -> dict[str, Any]:
-    snippet: str | None
-    if raw is None:
-        snippet = None
-    else:
-        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-        snippet = text.rstrip("\r\n")[:_MAX_ERROR_SNIPPET]
-    return {"line": line_no, "error": message, "text": snippet}
 
 
 def _valid_completion(value: Any) -> bool:
@@ -300,6 +337,73 @@ def _json_num(value: float) -> str:
     return repr(value) if math.isfinite(value) else "null"
 
 
+@dataclass(frozen=True)
+class BatchScores:
+    """One reward's scores of a batch of ``n`` rows (see :func:`score_rows`).
+
+    Attributes:
+        total: ``(n,)`` float64, NaN where the reward does not apply.
+        components: name -> ``(n,)`` float64.
+        parse_failed: ``(n,)`` bool.
+        warnings: the reward's warnings, when recorded (``record_warnings=True``).
+    """
+
+    total: np.ndarray
+    components: dict[str, np.ndarray]
+    parse_failed: np.ndarray
+    warnings: tuple[str, ...] = ()
+
+
+def score_rows(
+    reward: Reward,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    completion_field: str = "completion",
+    solution_field: str = "solution",
+    record_warnings: bool = False,
+) -> BatchScores:
+    """Score a batch of rows with one vectorised call of ``reward.score``: the one rule.
+
+    Each row gives the completion (``completion_field``), the ground truth
+    (``solution_field``, read only when the reward needs one) and the reward's extra columns
+    (``reward.extra_columns``, e.g. ``image_size``, found in the row or its ``metadata`` by
+    :func:`~visual_rewards.io.rows.row_value`; a column no row has is not passed, and image
+    columns are never forwarded: rows hold image paths, sizes come from ``image_size``).
+    With ``record_warnings`` the reward's warnings are returned instead of emitted.
+
+    >>> from visual_rewards.rewards import get_reward
+    >>> res = score_rows(get_reward("format"), [{"completion": "<think>a</think><answer>b</answer>"}])
+    >>> res.total, res.parse_failed
+    (array([1.]), array([False]))
+    """
+    completions = [row.get(completion_field) for row in rows]
+    solutions = [row.get(solution_field) for row in rows] if reward.needs_solution else None
+    columns: dict[str, list[Any]] = {}
+    for name in reward.extra_columns:
+        if name in _IMAGE_COLUMNS:
+            continue
+        values = [row_value(row, name) for row in rows]
+        if any(v is not None for v in values):
+            columns[name] = values
+    caught: tuple[str, ...] = ()
+    if record_warnings:
+        with warnings.catch_warnings(record=True) as recorded:
+            warnings.simplefilter("always")
+            res = reward.score(completions, solutions, **columns)
+        caught = tuple(str(w.message) for w in recorded)
+    else:
+        res = reward.score(completions, solutions, **columns)
+    n = len(rows)
+    return BatchScores(
+        total=np.asarray(res.total, dtype=np.float64).reshape(n),
+        components={
+            k: np.asarray(v, dtype=np.float64).reshape(n) for k, v in res.components.items()
+        },
+        parse_failed=np.asarray(res.parse_failed, dtype=bool).reshape(n),
+        warnings=caught,
+    )
+
+
 def _score_group(
     reward: Reward,
     rows: Sequence[dict[str, Any]],
@@ -307,25 +411,16 @@ def _score_group(
     caught: list[str],
     where: str,
 ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
-    """One batch call; warnings are recorded with ``where`` (the batch's input lines)."""
-    completions = [row[opts.completion_field] for row in rows]
-    solutions = [row.get(opts.solution_field) for row in rows] if reward.needs_solution else None
-    columns: dict[str, list[Any]] = {}
-    for name in reward.extra_columns:
-        if name in _IMAGE_COLUMNS:
-            continue  # offline rows hold image paths, not images: sizes come from image_size
-        values = [row_value(row, name) for row in rows]
-        if any(v is not None for v in values):
-            columns[name] = values
-    with warnings.catch_warnings(record=True) as recorded:
-        warnings.simplefilter("always")
-        res = reward.score(completions, solutions, **columns)
-    caught.extend(f"{reward.__name__} ({where}): {w.message}" for w in recorded)
-    n = len(rows)
-    total = np.asarray(res.total, dtype=np.float64).reshape(n)
-    comps = {k: np.asarray(v, dtype=np.float64).reshape(n) for k, v in res.components.items()}
-    failed = np.asarray(res.parse_failed, dtype=bool).reshape(n)
-    return total, comps, failed
+    """:func:`score_rows`, with warnings recorded with ``where`` (the batch's input lines)."""
+    res = score_rows(
+        reward,
+        rows,
+        completion_field=opts.completion_field,
+        solution_field=opts.solution_field,
+        record_warnings=True,
+    )
+    caught.extend(f"{reward.__name__} ({where}): {message}" for message in res.warnings)
+    return res.total, res.components, res.parse_failed
 
 
 def score_lines(opts: ScoreOptions, first_line: int, lines: Sequence[bytes | int]) -> ChunkResult:
@@ -346,137 +441,128 @@ def score_lines(opts: ScoreOptions, first_line: int, lines: Sequence[bytes | int
     [(2, "field 'completion' must be a string or a list of messages, got int"), (3, 'invalid JSON: Expecting value at column 1')]
     """
     out = ChunkResult(n_lines=len(lines))
-    # 1. Decode and validate every line.
-    good: list[tuple[int, str, dict[str, Any], str]] = []  # (line_no, text, row, task)
     errors: dict[int, dict[str, Any]] = {}
-    for offset, raw in enumerate(lines):
-        line_no = first_line + offset
-        if isinstance(raw, int):
-            out.n_bytes += raw
-            errors[line_no] = _error(
-                line_no, f"line too long ({raw} bytes > {opts.max_line_bytes})", None
-            )
-            continue
-        out.n_bytes += len(raw)
-        try:
-            text = raw.decode("utf-8").strip()
-        except UnicodeDecodeError as exc:
-            errors[line_no] = _error(line_no, f"not UTF-8: {exc.reason} at byte {exc.start}", raw)
-            continue
-        if not text:
-            out.n_lines -= 1  # a blank line is not a record
-            continue
-        try:
-            row = _DECODER.decode(text)
-        except ValueError as exc:
-            msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-            where = f" at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
-            errors[line_no] = _error(line_no, f"invalid JSON: {msg}{where}", text)
-            continue
-        except RecursionError:
-            errors[line_no] = _error(line_no, "invalid JSON: nested too deeply", text)
-            continue
-        if not isinstance(row, dict):
-            errors[line_no] = _error(
-                line_no, f"expected a JSON object, got {_type_name(row)}", text
-            )
-            continue
-        message = _check_row(row, opts)
-        if message is not None:
-            errors[line_no] = _error(line_no, message, text)
-            continue
-        task = opts.task if opts.task is not None else row[opts.task_field]
-        good.append((line_no, text, row, task))
-
-    # 2. Score: one batch call per task present in the chunk.
+    good = _decode_lines(opts, first_line, lines, out, errors)
     results: dict[int, str] = {}  # line number -> the result as JSON text
-    by_task: dict[str, list[int]] = {}
-    for i, (_, _, _, task) in enumerate(good):
-        by_task.setdefault(task, []).append(i)
-    for task, idx in by_task.items():
+    by_task: dict[str, list[_Good]] = {}
+    for item in good:  # one batch call per task present in the chunk
+        by_task.setdefault(item[3], []).append(item)
+    for task, items in by_task.items():
         try:
             reward = build_reward(opts, task)
         except (ValueError, TypeError) as exc:
-            for i in idx:
-                errors[good[i][0]] = _error(good[i][0], f"cannot build reward: {exc}", good[i][1])
+            for line_no, text, _, _ in items:
+                errors[line_no] = error_record(line_no, f"cannot build reward: {exc}", text)
             continue
-        _score_task(reward, task, [good[i] for i in idx], opts, out, errors, results)
-
-    # 3. Emit in input order.
+        _score_task(reward, task, items, opts, out, errors, results)
     key = json.dumps(opts.result_field)
-    for line_no, text, row, _ in good:
+    for line_no, text, row, _ in good:  # emit in input order
         payload = results.get(line_no)
         if payload is None:
             continue
         if opts.result_field in row or not text.endswith("}"):
             row = dict(row)
             row[opts.result_field] = json.loads(payload)
-            out.lines.append(json.dumps(row))
+            out.lines.append(json.dumps(row, allow_nan=False))
         else:  # keep the input text exactly as written and append one field
             out.lines.append(f"{text[:-1]}, {key}: {payload}}}")
     out.errors = [errors[k] for k in sorted(errors)]
     return out
 
 
-def _check_row(row: dict[str, Any], opts: ScoreOptions) -> str | None:
-    if opts.task is None:
-        task = row.get(opts.task_field)
-        if task is None:
-            return f"missing field {opts.task_field!r} (the task of the row)"
-        if not isinstance(task, str):
-            return f"field {opts.task_field!r} must be a string, got {_type_name(task)}"
-        if task not in REWARDS:
-            return f"unknown task {task!r}; known tasks: {sorted(REWARDS)}"
-        needs_solution = REWARDS[task].needs_solution
-    else:
-        needs_solution = REWARDS[opts.task].needs_solution if opts.task in REWARDS else True
-    if opts.completion_field not in row:
-        return f"missing field {opts.completion_field!r}"
-    if not _valid_completion(row[opts.completion_field]):
-        got = _type_name(row[opts.completion_field])
-        return f"field {opts.completion_field!r} must be a string or a list of messages, got {got}"
-    if needs_solution and row.get(opts.solution_field) is None:
-        return f"missing field {opts.solution_field!r} (the ground truth)"
-    return None
+#: A line that can be scored: (line number, its text, the row, its task).
+_Good = tuple[int, str, dict[str, Any], str]
 
 
-def _score_task(
-    reward: Reward,
-    task: str,
-    items: list[tuple[int, str, dict[str, Any], str]],
+def _decode_lines(
     opts: ScoreOptions,
+    first_line: int,
+    lines: Sequence[bytes | int],
     out: ChunkResult,
     errors: dict[int, dict[str, Any]],
-    results: dict[int, str],
-) -> None:
+) -> list[_Good]:
+    """Decode and check every line; bad ones go to ``errors``, byte and line counts to ``out``."""
+    good: list[_Good] = []
+    for offset, raw in enumerate(lines):
+        line_no = first_line + offset
+        out.n_bytes += raw if isinstance(raw, int) else len(raw)
+        line = parse_line(raw, opts.max_line_bytes)
+        if line.row is None:
+            if line.error is None:
+                out.n_lines -= 1  # a blank line is not a record
+            else:
+                snippet = line.text or (None if isinstance(raw, int) else raw)
+                errors[line_no] = error_record(line_no, line.error, snippet)
+            continue
+        task, message = _check_row(line.row, opts)
+        if message is not None:
+            errors[line_no] = error_record(line_no, message, line.text)
+            continue
+        good.append((line_no, line.text, line.row, task))
+    return good
+
+
+def _check_row(row: dict[str, Any], opts: ScoreOptions) -> tuple[str, str | None]:
+    """``(task, None)`` for a row that can be scored, else ``("", reason)``."""
+    named = opts.task if opts.task is not None else row.get(opts.task_field)
+    if named is None:
+        return "", f"missing field {opts.task_field!r} (the task of the row)"
+    if not isinstance(named, str):
+        return "", f"field {opts.task_field!r} must be a string, got {type_name(named)}"
+    task = known_task(named)
+    if task is None:
+        return "", f"unknown task {named!r}; known tasks: {sorted(REWARDS)}"
+    if opts.completion_field not in row:
+        return "", f"missing field {opts.completion_field!r}"
+    if not _valid_completion(row[opts.completion_field]):
+        got = type_name(row[opts.completion_field])
+        return (
+            "",
+            f"field {opts.completion_field!r} must be a string or a list of messages, got {got}",
+        )
+    if REWARDS[task].needs_solution and row.get(opts.solution_field) is None:
+        return "", f"missing field {opts.solution_field!r} (the ground truth)"
+    return task, None
+
+
+def _score_batch(
+    reward: Reward, items: list[_Good], opts: ScoreOptions, out: ChunkResult,
+    errors: dict[int, dict[str, Any]],
+) -> tuple[list[int], np.ndarray, dict[str, np.ndarray], np.ndarray]:  # fmt: skip
+    """Score ``items`` in one call; if the reward raises, row by row so only bad rows are lost.
+
+    Returns the indices of the scored items and their total, components and parse_failed.
+    """
     rows = [it[2] for it in items]
     try:
         where = f"batch of {len(items)} rows from line {items[0][0]}"
         total, comps, failed = _score_group(reward, rows, opts, out.warnings, where)
-        ok = list(range(len(items)))
+        return list(range(len(items))), total, comps, failed
     except Exception:  # a caller-side error on some row: find it, keep the others
-        ok = []
-        parts_t, parts_c, parts_f = [], [], []
-        for i, it in enumerate(items):
-            try:
-                t, c, f = _score_group(reward, [it[2]], opts, out.warnings, f"line {it[0]}")
-            except Exception as exc:
-                errors[it[0]] = _error(it[0], f"reward raised {type(exc).__name__}: {exc}", it[1])
-                continue
-            ok.append(i)
-            parts_t.append(t)
-            parts_c.append(c)
-            parts_f.append(f)
-        if not ok:
-            return
-        total = np.concatenate(parts_t)
-        keys = list(parts_c[0])
-        comps = {k: np.concatenate([c[k] for c in parts_c]) for k in keys}
-        failed = np.concatenate(parts_f)
+        pass
+    ok: list[int] = []
+    parts_t, parts_c, parts_f = [], [], []
+    for i, (line_no, text, row, _) in enumerate(items):
+        try:
+            t, c, f = _score_group(reward, [row], opts, out.warnings, f"line {line_no}")
+        except Exception as exc:
+            message = f"reward raised {type(exc).__name__}: {exc}"
+            errors[line_no] = error_record(line_no, message, text)
+            continue
+        ok.append(i)
+        parts_t.append(t)
+        parts_c.append(c)
+        parts_f.append(f)
+    if not ok:
+        return ok, np.zeros(0), {}, np.zeros(0, dtype=bool)
+    comps = {k: np.concatenate([c[k] for c in parts_c]) for k in parts_c[0]}
+    return ok, np.concatenate(parts_t), comps, np.concatenate(parts_f)
 
-    name = reward.__name__
-    stats = out.stats.setdefault(name, RewardStats())
-    stats.rows += len(ok)
+
+def _add_stats(
+    stats: RewardStats, total: np.ndarray, comps: dict[str, np.ndarray], failed: np.ndarray
+) -> None:
+    stats.rows += len(total)
     valid = ~np.isnan(total)
     stats.not_applicable += int((~valid).sum())
     stats.total_sum += float(total[valid].sum())
@@ -486,12 +572,28 @@ def _score_task(
         stats.component_sum[key] = stats.component_sum.get(key, 0.0) + float(values[finite].sum())
         stats.component_n[key] = stats.component_n.get(key, 0) + int(finite.sum())
 
+
+def _score_task(
+    reward: Reward,
+    task: str,
+    items: list[_Good],
+    opts: ScoreOptions,
+    out: ChunkResult,
+    errors: dict[int, dict[str, Any]],
+    results: dict[int, str],
+) -> None:
+    """Score one task's rows of a chunk and write each row's result JSON into ``results``."""
+    ok, total, comps, failed = _score_batch(reward, items, opts, out, errors)
+    if not ok:
+        return
+    name = reward.__name__
+    stats = out.stats.setdefault(name, RewardStats())
+    _add_stats(stats, total, comps, failed)
     total_l = total.tolist()
-    comps_l = {k: v.tolist() for k, v in comps.items()}
     failed_l = failed.tolist()
-    fmt_l = comps_l.get("format")
+    fmt_l = comps["format"].tolist() if "format" in comps else None
     head = f'{{"reward": {json.dumps(name)}, "total": '
-    comp_keys = [(json.dumps(k), v) for k, v in comps_l.items()]
+    comp_keys = [(json.dumps(k), v.tolist()) for k, v in comps.items()]
     for j, i in enumerate(ok):
         line_no, _, row, _ = items[i]
         completion = row[opts.completion_field]
@@ -499,7 +601,7 @@ def _score_task(
         if len(text) > DEFAULT_MAX_COMPLETION_CHARS:
             text = text[:DEFAULT_MAX_COMPLETION_CHARS]
         # cheap diagnostics: the reward's own format component when it has one (so the
-        # preset's rule applies), the strict rule of DESIGN 4.1 otherwise
+        # preset's rule applies), the paper's strict format check otherwise
         a0 = text.find("<answer>")
         truncated = a0 >= 0 and text.find("</answer>", a0 + 8) < 0
         format_ok = fmt_l[j] == 1.0 if fmt_l is not None else parse_completion(text).format_ok
@@ -522,77 +624,6 @@ def _score_task(
 # ---------------------------------------------------------------------------------------------
 
 
-def _iter_jsonl(f: IO[bytes], max_bytes: int) -> Iterator[bytes | int]:
-    """Yield raw lines; a line longer than ``max_bytes`` is drained and yielded as its length."""
-    while True:
-        line = f.readline(max_bytes + 1)
-        if not line:
-            return
-        if len(line) > max_bytes and not line.endswith(b"\n"):
-            size = len(line)
-            while True:
-                more = f.readline(1 << 20)
-                size += len(more)
-                if not more or more.endswith(b"\n"):
-                    break
-            yield size
-        else:
-            yield line
-
-
-def _iter_parquet(path: Path, batch_rows: int) -> Iterator[bytes | int]:
-    """Yield parquet rows as JSON lines (bytes values become base64 strings)."""
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:  # pragma: no cover - depends on the environment
-        from visual_rewards.cli import UsageError
-
-        raise UsageError(
-            "reading parquet needs pyarrow: pip install 'visual-rewards[parquet]'"
-        ) from None
-    import base64
-
-    def default(value: Any) -> Any:
-        if isinstance(value, (bytes, bytearray)):
-            return base64.b64encode(value).decode("ascii")
-        return str(value)
-
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
-        for row in batch.to_pylist():
-            yield json.dumps(row, default=default, ensure_ascii=False).encode("utf-8")
-
-
-def iter_rows(
-    path: Path | str, errors: list[dict[str, Any]] | None = None, max_line_bytes: int = 1 << 24
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield ``(line number, row)`` for every JSON-object line of a JSONL file.
-
-    Bad lines are skipped and, when ``errors`` is given, appended to it as
-    ``{"line", "error", "text"}`` (blank lines are skipped silently).
-    """
-    with open(path, "rb") as f:
-        for line_no, raw in enumerate(_iter_jsonl(f, max_line_bytes), start=1):
-            if isinstance(raw, int):
-                if errors is not None:
-                    errors.append(_error(line_no, f"line too long ({raw} bytes)", None))
-                continue
-            if not raw.strip():
-                continue
-            try:
-                row = json.loads(raw)
-            except ValueError as exc:  # includes UnicodeDecodeError
-                if errors is not None:
-                    errors.append(_error(line_no, f"invalid JSON: {exc}", raw))
-                continue
-            if not isinstance(row, dict):
-                if errors is not None:
-                    errors.append(
-                        _error(line_no, f"expected a JSON object, got {_type_name(row)}", raw)
-                    )
-                continue
-            yield line_no, row
-
-
 def _chunks(lines: Iterator[bytes | int], size: int) -> Iterator[tuple[int, list[bytes | int]]]:
     line_no = 1
     chunk: list[bytes | int] = []
@@ -604,40 +635,6 @@ def _chunks(lines: Iterator[bytes | int], size: int) -> Iterator[tuple[int, list
             chunk = []
     if chunk:
         yield line_no, chunk
-
-
-class atomic_writer:
-    """Write a text file through a temporary sibling, renamed into place on success only.
-
-    >>> import tempfile, pathlib
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "out.txt"
-    >>> with atomic_writer(p) as f:
-    ...     _ = f.write("done")
-    >>> p.read_text()
-    'done'
-    """
-
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        self._file: IO[str] | None = None
-
-    def __enter__(self) -> IO[str]:
-        self._file = open(self.tmp, "w", encoding="utf-8", newline="\n")
-        return self._file
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        assert self._file is not None
-        try:
-            if exc_type is None:
-                self._file.flush()
-                os.fsync(self._file.fileno())
-            self._file.close()
-            if exc_type is None:
-                os.replace(self.tmp, self.path)
-        finally:
-            if self.tmp.exists():
-                self.tmp.unlink()
 
 
 class _Progress:
@@ -708,8 +705,7 @@ def score_file(
     )
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
-    if opts.task is not None:
-        build_reward(opts, opts.task)  # fail early on a bad task, preset or option
+    check_options(opts)  # fail early on a bad task, preset or option
     fmt = input_format
     if fmt == "auto":
         fmt = "parquet" if input_path.suffix.lower() in {".parquet", ".pq"} else "jsonl"
@@ -721,9 +717,9 @@ def score_file(
     n_bytes = 0
     with open(input_path, "rb") as fin, atomic_writer(output_path) as fout:
         raw_lines = (
-            _iter_jsonl(fin, opts.max_line_bytes)
+            iter_raw_lines(fin, opts.max_line_bytes)
             if fmt == "jsonl"
-            else _iter_parquet(input_path, opts.chunk_size)
+            else iter_parquet_lines(input_path, opts.chunk_size)
         )
         tasks = ((opts, first, chunk) for first, chunk in _chunks(raw_lines, opts.chunk_size))
         err_file: IO[str] | None = None
@@ -829,110 +825,3 @@ def format_summary(summary: ScoreSummary) -> str:
         f"{data['errors']:,} failed"
     )
     return "\n".join(lines)
-
-
-# ---------------------------------------------------------------------------------------------
-# Command line
-# ---------------------------------------------------------------------------------------------
-
-
-def _parse_option(text: str) -> tuple[str, str]:
-    key, eq, value = text.partition("=")
-    if not eq or not key:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    try:
-        json.loads(value)
-    except ValueError:
-        value = json.dumps(value)  # a bare word is a string
-    return key, value
-
-
-def add_score_parser(subparsers: Any) -> None:
-    """Register ``visual-rewards score``."""
-    p = subparsers.add_parser(
-        "score",
-        help="score model outputs (JSONL/parquet) with a reward",
-        description="Score model outputs with the training rewards; writes JSONL with every "
-        "input field plus the scores, and prints a summary table. Exit code 1 when any line "
-        "failed (see the errors file).",
-    )
-    p.add_argument("input", type=Path, help="JSONL (or .parquet) of model outputs")
-    p.add_argument("-o", "--output", type=Path, help="output JSONL (default INPUT.scored.jsonl)")
-    p.add_argument("--errors", type=Path, help="errors JSONL (default OUTPUT.errors.jsonl)")
-    p.add_argument("--task", help="task of every row (default: read the --task-field column)")
-    p.add_argument("--task-field", default="task", help="row field naming the task")
-    p.add_argument("--preset", default="default", help="reward preset (default, visual_rft)")
-    p.add_argument(
-        "--option",
-        action="append",
-        type=_parse_option,
-        default=[],
-        metavar="KEY=VALUE",
-        help="reward option (JSON value; TASK.KEY for one task only), repeatable",
-    )
-    p.add_argument("--completion-field", default="completion")
-    p.add_argument("--solution-field", default="solution")
-    p.add_argument("--result-field", default="scores", help="field added to every row")
-    p.add_argument("--workers", type=int, default=1, help="scoring processes (default 1)")
-    p.add_argument("--chunk-size", type=int, default=1024, help="rows per batch call")
-    p.add_argument("--max-line-bytes", type=int, default=1 << 24)
-    p.add_argument("--format", choices=["auto", "jsonl", "parquet"], default="auto")
-    p.add_argument("--summary-json", type=Path, help="also write the summary as JSON")
-    p.add_argument(
-        "--progress",
-        choices=["auto", "always", "never"],
-        default="auto",
-        help="progress bar on stderr (auto: on a terminal and inputs over 10 MB)",
-    )
-    p.set_defaults(func=run_score)
-
-
-def run_score(args: argparse.Namespace) -> int:
-    """Run ``visual-rewards score``; 0 if every line was scored, 1 otherwise."""
-    from visual_rewards.cli import UsageError
-
-    if not args.input.is_file():
-        raise UsageError(f"input file not found: {args.input}")
-    if args.task is not None and args.task not in REWARDS:
-        raise UsageError(f"unknown task {args.task!r}; known tasks: {sorted(REWARDS)}")
-    output = args.output or args.input.with_name(args.input.stem + ".scored.jsonl")
-    try:
-        opts = ScoreOptions(
-            task=args.task,
-            task_field=args.task_field,
-            preset=args.preset,
-            options=tuple(args.option),
-            completion_field=args.completion_field,
-            solution_field=args.solution_field,
-            result_field=args.result_field,
-            chunk_size=args.chunk_size,
-            max_line_bytes=args.max_line_bytes,
-        )
-        if args.progress == "auto":
-            show = sys.stderr.isatty() and args.input.stat().st_size > 10_000_000
-        else:
-            show = args.progress == "always"
-        summary = score_file(
-            args.input,
-            output,
-            opts,
-            errors_path=args.errors,
-            workers=args.workers,
-            progress=show,
-            input_format=args.format,
-        )
-    except (ValueError, TypeError) as exc:
-        raise UsageError(str(exc)) from None
-    print(format_summary(summary))
-    rate = summary.lines_read / summary.seconds if summary.seconds > 0 else 0.0
-    print(f"wrote {output} ({summary.seconds:.2f} s, {rate:,.0f} lines/s)")
-    if summary.errors:
-        err = args.errors or output.with_name(output.name + ".errors.jsonl")
-        print(f"{summary.errors:,} line(s) failed; see {err}", file=sys.stderr)
-    for message in summary.warnings[:5]:
-        print(f"warning: {message}", file=sys.stderr)
-    if args.summary_json is not None:
-        with atomic_writer(args.summary_json) as f:
-            json.dump(summary.to_dict(), f, indent=2)
-            f.write("\n")
-    return 1 if summary.errors else 0

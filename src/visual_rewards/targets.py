@@ -1,6 +1,12 @@
-"""Ground truth (the dataset's ``solution`` column), validated once (DESIGN §4.7).
+"""Ground truth (the dataset's ``solution`` column), validated once, for every task.
 
-Box ground truth may be given as
+Each reader turns one entry of the ``solution`` column into a validated, frozen model, or
+raises :class:`TargetError` (a ``ValueError``) saying what is wrong; the rewards turn that into
+``None`` ("not applicable") for the row plus a warning naming the row, or re-raise in strict
+mode -- never into a silent 0 or 1. ``<answer>`` tags are removed by the one unwrapper,
+:func:`~visual_rewards.parsing.completion.unwrap_answer`.
+
+Boxes (detection, grounding; :func:`parse_box_target`) may be given as
 
 - the paper's string ``"<answer>[{'Position': [x1, y1, x2, y2], 'Confidence': 1}]</answer>"``
   (read with the very parser used for completions; ``No Objects`` / ``[]`` = no boxes);
@@ -9,9 +15,17 @@ Box ground truth may be given as
 - a dict ``{"boxes": …, "labels": …, "coords": …, "image_size": (w, h)}`` (validated with
   pydantic; ``coords``/``image_size`` default to the reward's settings and the row's image).
 
-Coordinates are in the reward's coordinate space unless the dict says otherwise. A ground truth
-that cannot be read raises :class:`TargetError`; rewards turn that into ``None`` for the row
-plus a warning naming the row (or re-raise in strict mode), never into a silent 0 or 1.
+Coordinates are in the reward's coordinate space unless the dict says otherwise.
+
+The other tasks:
+
+- classification (:func:`class_target`): ``"Abyssinian"``, the paper's
+  ``"<answer>Abyssinian</answer>"``, ``{"label": "Abyssinian", "aliases": ["abyssinian cat"]}``,
+  or a :class:`ClassTarget`;
+- counting (:func:`count_target`): ``3``, ``"3"``, ``"<answer>3</answer>"``, ``{"count": 3}``,
+  or a :class:`CountTarget`;
+- pointing (:func:`point_target`): ``[x1, y1, x2, y2]`` (a box), ``{"box": [...], "coords":
+  ..., "image_size": ...}``, ``{"polygon": [[x, y], ...], ...}``, or a :class:`PointTarget`.
 """
 
 from __future__ import annotations
@@ -19,26 +33,56 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from visual_rewards.geometry.coords import CoordConfig, CoordSpace
-from visual_rewards.parsing import parse_completion, parse_detections, parse_detections_batch
+from visual_rewards.parsing.answers import parse_detections
+from visual_rewards.parsing.batch import parse_detections_batch
+from visual_rewards.parsing.completion import unwrap_answer
 
 __all__ = [
     "BoxTarget",
     "BoxTargetModel",
+    "ClassTarget",
+    "CountTarget",
+    "PointTarget",
     "TargetError",
+    "class_target",
+    "count_target",
     "parse_box_target",
     "parse_box_targets",
+    "point_target",
 ]
+
+_MAX_COUNT = 10**9
 
 
 class TargetError(ValueError):
     """A ground truth (``solution``) that cannot be read; the message says why."""
+
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def _validate(model: type[_Model], raw: Mapping[str, Any]) -> _Model:
+    """``model`` validated from ``raw``, or :class:`TargetError` listing what is wrong, field
+    by field (the one validation helper of every ground-truth model)."""
+    try:
+        return model.model_validate(dict(raw))
+    except ValidationError as exc:
+        errors = (f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors())
+        raise TargetError("invalid ground truth: " + "; ".join(errors)) from None
 
 
 @dataclass(frozen=True, eq=False)
@@ -171,22 +215,11 @@ def _remember(key: tuple[str, CoordConfig], target: BoxTarget) -> BoxTarget:
     return target
 
 
-def _answer_of(text: str) -> str | None:
-    if (
-        text.startswith("<answer>")
-        and text.endswith("</answer>")
-        and text.count("<answer>") == 1
-        and text.count("</answer>") == 1
-    ):
-        return text[8:-9]  # the paper's form: no need to split a whole completion
-    return parse_completion(text).answer if "<answer>" in text else text
-
-
 def _from_string(text: str, coord: CoordConfig) -> BoxTarget:
     hit = _STRING_CACHE.get((text, coord))
     if hit is not None:
         return hit
-    det = parse_detections(_answer_of(text), coord)
+    det = parse_detections(unwrap_answer(text), coord)
     if det.failed:
         raise TargetError(f"cannot read boxes from the ground truth ({'; '.join(det.errors)})")
     if det.n_invalid or det.overflow:
@@ -238,14 +271,7 @@ def parse_box_target(solution: Any, coord: CoordConfig | None = None) -> BoxTarg
         raise TargetError(
             f"ground truth must be a string, a list of boxes or a dict, got {type(solution).__name__}"
         )
-    try:
-        model = BoxTargetModel.model_validate(dict(data))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        raise TargetError(
-            f"invalid ground truth at {where or 'top level'}: {first['msg']}"
-        ) from None
+    model = _validate(BoxTargetModel, data)
     if model.coords is not None or model.image_size is not None:
         try:
             coord = CoordConfig(
@@ -297,7 +323,9 @@ def parse_box_targets(
             out[i] = exc
     if pending:
         texts = [solutions[i] for i in pending]
-        batch = parse_detections_batch([_answer_of(t) for t in texts], [coords[i] for i in pending])
+        batch = parse_detections_batch(
+            [unwrap_answer(t) for t in texts], [coords[i] for i in pending]
+        )
         off = batch.offsets
         for k, i in enumerate(pending):
             key = (texts[k], coords[i])
@@ -330,4 +358,148 @@ def parse_box_targets(
     return result
 
 
-# --- other tasks ---
+class ClassTarget(BaseModel):
+    """One class name with optional aliases that count as the same class.
+
+    >>> ClassTarget(label="Abyssinian", aliases=["abyssinian cat"]).aliases
+    ('abyssinian cat',)
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    label: str = Field(min_length=1, max_length=1024)
+    aliases: tuple[str, ...] = ()
+
+    @field_validator("label")
+    @classmethod
+    def _label_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("label is blank")
+        return value.strip()
+
+    @field_validator("aliases", mode="before")
+    @classmethod
+    def _aliases_list(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            value = tuple(value)
+        if isinstance(value, tuple) and not all(isinstance(v, str) and v.strip() for v in value):
+            raise ValueError("aliases must be non-blank strings")
+        return value
+
+
+def class_target(raw: Any) -> ClassTarget:
+    """Validate a classification ground truth.
+
+    >>> class_target("<answer> Abyssinian </answer>").label
+    'Abyssinian'
+    >>> class_target({"label": "pug", "aliases": ["carlin"]}).aliases
+    ('carlin',)
+    """
+    if isinstance(raw, ClassTarget):
+        return raw
+    if isinstance(raw, str):
+        label = unwrap_answer(raw)
+        if not label:
+            raise TargetError("empty class name")
+        return ClassTarget(label=label)
+    if isinstance(raw, Mapping):
+        return _validate(ClassTarget, raw)
+    raise TargetError(f"expected a class name or a dict with 'label', got {type(raw).__name__}")
+
+
+class CountTarget(BaseModel):
+    """A non-negative integer count.
+
+    >>> CountTarget(count=3).count
+    3
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    count: int = Field(ge=0, le=_MAX_COUNT)
+
+
+def count_target(raw: Any) -> CountTarget:
+    """Validate a counting ground truth.
+
+    >>> count_target("<answer>12</answer>").count, count_target({"count": 0}).count
+    (12, 0)
+    """
+    if isinstance(raw, CountTarget):
+        return raw
+    if isinstance(raw, bool):
+        raise TargetError("a count must be an integer, got a bool")
+    if isinstance(raw, float) and math.isfinite(raw) and raw.is_integer():
+        raw = int(raw)
+    if isinstance(raw, str):
+        text = unwrap_answer(raw)
+        if not (text.isascii() and text.isdigit() and len(text) <= 10):
+            raise TargetError(f"a count must be a non-negative integer, got {text[:30]!r}")
+        raw = int(text)
+    if isinstance(raw, int):
+        raw = {"count": raw}
+    if isinstance(raw, Mapping):
+        return _validate(CountTarget, raw)
+    raise TargetError(f"expected an integer count, got {type(raw).__name__}")
+
+
+class PointTarget(BaseModel):
+    """The region a point must land in: a box or a polygon, in a coordinate space.
+
+    Attributes:
+        box: ``(x1, y1, x2, y2)`` with ``x2 > x1`` and ``y2 > y1``, in ``coords``.
+        polygon: ``[(x, y), ...]``, at least 3 vertices, in ``coords`` (needs the
+            ``geometry`` extra to score).
+        coords: the space of ``box``/``polygon``; None means the reward's ``gt_coords``.
+        image_size: ``(width, height)`` of the original image, for ``"pixel"``/``"qwen25vl"``
+            (used for both the ground truth and the answer).
+
+    >>> PointTarget(box=(10, 20, 30, 40), coords="pixel", image_size=(100, 100)).box
+    (10.0, 20.0, 30.0, 40.0)
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    box: tuple[float, float, float, float] | None = None
+    polygon: tuple[tuple[float, float], ...] | None = None
+    coords: CoordSpace | None = None
+    image_size: tuple[int, int] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> PointTarget:
+        if (self.box is None) == (self.polygon is None):
+            raise ValueError("give exactly one of 'box' and 'polygon'")
+        values = list(self.box or ()) + [v for xy in self.polygon or () for v in xy]
+        if not all(math.isfinite(v) for v in values):
+            raise ValueError("coordinates must be finite numbers")
+        if self.box is not None:
+            x1, y1, x2, y2 = self.box
+            if not (x2 > x1 and y2 > y1):
+                raise ValueError(f"box needs x2 > x1 and y2 > y1, got {list(self.box)}")
+        if self.polygon is not None and len(self.polygon) < 3:
+            raise ValueError(f"a polygon needs at least 3 vertices, got {len(self.polygon)}")
+        if self.image_size is not None and not (self.image_size[0] > 0 and self.image_size[1] > 0):
+            raise ValueError(f"image_size must be positive (width, height), got {self.image_size}")
+        return self
+
+
+def point_target(raw: Any) -> PointTarget:
+    """Validate a pointing ground truth.
+
+    >>> point_target([100, 200, 300, 400]).box
+    (100.0, 200.0, 300.0, 400.0)
+    >>> point_target({"polygon": [[0, 0], [10, 0], [0, 10]], "coords": "normalized"}).coords
+    'normalized'
+    """
+    if isinstance(raw, PointTarget):
+        return raw
+    if isinstance(raw, (list, tuple)):
+        raw = {"box": raw}
+    if isinstance(raw, Mapping):
+        box = raw.get("box")
+        if isinstance(box, (list, tuple)) and any(isinstance(v, bool) for v in box):
+            raise TargetError("box coordinates must be numbers, got a bool")
+        return _validate(PointTarget, raw)
+    raise TargetError(
+        f"expected a box [x1, y1, x2, y2] or a dict with 'box'/'polygon', got {type(raw).__name__}"
+    )

@@ -284,3 +284,16 @@ def test_evaluate_lvis_from_model_outputs(shared_data: Path, tmp_path: Path) -> 
     assert result["conversion"]["unknown_category"] == 0
     assert result["stats"]["AP50"] > 0.97  # norm1000 rounding costs a little at high IoU only
     assert 0.5 < result["stats"]["AP"] <= result["stats"]["AP50"]
+
+
+def test_evaluate_without_output_writes_to_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Never beside the input (its folder may be shared or read-only)."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    src = EXAMPLES / "classification_outputs.jsonl"
+    assert main(["evaluate", "classification", "--predictions", str(src)]) == 0
+    assert (work / "classification_outputs.metrics.json").is_file()
+    assert not (EXAMPLES / "classification_outputs.metrics.json").exists()

@@ -111,3 +111,14 @@ def test_report_renders_in_headless_chromium(scored: Path, tmp_path: Path) -> No
 
 def test_report_missing_input(tmp_path: Path) -> None:
     assert main(["report", str(tmp_path / "nope.jsonl")]) == 2
+
+
+def test_report_draws_boxes_only_for_box_tasks(tmp_path: Path) -> None:
+    scored = tmp_path / "cls.jsonl"
+    src = EXAMPLES / "classification_outputs.jsonl"
+    assert main(["score", str(src), "-o", str(scored)]) == 0
+    out = tmp_path / "r.html"
+    assert main(["report", str(scored), "-o", str(out), "--image-root", str(EXAMPLES)]) == 0
+    page = out.read_text()
+    assert page.count('class="row"') > 0
+    assert "no boxes found" not in page and "stroke-dasharray" not in page

@@ -77,7 +77,7 @@ def test_score_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert main(["score", str(src), "--task", "format", "--option", "nope=1"]) == 2
     assert main(["score", str(src), "--task", "format", "--workers", "0"]) == 2
     err = capsys.readouterr().err
-    assert "unknown task 'no-such-task'" in err and "preset must be one of" in err
+    assert "unknown task 'no-such-task'" in err and "has no preset 'nope'" in err
 
 
 def test_score_option_and_preset(tmp_path: Path) -> None:
@@ -153,3 +153,38 @@ def _png_pixels(data: bytes) -> bytes:
             idat += body
         pos += 12 + length
     return header + zlib.decompress(idat)
+
+
+def test_preset_a_task_lacks_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One rule (as in veRL): a preset the task's reward lacks is never a silent fall-back."""
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"completion": "<answer>3</answer>", "solution": 3}) + "\n")
+    out = tmp_path / "out.jsonl"
+    assert (
+        main(["score", str(src), "--task", "counting", "--preset", "visual_rft", "-o", str(out)])
+        == 2
+    )
+    assert "has no preset 'visual_rft'" in capsys.readouterr().err and not out.exists()
+    code = main(
+        ["score", str(src), "--task", "counting", "--preset", "visual_rft",
+         "--option", "counting.preset=default", "-o", str(out)]
+    )  # fmt: skip
+    assert code == 0 and json.loads(out.read_text())["scores"]["reward"] == "counting_default"
+
+
+def test_mixed_tasks_preset_row_error_names_the_fix(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    rows = [
+        {"task": "format", "completion": "<think>a</think><answer>b</answer>"},
+        {"task": "counting", "completion": "<answer>3</answer>", "solution": 3},
+    ]
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "out.jsonl"
+    assert main(["score", str(src), "--preset", "visual_rft", "-o", str(out)]) == 1
+    errors = (tmp_path / "out.jsonl.errors.jsonl").read_text()
+    assert "--option counting.preset=NAME" in errors
+    assert main(["score", str(src), "--preset", "nope", "-o", str(out)]) == 2
+    assert main(["score", str(src), "--option", "nope=1", "-o", str(out)]) == 2
+    assert main(["score", str(src), "--option", "nosuchtask.rule=1", "-o", str(out)]) == 2

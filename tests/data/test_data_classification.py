@@ -130,7 +130,6 @@ def test_unknown_label_reported(tmp_path: Path) -> None:
 
 
 def test_records_validate(folder: Path) -> None:
-    pytest.importorskip("visual_rewards.targets_misc")
     report = build_fewshot_classification(scan_image_folder(folder), 4, seed=0)
     n = len(report.records)
     assert len(validate_records(report).records) == n
@@ -185,3 +184,15 @@ def test_classification_reward_scores_ground_truth_at_one(folder: Path) -> None:
         res = get_reward("classification", preset).score(comps, sols)
         for name, values in res.components.items():
             np.testing.assert_allclose(values, 1.0, err_msg=f"{preset}/{name}")
+
+
+def test_labels_resolve_with_the_rewards_normalisation(tmp_path: Path) -> None:
+    """A CSV label "Hot-Dog" names the class "hot dog" (geometry.labels.normalize_label)."""
+    items = []
+    for i, label in enumerate(["Hot-Dog", "hot_dog", "HOT DOG."]):
+        path = tmp_path / f"{i}.png"
+        _write_image(path, i)
+        items.append((str(path), label))
+    report = build_fewshot_classification(items, 3, class_names=["hot dog"])
+    assert not report.skipped and len(report.records) == 3
+    assert {r.metadata["label"] for r in report.records} == {"hot dog"}

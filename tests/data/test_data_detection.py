@@ -154,21 +154,17 @@ def _jsonl_bytes(report: Any, tmp_path: Path, name: str) -> bytes:
     return path.read_bytes()
 
 
-def test_same_seed_gives_identical_bytes(source: Any, tmp_path: Path) -> None:
+def test_same_seed_gives_identical_bytes(
+    source: Any, tmp_path: Path, shared_data_or_none: Path | None
+) -> None:
     kind, raw, src = source
     cats = _categories(raw)
     opts = DetectionOptions(negatives=1)
     a = build_fewshot_detection(src, cats, 2, seed=3, options=opts)
     # a freshly loaded source, to rule out shared state
-    b = build_fewshot_detection(_load(kind, _shared(src))[1], cats, 2, seed=3, options=opts)
+    b = build_fewshot_detection(_load(kind, shared_data_or_none)[1], cats, 2, seed=3, options=opts)
     assert a.records, "nothing built"
     assert _jsonl_bytes(a, tmp_path, "a.jsonl") == _jsonl_bytes(b, tmp_path, "b.jsonl")
-
-
-def _shared(src: Any) -> Path | None:
-    from conftest import SHARED_DATA
-
-    return SHARED_DATA if SHARED_DATA.is_dir() else None
 
 
 def test_different_seeds_differ(source: Any) -> None:

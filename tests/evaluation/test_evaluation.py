@@ -445,3 +445,38 @@ def test_grounding_mask_metrics() -> None:
     assert m["mask"]["gIoU"] == pytest.approx((4 / 8 + 1) / 2)
     assert m["mask"]["cIoU"] == pytest.approx((4 + 8) / (8 + 8))
     assert m["box"]["mIoU"] == 1.0
+
+
+@pytest.mark.parametrize("label", ["hot-dog", "hot_dog", "Hot Dog", "HOT-DOG."])
+def test_box_label_picks_the_category_by_the_rewards_normalisation(label: str) -> None:
+    """Category names are matched with geometry.labels.normalize_label, as the rewards do."""
+    from visual_rewards.geometry.labels import normalize_label
+
+    gt = {
+        "images": [{"id": 1, "width": 100, "height": 100}],
+        "categories": [{"id": 7, "name": "hot dog"}],
+        "annotations": [],
+    }
+    completion = f"<answer>[{{'Position': [0, 0, 500, 500], 'Label': '{label}'}}]</answer>"
+    dets, stats = detections_from_outputs([{"image_id": 1, "completion": completion}], gt)
+    assert normalize_label(label) == normalize_label("hot dog")
+    assert [d["category_id"] for d in dets] == [7] and stats.unknown_category == 0
+
+
+def test_classification_accuracy_is_the_rewards_accuracy() -> None:
+    """Evaluation scores rows through scoring.score_rows: the same numbers as the reward."""
+    from visual_rewards.rewards import get_reward
+
+    rows = [
+        {
+            "completion": "<think>a</think><answer>Hot-Dog</answer>",
+            "solution": "<answer>hot dog</answer>",
+        },
+        {"completion": "<answer>rose</answer>", "solution": "<answer>tulip</answer>"},
+        {"completion": "no tags", "solution": "<answer>tulip</answer>"},
+    ]
+    result = classification_accuracy(rows)
+    reward = get_reward("classification")
+    acc = reward.score([r["completion"] for r in rows], [r["solution"] for r in rows])
+    assert result["accuracy"] == pytest.approx(float(np.mean(acc.components["accuracy"])))
+    assert set(result["per_class"]) == {"hot dog", "tulip"}

@@ -580,9 +580,11 @@ tag_soup = st.lists(
 @settings(max_examples=2000, deadline=None)
 @given(tag_soup)
 def test_visual_rft_format_check_is_the_papers_regex(text: str) -> None:
-    from visual_rewards.rewards.format import VISUAL_RFT_FORMAT_RE, visual_rft_format_ok
+    from reference_rewards import PAPER_FORMAT_RE
 
-    assert visual_rft_format_ok(text) == (VISUAL_RFT_FORMAT_RE.fullmatch(text) is not None)
+    from visual_rewards.parsing import visual_rft_format_ok
+
+    assert visual_rft_format_ok(text) == (PAPER_FORMAT_RE.fullmatch(text) is not None)
 
 
 def test_details_give_parsed_boxes_and_matched_ious() -> None:

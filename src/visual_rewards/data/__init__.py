@@ -6,7 +6,8 @@
 - reasoning grounding from LISA ReasonSeg (:func:`build_grounding`),
 
 each returning a :class:`BuildReport` (records plus what was skipped and why), written with
-:func:`save_hf_dataset` (TRL), :func:`save_verl_parquet` (veRL) or :func:`save_jsonl`.
+:func:`save_hf_dataset` (TRL) or :func:`save_jsonl`; veRL's parquet layout is written by the veRL
+adapter, :func:`visual_rewards.verl.write_verl_parquet` (records go in as they are).
 Importing this package needs only the core dependencies; writing datasets needs
 ``pip install visual-rewards[data]``.
 
@@ -42,7 +43,6 @@ from visual_rewards.data.detection import (
 from visual_rewards.data.export import (
     save_hf_dataset,
     save_jsonl,
-    save_verl_parquet,
     to_hf_dataset,
     validate_record,
     validate_records,
@@ -85,7 +85,6 @@ __all__ = [
     "resolve_categories",
     "save_hf_dataset",
     "save_jsonl",
-    "save_verl_parquet",
     "scan_image_folder",
     "to_hf_dataset",
     "validate_record",

@@ -3,14 +3,16 @@
 Input: labelled images, either a folder with one sub-folder per class or a CSV of
 ``(path, label)`` rows, and optionally a class-names file (one name per line, in label-index
 order, like the four lists of the paper's datasets). A label is resolved to a class name by,
-in order: the exact name; the name after normalisation (case, ``_``/``-`` and runs of spaces);
+in order: the exact name; the name after :func:`~visual_rewards.geometry.labels.normalize_label`
+(the rewards' rule: case, accents, apostrophes, ``_``/``-``/punctuation and runs of spaces);
 an integer index into the class-names file (``label_offset=1`` for 1-based labels). An item
 whose label resolves to nothing is reported with its path and skipped.
 
 Output: ``k`` images per class, sampled with a generator derived from ``(seed, class)``, one
 record each, with the paper's classification prompt and ``<answer>class name</answer>``.
 
->>> normalize_name("Hard-leaved_pocket  Orchid")
+>>> from visual_rewards.geometry.labels import normalize_label
+>>> normalize_label("Hard-leaved_pocket  Orchid")
 'hard leaved pocket orchid'
 """
 
@@ -23,13 +25,20 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from visual_rewards.data.prompts import classification_prompt
-from visual_rewards.data.records import BuildReport, Record, Skipped, answer, derived_rng
+from visual_rewards.data.records import (
+    BuildReport,
+    Record,
+    Skipped,
+    answer,
+    check_positive_int,
+    derived_rng,
+)
+from visual_rewards.geometry.labels import normalize_label
 
 __all__ = [
     "IMAGE_EXTENSIONS",
     "build_fewshot_classification",
     "load_class_names",
-    "normalize_name",
     "read_label_csv",
     "scan_image_folder",
 ]
@@ -37,11 +46,6 @@ __all__ = [
 IMAGE_EXTENSIONS: frozenset[str] = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 )
-
-
-def normalize_name(name: str) -> str:
-    """Lower-case, ``_``/``-`` to spaces, runs of whitespace to one space, stripped."""
-    return re.sub(r"\s+", " ", re.sub(r"[_\-]", " ", name.lower())).strip()
 
 
 def load_class_names(path: str | os.PathLike[str]) -> tuple[str, ...]:
@@ -112,7 +116,7 @@ def read_label_csv(
 def _resolver(class_names: Sequence[str], label_offset: int) -> dict[str, int]:
     table: dict[str, int] = {}
     for i, name in enumerate(class_names):
-        table.setdefault(normalize_name(name), i)
+        table.setdefault(normalize_label(name), i)
     return table
 
 
@@ -122,7 +126,7 @@ def _resolve(
     """Index of ``label`` in ``class_names``, or the reason it has none."""
     if label in class_names:
         return class_names.index(label)
-    norm = normalize_name(label)
+    norm = normalize_label(label)
     if norm in table:
         return table[norm]
     if re.fullmatch(r"\d+", label.strip()):
@@ -154,8 +158,7 @@ def build_fewshot_classification(
     A class with fewer than ``k`` images gives all of them and is listed in ``shortfalls``.
     Records come class by class in label-index order.
     """
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a positive int, got {k!r}")
+    check_positive_int("k", k)
     prompt = classification_prompt(dataset, noun=noun, attribute=attribute)
     items = list(items)
     if class_names is None:

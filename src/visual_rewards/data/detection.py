@@ -45,6 +45,7 @@ from visual_rewards.data.records import (
     Skipped,
     answer,
     check_image_size,
+    check_positive_int,
     coord_precision,
     derived_rng,
     format_boxes_answer,
@@ -133,6 +134,121 @@ def _image_path(img: Mapping[str, Any], image_root: str | Path) -> str:
     return str(Path(image_root) / rel)
 
 
+def _read_categories(
+    cats: list[Any], skipped: list[Skipped]
+) -> tuple[dict[int, str], dict[int, str]]:
+    """``(id -> name, id -> LVIS frequency)`` of the valid categories; others go to ``skipped``."""
+    names: dict[int, str] = {}
+    frequency: dict[int, str] = {}
+    for cat in cats:
+        if not (isinstance(cat, Mapping) and isinstance(cat.get("id"), int)):
+            skipped.append(Skipped(f"category {cat!r:.60}", "no integer id"))
+            continue
+        if not isinstance(cat.get("name"), str) or not cat["name"].strip():
+            skipped.append(Skipped(f"category {cat['id']}", "no name"))
+            continue
+        names[cat["id"]] = cat["name"]
+        if isinstance(cat.get("frequency"), str):
+            frequency[cat["id"]] = cat["frequency"]
+    return names, frequency
+
+
+def _read_images(
+    imgs: list[Any], image_root: str | Path, skipped: list[Skipped]
+) -> dict[int, _Image]:
+    """Image id -> :class:`_Image` of the valid images; others go to ``skipped``."""
+    images: dict[int, _Image] = {}
+    for img in imgs:
+        if not (isinstance(img, Mapping) and isinstance(img.get("id"), int)):
+            skipped.append(Skipped(f"image {img!r:.60}", "no integer id"))
+            continue
+        try:
+            size = check_image_size((img.get("width"), img.get("height")), f"image {img['id']}")
+            path = _image_path(img, image_root)
+        except ValueError as exc:
+            skipped.append(Skipped(f"image {img['id']}", str(exc)))
+            continue
+        images[img["id"]] = _Image(
+            id=img["id"],
+            path=path,
+            size=size,
+            neg_category_ids=frozenset(img.get("neg_category_ids") or ()),
+            not_exhaustive_category_ids=frozenset(img.get("not_exhaustive_category_ids") or ()),
+        )
+    return images
+
+
+def _bbox_problem(bbox: Any, size: tuple[int, int]) -> str | None:
+    """Why a COCO ``[x, y, w, h]`` box cannot be used in an image of ``size``, or None."""
+    if not (isinstance(bbox, list) and len(bbox) == 4 and all(_is_number(v) for v in bbox)):
+        return f"bbox must be 4 finite numbers [x, y, w, h], got {bbox!r:.80}"
+    x, y, w, h = (float(v) for v in bbox)
+    w_img, h_img = size
+    tol = BORDER_TOLERANCE_PX
+    if not (w > 0 and h > 0):
+        return f"bbox has zero or negative size {bbox}"
+    if x < -tol or y < -tol or x + w > w_img + tol or y + h > h_img + tol:
+        return f"bbox {bbox} lies outside the {w_img}x{h_img} image"
+    return None
+
+
+@dataclass
+class _Annotations:
+    """What :func:`_read_annotations` collects."""
+
+    grouped: dict[tuple[int, int], tuple[list[int], list[list[float]]]] = field(
+        default_factory=dict
+    )
+    present: dict[int, set[int]] = field(default_factory=dict)
+    unusable: dict[tuple[int, int], str] = field(default_factory=dict)
+    clipped: int = 0
+
+
+def _read_annotations(
+    anns: list[Any],
+    images: dict[int, _Image],
+    category_names: dict[int, str],
+    skip_crowd_pairs: bool,
+    skipped: list[Skipped],
+) -> _Annotations:
+    """Group the usable boxes by (image, category), clipped to the image; report the rest."""
+    out = _Annotations()
+    for ann in anns:
+        if not isinstance(ann, Mapping) or not isinstance(ann.get("id"), int):
+            skipped.append(Skipped(f"annotation {ann!r:.60}", "no integer id"))
+            continue
+        aid, iid, cid = ann["id"], ann.get("image_id"), ann.get("category_id")
+        if not isinstance(iid, int) or iid not in images:
+            skipped.append(Skipped(f"annotation {aid}", f"unknown or invalid image_id {iid!r}"))
+            continue
+        if not isinstance(cid, int) or cid not in category_names:
+            skipped.append(Skipped(f"annotation {aid}", f"unknown category_id {cid!r}"))
+            continue
+        out.present.setdefault(iid, set()).add(cid)
+        pair = (iid, cid)
+        if ann.get("iscrowd", 0):
+            if skip_crowd_pairs:
+                out.unusable.setdefault(pair, f"crowd annotation {aid}")
+            continue
+        if cid in images[iid].not_exhaustive_category_ids:
+            out.unusable.setdefault(pair, "category not exhaustively annotated in this image")
+            continue
+        reason = _bbox_problem(ann.get("bbox"), images[iid].size)
+        if reason is not None:
+            skipped.append(Skipped(f"annotation {aid}", reason))
+            out.unusable[pair] = f"bad annotation {aid}"
+            continue
+        x, y, w, h = (float(v) for v in ann["bbox"])
+        w_img, h_img = images[iid].size
+        box = [max(x, 0.0), max(y, 0.0), min(x + w, float(w_img)), min(y + h, float(h_img))]
+        if box != [x, y, x + w, y + h]:
+            out.clipped += 1
+        ids, boxes = out.grouped.setdefault(pair, ([], []))
+        ids.append(aid)
+        boxes.append(box)
+    return out
+
+
 def load_detection_source(
     annotations: str | Path | Mapping[str, Any],
     image_root: str | Path,
@@ -150,6 +266,8 @@ def load_detection_source(
     else:
         with open(annotations, encoding="utf-8") as fh:
             data = json.load(fh)
+    if not isinstance(data, Mapping):
+        raise ValueError("not a COCO/LVIS detection file: the top level must be an object")
     for key in ("images", "annotations", "categories"):
         if not isinstance(data.get(key), list):
             raise ValueError(f"not a COCO/LVIS detection file: {key!r} must be a list")
@@ -157,106 +275,25 @@ def load_detection_source(
         "neg_category_ids" in im for im in data["images"] if isinstance(im, Mapping)
     )
     skipped: list[Skipped] = []
-
-    category_names: dict[int, str] = {}
-    frequency: dict[int, str] = {}
-    for cat in data["categories"]:
-        if not (isinstance(cat, Mapping) and isinstance(cat.get("id"), int)):
-            skipped.append(Skipped(f"category {cat!r:.60}", "no integer id"))
-            continue
-        if not isinstance(cat.get("name"), str) or not cat["name"].strip():
-            skipped.append(Skipped(f"category {cat['id']}", "no name"))
-            continue
-        category_names[cat["id"]] = cat["name"]
-        if isinstance(cat.get("frequency"), str):
-            frequency[cat["id"]] = cat["frequency"]
-    category_ids = {name: cid for cid, name in category_names.items()}
-
-    images: dict[int, _Image] = {}
-    for img in data["images"]:
-        if not (isinstance(img, Mapping) and isinstance(img.get("id"), int)):
-            skipped.append(Skipped(f"image {img!r:.60}", "no integer id"))
-            continue
-        try:
-            size = check_image_size((img.get("width"), img.get("height")), f"image {img['id']}")
-            path = _image_path(img, image_root)
-        except ValueError as exc:
-            skipped.append(Skipped(f"image {img['id']}", str(exc)))
-            continue
-        images[img["id"]] = _Image(
-            id=img["id"],
-            path=path,
-            size=size,
-            neg_category_ids=frozenset(img.get("neg_category_ids") or ()),
-            not_exhaustive_category_ids=frozenset(img.get("not_exhaustive_category_ids") or ()),
-        )
-
-    grouped: dict[tuple[int, int], tuple[list[int], list[list[float]]]] = {}
-    present: dict[int, set[int]] = {}
-    unusable: dict[tuple[int, int], str] = {}
-    clipped = 0
-    for ann in data["annotations"]:
-        if not isinstance(ann, Mapping) or not isinstance(ann.get("id"), int):
-            skipped.append(Skipped(f"annotation {ann!r:.60}", "no integer id"))
-            continue
-        aid = ann["id"]
-        iid, cid = ann.get("image_id"), ann.get("category_id")
-        if iid not in images:
-            skipped.append(Skipped(f"annotation {aid}", f"unknown or invalid image_id {iid!r}"))
-            continue
-        if cid not in category_names:
-            skipped.append(Skipped(f"annotation {aid}", f"unknown category_id {cid!r}"))
-            continue
-        assert isinstance(iid, int) and isinstance(cid, int)
-        present.setdefault(iid, set()).add(cid)
-        pair = (iid, cid)
-        if ann.get("iscrowd", 0):
-            if skip_crowd_pairs:
-                unusable.setdefault(pair, f"crowd annotation {aid}")
-            continue
-        if cid in images[iid].not_exhaustive_category_ids:
-            unusable.setdefault(pair, "category not exhaustively annotated in this image")
-            continue
-        bbox = ann.get("bbox")
-        w_img, h_img = images[iid].size
-        reason = None
-        if not (isinstance(bbox, list) and len(bbox) == 4 and all(_is_number(v) for v in bbox)):
-            reason = f"bbox must be 4 finite numbers [x, y, w, h], got {bbox!r:.80}"
-        else:
-            x, y, w, h = (float(v) for v in bbox)
-            x1, y1, x2, y2 = x, y, x + w, y + h
-            tol = BORDER_TOLERANCE_PX
-            if not (w > 0 and h > 0):
-                reason = f"bbox has zero or negative size {bbox}"
-            elif x1 < -tol or y1 < -tol or x2 > w_img + tol or y2 > h_img + tol:
-                reason = f"bbox {bbox} lies outside the {w_img}x{h_img} image"
-        if reason is not None:
-            skipped.append(Skipped(f"annotation {aid}", reason))
-            unusable[pair] = f"bad annotation {aid}"
-            continue
-        box = [max(x1, 0.0), max(y1, 0.0), min(x2, float(w_img)), min(y2, float(h_img))]
-        if box != [x1, y1, x2, y2]:
-            clipped += 1
-        ids, boxes = grouped.setdefault(pair, ([], []))
-        ids.append(aid)
-        boxes.append(box)
-
+    category_names, frequency = _read_categories(data["categories"], skipped)
+    images = _read_images(data["images"], image_root, skipped)
+    anns = _read_annotations(data["annotations"], images, category_names, skip_crowd_pairs, skipped)
     usable = {
         pair: (ids, np.asarray(boxes, dtype=np.float64).reshape(-1, 4))
-        for pair, (ids, boxes) in grouped.items()
-        if pair not in unusable
+        for pair, (ids, boxes) in anns.grouped.items()
+        if pair not in anns.unusable
     }
     return DetectionSource(
         flavor="lvis" if lvis else "coco",
         images=images,
-        category_ids=category_ids,
+        category_ids={name: cid for cid, name in category_names.items()},
         category_names=category_names,
         frequency=frequency,
         boxes=usable,
-        present=present,
-        unusable=unusable,
+        present=anns.present,
+        unusable=anns.unusable,
         skipped=skipped,
-        clipped=clipped,
+        clipped=anns.clipped,
     )
 
 
@@ -465,8 +502,7 @@ def build_fewshot_detection(
     Records come category by category, in the order given; negatives follow.
     """
     options = options or DetectionOptions()
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a positive int, got {k!r}")
+    check_positive_int("k", k)
     report = _start(source)
     cat_ids = _resolve_ids(source, categories)
     usable = _usable_pairs(source, cat_ids, options, report)
@@ -502,8 +538,7 @@ def build_open_vocab_train(
     dataset has 6K entries, one prompt per (image, category) with all its boxes.
     """
     options = options or DetectionOptions()
-    if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
-        raise ValueError(f"num_samples must be a positive int, got {num_samples!r}")
+    check_positive_int("num_samples", num_samples)
     report = _start(source)
     cat_ids = _resolve_ids(source, base_categories)
     usable = _usable_pairs(source, cat_ids, options, report)
@@ -534,10 +569,7 @@ def build_detection_eval(
     test ``"paper-lvis-13"``. ``max_images`` keeps the first images (by id) that have a pair.
     """
     options = options or DetectionOptions()
-    if max_images is not None and (
-        isinstance(max_images, bool) or not isinstance(max_images, int) or max_images < 1
-    ):
-        raise ValueError(f"max_images must be a positive int or None, got {max_images!r}")
+    check_positive_int("max_images", max_images, optional=True)
     report = _start(source)
     cat_ids = _resolve_ids(source, categories)
     usable = _usable_pairs(source, cat_ids, options, report)

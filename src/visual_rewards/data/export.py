@@ -1,4 +1,8 @@
-"""Writing records: JSON lines, a Hugging Face ``datasets.Dataset`` on disk, parquet for veRL.
+"""Writing records: JSON lines and a Hugging Face ``datasets.Dataset`` on disk.
+
+veRL's parquet layout is written by the veRL adapter,
+:func:`visual_rewards.verl.write_verl_parquet`, which takes these records as they are (the
+adapter may import this package; this package never imports the adapter).
 
 Columns (the TRL recipe's): ``image`` (an image; the file's bytes are embedded unless
 ``embed_images=False``), ``problem``, ``solution``, ``task`` and ``metadata`` (a JSON string
@@ -22,7 +26,6 @@ from visual_rewards.data.records import BuildReport, Record, Skipped
 __all__ = [
     "save_hf_dataset",
     "save_jsonl",
-    "save_verl_parquet",
     "to_hf_dataset",
     "validate_record",
     "validate_records",
@@ -37,7 +40,7 @@ def validate_record(record: Record) -> None:
     Detection and grounding solutions are read with
     :func:`visual_rewards.targets.parse_box_target` in the record's coordinate space and must
     give as many boxes as the metadata lists; classification solutions with
-    :func:`visual_rewards.targets_misc.class_target` and must name the label.
+    :func:`visual_rewards.targets.class_target` and must name the label.
 
     Raises:
         ValueError: (``TargetError`` included) naming what is wrong.
@@ -55,7 +58,7 @@ def validate_record(record: Record) -> None:
         if len(target) != want:
             raise ValueError(f"solution has {len(target)} boxes, the source {want}")
     elif record.task == "classification":
-        from visual_rewards.targets_misc import class_target
+        from visual_rewards.targets import class_target
 
         target_cls = class_target(record.solution)
         if target_cls.label != meta["label"]:
@@ -144,26 +147,3 @@ def save_hf_dataset(
 ) -> None:
     """``to_hf_dataset(records).save_to_disk(path)``; load it with ``datasets.load_from_disk``."""
     to_hf_dataset(records, embed_images=embed_images).save_to_disk(str(path))
-
-
-def save_verl_parquet(
-    records: Sequence[Record],
-    path: str | os.PathLike[str],
-    *,
-    data_source: str | None = None,
-    split: str = "train",
-    embed_images: bool = True,
-) -> None:
-    """Write a parquet file in veRL's RL dataset layout, through the veRL glue's builder.
-
-    :func:`visual_rewards.verl.write_verl_parquet` makes the rows (``data_source``
-    ``"visual_rewards/<task>"`` unless given, ``prompt``, ``images``, ``ability``,
-    ``reward_model.ground_truth`` = the solution, ``extra_info`` with ``task``, ``split``,
-    ``index``, the metadata JSON and the reward's extra columns such as ``image_size``), so
-    the dataset and veRL's ``compute_score`` agree on every field.
-    """
-    from visual_rewards.verl.dataset import write_verl_parquet
-
-    write_verl_parquet(
-        list(records), Path(path), split=split, data_source=data_source, embed_images=embed_images
-    )

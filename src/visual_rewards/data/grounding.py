@@ -29,29 +29,18 @@ from visual_rewards.data.records import (
     Skipped,
     answer,
     check_image_size,
+    check_positive_int,
     coord_precision,
     derived_rng,
     round_boxes,
 )
 from visual_rewards.geometry.coords import CoordSpace
+from visual_rewards.io.files import image_file_size
 
-__all__ = ["build_grounding", "find_reasonseg_files", "format_grounding_answer", "read_image_size"]
+__all__ = ["build_grounding", "find_reasonseg_files", "format_grounding_answer"]
 
 _TOL = 1.0
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".JPG", ".JPEG", ".PNG")
-
-
-def read_image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
-    """``(width, height)`` of an image file, from its header (needs Pillow)."""
-    try:
-        from PIL import Image
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "reading image sizes needs Pillow: pip install visual-rewards[data]"
-        ) from exc
-    with Image.open(path) as im:
-        w, h = im.size
-    return int(w), int(h)
 
 
 def find_reasonseg_files(root: str | os.PathLike[str]) -> list[tuple[str, str]]:
@@ -143,7 +132,7 @@ def _parse_file(
     if isinstance(data.get("imageWidth"), int) and isinstance(data.get("imageHeight"), int):
         size = check_image_size((data["imageWidth"], data["imageHeight"]), json_path)
     else:
-        size = read_image_size(image_path)
+        size = image_file_size(image_path)
     w, h = size
     for poly in targets + ignores:
         for x, y in poly:
@@ -207,8 +196,7 @@ def build_grounding(
             }
             records.append(Record(image_path, problem, answer(text), "grounding", meta))
     if num_samples is not None:
-        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
-            raise ValueError(f"num_samples must be a positive int or None, got {num_samples!r}")
+        check_positive_int("num_samples", num_samples)
         if len(records) < num_samples:
             report.shortfalls["records"] = (num_samples, len(records))
         keep = sorted(

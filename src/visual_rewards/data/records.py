@@ -38,6 +38,7 @@ __all__ = [
     "BuildReport",
     "Record",
     "Skipped",
+    "check_positive_int",
     "coord_precision",
     "derived_rng",
     "format_boxes_answer",
@@ -136,6 +137,22 @@ def derived_rng(seed: int, *parts: object) -> random.Random:
         raise TypeError(f"seed must be an int, got {seed!r}")
     key = json.dumps([seed, *[str(p) for p in parts]]).encode()
     return random.Random(int.from_bytes(hashlib.sha256(key).digest()[:8], "big"))
+
+
+def check_positive_int(name: str, value: object, *, optional: bool = False) -> None:
+    """Raise ``ValueError`` unless ``value`` is an int >= 1 (or None when ``optional``).
+
+    >>> check_positive_int("k", 4)
+    >>> check_positive_int("k", True)
+    Traceback (most recent call last):
+    ...
+    ValueError: k must be a positive int, got True
+    """
+    if optional and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        more = " or None" if optional else ""
+        raise ValueError(f"{name} must be a positive int{more}, got {value!r}")
 
 
 def coord_precision(coords: CoordSpace) -> int:

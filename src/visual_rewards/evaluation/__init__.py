@@ -6,7 +6,7 @@
 * classification: accuracy overall, per dataset and per class (:func:`classification_accuracy`);
 * grounding: box and mask mIoU / gIoU / cIoU (:func:`grounding_metrics`).
 
-The command line is ``visual-rewards evaluate …`` (:mod:`visual_rewards.evaluation.cli`).
+The command line is ``visual-rewards evaluate …`` (:mod:`visual_rewards.cli.evaluate`).
 pycocotools is imported only inside the functions that need it.
 """
 

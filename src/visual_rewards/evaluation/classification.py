@@ -9,25 +9,29 @@ Rows with a malformed ground truth (NaN accuracy) are counted and left out.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
+from visual_rewards.parsing import parse_completion
 from visual_rewards.rewards import get_reward
+from visual_rewards.scoring import score_rows
 
 __all__ = ["classification_accuracy"]
 
-_ANSWER_RE = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
-
 
 def _class_name(solution: Any) -> str:
+    """The class a ground truth names: its ``label``, or the text inside ``<answer>``.
+
+    >>> _class_name("<answer> rose </answer>"), _class_name({"label": "tulip"}), _class_name("daisy")
+    ('rose', 'tulip', 'daisy')
+    """
     if isinstance(solution, Mapping):
         return str(solution.get("label", "?"))
     text = str(solution)
-    m = _ANSWER_RE.search(text)
-    return (m.group(1) if m else text).strip()
+    answer = parse_completion(text).answer
+    return (answer if answer is not None else text).strip()
 
 
 def classification_accuracy(
@@ -57,10 +61,10 @@ def classification_accuracy(
         nonlocal n_na
         if not buf:
             return
-        res = reward.score(
-            [r.get(completion_field, "") for r in buf], [r.get(solution_field) for r in buf]
+        res = score_rows(
+            reward, buf, completion_field=completion_field, solution_field=solution_field
         )
-        acc = np.asarray(res.components["accuracy"], dtype=np.float64)
+        acc = res.components["accuracy"]
         for r, a in zip(buf, acc.tolist(), strict=True):
             if math.isnan(a):
                 n_na += 1

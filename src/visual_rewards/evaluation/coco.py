@@ -19,7 +19,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["COCO_STAT_NAMES", "DetectionMetrics", "coco_evaluate", "load_json"]
+__all__ = [
+    "COCO_STAT_NAMES",
+    "DetectionMetrics",
+    "coco_evaluate",
+    "load_json",
+    "per_category_table",
+]
 
 #: Names of COCOeval's 12 ``stats``, in order.
 COCO_STAT_NAMES = (
@@ -110,6 +116,34 @@ def per_category_ap(
     return ap, ap50
 
 
+def per_category_table(
+    ground_truth: Mapping[str, Any],
+    precision: npt.NDArray[np.float64],
+    cat_ids: Sequence[Any],
+    evaluated: set[Any],
+    *,
+    count_crowd: bool,
+    only_evaluated: bool = False,
+) -> dict[str, dict[str, float]]:
+    """Category name -> ``{"AP", "AP50", "n_gt"}`` from an accumulated precision array.
+
+    ``n_gt`` counts the annotations on the ``evaluated`` images (crowd ones only when
+    ``count_crowd``); ``only_evaluated`` leaves out categories with neither ground truth
+    nor an AP (LVIS lists only those it evaluated).
+    """
+    ap, ap50 = per_category_ap(precision)
+    n_gt: dict[Any, int] = {}
+    for ann in ground_truth.get("annotations", []):
+        if (count_crowd or not ann.get("iscrowd", 0)) and ann["image_id"] in evaluated:
+            n_gt[ann["category_id"]] = n_gt.get(ann["category_id"], 0) + 1
+    names = {c["id"]: str(c.get("name", c["id"])) for c in ground_truth.get("categories", [])}
+    return {
+        names[cid]: {"AP": float(ap[i]), "AP50": float(ap50[i]), "n_gt": n_gt.get(cid, 0)}
+        for i, cid in enumerate(cat_ids)
+        if not only_evaluated or n_gt.get(cid, 0) > 0 or ap[i] > -1
+    }
+
+
 def _known(ids: Sequence[Any], known: set[Any], what: str) -> set[Any]:
     unknown = sorted(set(ids) - known, key=str)
     if unknown:
@@ -181,17 +215,9 @@ def coco_evaluate(
         ev.summarize()
     stats = {name: float(v) for name, v in zip(COCO_STAT_NAMES, ev.stats, strict=True)}
     precision = np.asarray(ev.eval["precision"])
-    ap, ap50 = per_category_ap(precision)
-    n_gt: dict[int, int] = {}
-    evaluated = set(ev.params.imgIds)
-    for ann in gt_data.get("annotations", []):
-        if not ann.get("iscrowd", 0) and ann["image_id"] in evaluated:
-            n_gt[ann["category_id"]] = n_gt.get(ann["category_id"], 0) + 1
-    names = {c["id"]: str(c.get("name", c["id"])) for c in gt_data.get("categories", [])}
-    per_category = {
-        names[cid]: {"AP": float(ap[i]), "AP50": float(ap50[i]), "n_gt": n_gt.get(cid, 0)}
-        for i, cid in enumerate(ev.params.catIds)
-    }
+    per_category = per_category_table(
+        gt_data, precision, ev.params.catIds, set(ev.params.imgIds), count_crowd=False
+    )
     return DetectionMetrics(
         stats=stats,
         per_category=per_category,

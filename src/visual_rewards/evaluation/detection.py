@@ -7,7 +7,10 @@ completion is read with the very parser training uses
 boxes are mapped from the model's coordinate space to the image's pixels (``width``/``height``
 of the annotation file's image), and each box becomes a COCO result ``[x, y, w, h]`` with its
 confidence as the score (1.0 when the model gave none). Without a row category, a box's own
-label picks the category by name; boxes whose category cannot be found are dropped and counted.
+label picks the category by name (compared after
+:func:`~visual_rewards.geometry.labels.normalize_label`, the rewards' rule, so ``"hot-dog"``,
+``"hot_dog"`` and ``"Hot Dog"`` name the same category); boxes whose category cannot be found
+are dropped and counted.
 """
 
 from __future__ import annotations
@@ -20,10 +23,11 @@ from typing import Any
 from visual_rewards.evaluation.coco import DetectionMetrics, coco_evaluate
 from visual_rewards.evaluation.lvis import is_lvis, lvis_evaluate
 from visual_rewards.geometry.coords import CoordConfig, CoordSpace
+from visual_rewards.geometry.labels import normalize_label
+from visual_rewards.io.rows import row_value
 from visual_rewards.parsing import parse_completion, parse_detections
-from visual_rewards.scoring import row_value
 
-__all__ = ["ConversionStats", "detections_from_outputs", "evaluate_detection"]
+__all__ = ["ConversionStats", "category_ids", "detections_from_outputs", "evaluate_detection"]
 
 
 @dataclass
@@ -39,8 +43,29 @@ class ConversionStats:
     notes: list[str] = field(default_factory=list)
 
 
-def _norm_name(name: str) -> str:
-    return " ".join(name.replace("_", " ").lower().split())
+def category_ids(text: str, ground_truth: Mapping[str, Any]) -> list[Any]:
+    """The category ids named by ``text``: comma-separated names (any case) or ids.
+
+    Raises ``ValueError`` naming a part that is neither a name nor an id of the file.
+
+    >>> gt = {"categories": [{"id": 3, "name": "Hot Dog"}, {"id": 5, "name": "cat"}]}
+    >>> category_ids("hot dog, 5", gt)
+    [3, 5]
+    """
+    cats = [c for c in ground_truth.get("categories", []) if isinstance(c, Mapping)]
+    by_name = {normalize_label(str(c.get("name", ""))): c["id"] for c in cats}
+    ids = {c["id"] for c in cats}
+    out: list[Any] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        if normalize_label(part) in by_name:
+            out.append(by_name[normalize_label(part)])
+        elif part.isdigit() and int(part) in ids:
+            out.append(int(part))
+        else:
+            raise ValueError(f"unknown category {part!r} (not a name or id in the annotations)")
+    return out
 
 
 def detections_from_outputs(
@@ -76,9 +101,9 @@ def detections_from_outputs(
     cat_ids = {c["id"] for c in cats}
     by_name: dict[str, Any] = {}
     for c in cats:
-        by_name.setdefault(_norm_name(str(c.get("name", ""))), c["id"])
+        by_name.setdefault(normalize_label(str(c.get("name", ""))), c["id"])
         for syn in c.get("synonyms", []) or []:
-            by_name.setdefault(_norm_name(str(syn)), c["id"])
+            by_name.setdefault(normalize_label(str(syn)), c["id"])
     stats = ConversionStats()
     out: list[dict[str, Any]] = []
     for row in rows:
@@ -91,7 +116,7 @@ def detections_from_outputs(
         if row_cat is None:
             row_cat = row_value(row, category_field)
         if isinstance(row_cat, str):
-            row_cat = by_name.get(_norm_name(row_cat), row_cat)
+            row_cat = by_name.get(normalize_label(row_cat), row_cat)
         if row_cat is not None and row_cat not in cat_ids:
             stats.unknown_category += 1
             continue
@@ -107,7 +132,7 @@ def detections_from_outputs(
         ):
             cat = row_cat
             if cat is None:
-                cat = by_name.get(_norm_name(label)) if label else None
+                cat = by_name.get(normalize_label(label)) if label else None
                 if cat is None:
                     stats.unknown_category += 1
                     continue

@@ -1,7 +1,7 @@
 """Grounding metrics (LISA, RefCOCO): mIoU, gIoU and cIoU for boxes, and for masks if given.
 
 For each row, the predicted box is the first valid box of the completion (read with the
-training parser, DESIGN §4.4) and the target is the first box of the ground truth (read with
+training parser, as the grounding reward reads it) and the target is the first box of the ground truth (read with
 :func:`~visual_rewards.targets.parse_box_target`). A row without a readable prediction scores
 IoU 0 (intersection 0, union = the target's area).
 
@@ -26,8 +26,8 @@ import numpy as np
 import numpy.typing as npt
 
 from visual_rewards.geometry.coords import CoordConfig, CoordSpace
+from visual_rewards.io.rows import row_value
 from visual_rewards.parsing import parse_completion, parse_detections
-from visual_rewards.scoring import row_value
 from visual_rewards.targets import parse_box_target
 
 __all__ = ["decode_mask", "grounding_metrics"]

@@ -28,7 +28,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from visual_rewards.evaluation.coco import DetectionMetrics, _known, load_json, per_category_ap
+from visual_rewards.evaluation.coco import (
+    DetectionMetrics,
+    _known,
+    load_json,
+    per_category_table,
+)
 
 __all__ = ["BoxEval", "box_evaluate", "coco_box_iou", "lvis_evaluate"]
 
@@ -189,6 +194,90 @@ def _evaluate_img(
     }
 
 
+def _prepare_detections(
+    detections: Sequence[Mapping[str, Any]],
+    images: Mapping[Any, Mapping[str, Any]],
+    gts: Sequence[Mapping[str, Any]],
+    federated: bool,
+    top: int,
+) -> list[dict[str, Any]]:
+    """Copies of the detections to evaluate, with ``area`` and a 1-based ``_id``.
+
+    Drops detections on unknown images; federated: keeps the ``top`` highest-scoring per
+    image, then only the categories present in the image or listed as negative there.
+    """
+    dts = []
+    for d in detections:
+        if d["image_id"] not in images:
+            continue
+        x = dict(d)
+        x["bbox"] = [float(v) for v in d["bbox"]]
+        x["area"] = x["bbox"][2] * x["bbox"][3]
+        dts.append(x)
+    if federated:  # LVIS keeps the top detections per image, across categories
+        per_img: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+        for x in dts:
+            per_img[x["image_id"]].append(x)
+        dts = []
+        for anns in per_img.values():
+            if len(anns) > top:
+                anns = sorted(anns, key=lambda a: a["score"], reverse=True)[:top]
+            dts.extend(anns)
+    for i, x in enumerate(dts):
+        x["_id"] = i + 1
+    if federated:
+        present: dict[Any, set[Any]] = defaultdict(set)
+        for g in gts:
+            present[g["image_id"]].add(g["category_id"])
+        neg = {i: set(img.get("neg_category_ids", ())) for i, img in images.items()}
+        dts = [
+            x
+            for x in dts
+            if x["category_id"] in present[x["image_id"]] or x["category_id"] in neg[x["image_id"]]
+        ]
+    return dts
+
+
+def _precision_recall(
+    evals: Sequence[Mapping[str, Any]], max_det: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None:
+    """COCOeval's accumulate for one (category, area, max-dets) cell.
+
+    Returns ``(precision (T, R), recall (T,))``, or None when there is no positive.
+    """
+    t_n, r_n = len(IOU_THRS), len(REC_THRS)
+    scores = np.concatenate([e["scores"][:max_det] for e in evals])
+    order = np.argsort(-scores, kind="mergesort")
+    matched = np.concatenate([e["matched"][:, :max_det] for e in evals], axis=1)[:, order]
+    ignored = np.concatenate([e["dt_ignore"][:, :max_det] for e in evals], axis=1)[:, order]
+    gt_ig = np.concatenate([e["gt_ignore"] for e in evals])
+    n_pos = int(np.count_nonzero(gt_ig == 0))
+    if n_pos == 0:
+        return None
+    tps = np.logical_and(matched, ~ignored)
+    fps = np.logical_and(~matched.astype(bool), ~ignored)
+    tp_sum = np.cumsum(tps, axis=1).astype(np.float64)
+    fp_sum = np.cumsum(fps, axis=1).astype(np.float64)
+    precision = np.zeros((t_n, r_n))
+    recall = np.zeros(t_n)
+    for t in range(t_n):
+        tp, fp = tp_sum[t], fp_sum[t]
+        nd = tp.shape[0]
+        rc = tp / n_pos
+        pr = tp / (fp + tp + np.spacing(1))
+        recall[t] = rc[-1] if nd else 0.0
+        pr = np.maximum.accumulate(pr[::-1])[::-1] if nd else pr
+        inds = np.searchsorted(rc, REC_THRS, side="left")
+        q = np.zeros(r_n)
+        valid = inds < nd
+        q[valid] = pr[inds[valid]]
+        # COCOeval stops at the first recall point past the end
+        first_bad = int(np.argmin(valid)) if not valid.all() else r_n
+        q[first_bad:] = 0.0
+        precision[t] = q
+    return precision, recall
+
+
 def box_evaluate(
     ground_truth: Mapping[str, Any],
     detections: Sequence[Mapping[str, Any]],
@@ -222,47 +311,13 @@ def box_evaluate(
         g = dict(ann)
         g["_ignore"] = bool(g.get("ignore", 0)) or bool(g.get("iscrowd", 0))
         gts.append(g)
-    dts = []
-    for d in detections:
-        if d["image_id"] not in images:
-            continue
-        x = dict(d)
-        x["bbox"] = [float(v) for v in d["bbox"]]
-        x["area"] = x["bbox"][2] * x["bbox"][3]
-        dts.append(x)
     top = max_dets[-1]
-    if federated:  # LVIS keeps the top detections per image, across categories
-        per_img: dict[Any, list[dict[str, Any]]] = defaultdict(list)
-        for x in dts:
-            per_img[x["image_id"]].append(x)
-        dts = []
-        for anns in per_img.values():
-            if len(anns) > top:
-                anns = sorted(anns, key=lambda a: a["score"], reverse=True)[:top]
-            dts.extend(anns)
-    for i, x in enumerate(dts):
-        x["_id"] = i + 1
     gt_by = _group(gts)
-    if federated:
-        present: dict[Any, set[Any]] = defaultdict(set)
-        for g in gts:
-            present[g["image_id"]].add(g["category_id"])
-        neg = {i: set(img.get("neg_category_ids", ())) for i, img in images.items()}
-        dts = [
-            x
-            for x in dts
-            if x["category_id"] in present[x["image_id"]] or x["category_id"] in neg[x["image_id"]]
-        ]
-    dt_by = _group(dts)
+    dt_by = _group(_prepare_detections(detections, images, gts, federated, top))
     keys = set(gt_by) | set(dt_by)
-
     t_n, r_n, k_n, a_n, m_n = (
-        len(IOU_THRS),
-        len(REC_THRS),
-        len(cat_list),
-        len(AREA_RNGS),
-        len(max_dets),
-    )
+        len(IOU_THRS), len(REC_THRS), len(cat_list), len(AREA_RNGS), len(max_dets)
+    )  # fmt: skip
     precision = -np.ones((t_n, r_n, k_n, a_n, m_n))
     recall = -np.ones((t_n, k_n, a_n, m_n))
     for k, cat in enumerate(cat_list):
@@ -281,40 +336,10 @@ def box_evaluate(
                 )
                 if e is not None:
                     evals.append(e)
-            if not evals:
-                continue
             for m, max_det in enumerate(max_dets):
-                scores = np.concatenate([e["scores"][:max_det] for e in evals])
-                order = np.argsort(-scores, kind="mergesort")
-                matched = np.concatenate([e["matched"][:, :max_det] for e in evals], axis=1)[
-                    :, order
-                ]
-                ignored = np.concatenate([e["dt_ignore"][:, :max_det] for e in evals], axis=1)[
-                    :, order
-                ]
-                gt_ig = np.concatenate([e["gt_ignore"] for e in evals])
-                n_pos = int(np.count_nonzero(gt_ig == 0))
-                if n_pos == 0:
-                    continue
-                tps = np.logical_and(matched, ~ignored)
-                fps = np.logical_and(~matched.astype(bool), ~ignored)
-                tp_sum = np.cumsum(tps, axis=1).astype(np.float64)
-                fp_sum = np.cumsum(fps, axis=1).astype(np.float64)
-                for t in range(t_n):
-                    tp, fp = tp_sum[t], fp_sum[t]
-                    nd = tp.shape[0]
-                    rc = tp / n_pos
-                    pr = tp / (fp + tp + np.spacing(1))
-                    recall[t, k, a, m] = rc[-1] if nd else 0.0
-                    pr = np.maximum.accumulate(pr[::-1])[::-1] if nd else pr
-                    inds = np.searchsorted(rc, REC_THRS, side="left")
-                    q = np.zeros(r_n)
-                    valid = inds < nd
-                    q[valid] = pr[inds[valid]]
-                    # COCOeval stops at the first recall point past the end
-                    first_bad = int(np.argmin(valid)) if not valid.all() else r_n
-                    q[first_bad:] = 0.0
-                    precision[t, :, k, a, m] = q
+                cell = _precision_recall(evals, max_det) if evals else None
+                if cell is not None:
+                    precision[:, :, k, a, m], recall[:, k, a, m] = cell
     return BoxEval(precision=precision, recall=recall, cat_ids=cat_list, max_dets=max_dets)
 
 
@@ -373,18 +398,10 @@ def lvis_evaluate(
         f"ARm@{max_dets}": ev.summarize(False, area="medium"),
         f"ARl@{max_dets}": ev.summarize(False, area="large"),
     }
-    ap, ap50 = per_category_ap(ev.precision)
-    n_gt: dict[Any, int] = defaultdict(int)
     evaluated = set(img_ids) if img_ids is not None else images
-    for ann in gt["annotations"]:
-        if ann["image_id"] in evaluated:
-            n_gt[ann["category_id"]] += 1
-    names = {c["id"]: str(c.get("name", c["id"])) for c in gt["categories"]}
-    per_category = {
-        names[cid]: {"AP": float(ap[i]), "AP50": float(ap50[i]), "n_gt": n_gt.get(cid, 0)}
-        for i, cid in enumerate(ev.cat_ids)
-        if n_gt.get(cid, 0) > 0 or ap[i] > -1
-    }
+    per_category = per_category_table(
+        gt, ev.precision, ev.cat_ids, evaluated, count_crowd=True, only_evaluated=True
+    )
     return DetectionMetrics(
         stats=stats,
         per_category=per_category,

@@ -21,6 +21,8 @@ __all__ = [
     "box_area",
     "box_giou",
     "box_iou",
+    "pad_boxes",
+    "pad_flat",
     "valid_boxes",
 ]
 
@@ -208,3 +210,36 @@ def batched_box_giou(pred: npt.ArrayLike, gt: npt.ArrayLike) -> FloatArray:
     if a.shape[0] != b.shape[0]:
         raise ValueError(f"batch sizes differ: pred has {a.shape[0]}, gt has {b.shape[0]}")
     return _giou(a, b)
+
+
+def pad_flat(
+    boxes: FloatArray, counts: npt.NDArray[np.intp], width: int | None = None
+) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+    """Lay out flat boxes ``(N, 4)`` -- row ``b`` owning the next ``counts[b]`` -- as
+    ``(B, W, 4)`` (zeros as padding) with a ``(B, W)`` mask; ``W`` defaults to ``max(counts)``.
+
+    >>> out, mask = pad_flat(np.arange(12.0).reshape(3, 4), np.array([1, 2]))
+    >>> out.shape, mask.tolist()
+    ((2, 2, 4), [[True, False], [True, True]])
+    """
+    w = int(counts.max(initial=0)) if width is None else width
+    out = np.zeros((counts.shape[0], w, 4))
+    mask = np.arange(w)[None, :] < counts[:, None]
+    out[mask] = boxes
+    return out, mask
+
+
+def pad_boxes(
+    rows: list[FloatArray], width: int | None = None
+) -> tuple[FloatArray, npt.NDArray[np.bool_], npt.NDArray[np.intp]]:
+    """Stack ``B`` arrays ``(N_b, 4)`` into ``(B, N, 4)`` (zeros as padding), a ``(B, N)`` mask
+    and the ``(B,)`` counts.
+
+    >>> out, mask, counts = pad_boxes([np.zeros((2, 4)), np.zeros((0, 4))])
+    >>> out.shape, counts.tolist()
+    ((2, 2, 4), [2, 0])
+    """
+    counts = np.fromiter((r.shape[0] for r in rows), dtype=np.intp, count=len(rows))
+    flat = np.concatenate(rows) if counts.sum() else np.zeros((0, 4))
+    out, mask = pad_flat(flat, counts, width)
+    return out, mask, counts

@@ -19,13 +19,29 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
 
+__all__ = [
+    "COORD_SPACES",
+    "PIXEL_SPACES",
+    "QWEN25VL_FACTOR",
+    "QWEN25VL_MAX_PIXELS",
+    "QWEN25VL_MIN_PIXELS",
+    "CoordConfig",
+    "CoordSpace",
+    "denormalize_xyxy",
+    "normalize_xyxy",
+    "smart_resize",
+]
+
 CoordSpace = Literal["norm1000", "normalized", "pixel", "qwen25vl"]
-COORD_SPACES: tuple[str, ...] = ("norm1000", "normalized", "pixel", "qwen25vl")
+#: The one list of coordinate-space names (for argparse ``choices``, validation, docs).
+COORD_SPACES: tuple[str, ...] = get_args(CoordSpace)
+#: The spaces that need the image's ``(width, height)``.
+PIXEL_SPACES: tuple[str, ...] = ("pixel", "qwen25vl")
 
 #: Qwen2.5-VL's vision patch size and spatial merge size: images are resized to multiples of 28.
 QWEN25VL_FACTOR = 28
@@ -113,7 +129,7 @@ class CoordConfig:
         )
         if self.coords not in COORD_SPACES:
             raise ValueError(f"coords must be one of {COORD_SPACES}, got {self.coords!r}")
-        if self.coords in ("pixel", "qwen25vl"):
+        if self.coords in PIXEL_SPACES:
             if self.image_size is None:
                 raise ValueError(f"coords={self.coords!r} needs image_size=(width, height)")
             w, h = self.image_size
@@ -121,6 +137,32 @@ class CoordConfig:
                 raise ValueError(
                     f"image_size must be positive (width, height), got {self.image_size}"
                 )
+
+    @classmethod
+    def from_options(
+        cls,
+        coords: CoordSpace | CoordConfig = "norm1000",
+        image_size: tuple[int, int] | None = None,
+        min_pixels: int | None = None,
+        max_pixels: int | None = None,
+    ) -> CoordConfig:
+        """The one builder from loose keyword arguments (``None`` = the processor's default).
+
+        A :class:`CoordConfig` passed as ``coords`` is returned unchanged.
+
+        >>> CoordConfig.from_options("qwen25vl", (640, 480), max_pixels=None).max_pixels
+        1003520
+        >>> CoordConfig.from_options("pixel", (64, 32)).scale()
+        (64.0, 32.0)
+        """
+        if isinstance(coords, CoordConfig):
+            return coords
+        return cls(
+            coords,
+            image_size,
+            min_pixels=QWEN25VL_MIN_PIXELS if min_pixels is None else min_pixels,
+            max_pixels=QWEN25VL_MAX_PIXELS if max_pixels is None else max_pixels,
+        )
 
     def __hash__(self) -> int:
         return self._hash  # type: ignore[attr-defined,no-any-return]

@@ -1,4 +1,4 @@
-"""Class labels: normalisation, label sets, and the single-class matching rule (DESIGN §4.5).
+"""Class labels: normalisation, label sets, and the single-class matching rule.
 
 Pure functions and immutable objects, no reward logic. The rule a classification answer must
 pass under the ``default`` preset of :class:`~visual_rewards.ClassificationReward`:

@@ -1,4 +1,9 @@
-"""Reward objects: thin layers that parse, call the array functions, and shape the result."""
+"""Reward objects: thin layers that parse, call the array functions, and shape the result.
+
+One module per task on a shared base (:mod:`~visual_rewards.rewards.base`: presets, weights,
+the format component, malformed ground truth, the calling convention); the registry
+(:mod:`~visual_rewards.rewards.registry`) maps task names and their aliases to the rewards.
+"""
 
 from visual_rewards.rewards.base import Reward, RewardResult
 from visual_rewards.rewards.classification import ClassificationConfig, ClassificationReward
@@ -6,10 +11,27 @@ from visual_rewards.rewards.counting import CountingConfig, CountingReward
 from visual_rewards.rewards.detection import DetectionConfig, DetectionReward
 from visual_rewards.rewards.format import FormatConfig, FormatReward
 from visual_rewards.rewards.grounding import GroundingConfig, GroundingReward
-from visual_rewards.rewards.points import PointConfig, PointReward
+from visual_rewards.rewards.pointing import (
+    PointConfig,
+    PointingConfig,
+    PointingReward,
+    PointReward,
+)
+from visual_rewards.rewards.registry import (
+    PRESET_ALIASES,
+    REWARDS,
+    TASK_ALIASES,
+    TASKS,
+    get_reward,
+    resolve_preset,
+    resolve_task,
+)
 
 __all__ = [
+    "PRESET_ALIASES",
     "REWARDS",
+    "TASKS",
+    "TASK_ALIASES",
     "ClassificationConfig",
     "ClassificationReward",
     "CountingConfig",
@@ -22,31 +44,11 @@ __all__ = [
     "GroundingReward",
     "PointConfig",
     "PointReward",
+    "PointingConfig",
+    "PointingReward",
     "Reward",
     "RewardResult",
     "get_reward",
+    "resolve_preset",
+    "resolve_task",
 ]
-
-#: Task name -> reward class. Every reward registers itself here (one line per reward) so that
-#: the CLI, veRL's compute_score and the dataset builders can find it by task name.
-REWARDS: dict[str, type[Reward]] = {
-    "format": FormatReward,
-    "classification": ClassificationReward,
-    "counting": CountingReward,
-    "pointing": PointReward,
-    "detection": DetectionReward,
-    "grounding": GroundingReward,
-}
-
-
-def get_reward(task: str, preset: str = "default", **options: object) -> Reward:
-    """Build the reward for ``task`` (e.g. ``"detection"``) with a preset and options.
-
-    >>> get_reward("format", "visual_rft").__name__
-    'format_visual_rft'
-    """
-    try:
-        cls = REWARDS[task]
-    except KeyError:
-        raise ValueError(f"unknown task {task!r}; known tasks: {sorted(REWARDS)}") from None
-    return cls(preset, **options)  # type: ignore[arg-type]

@@ -1,9 +1,26 @@
-"""What every reward shares: presets, the TRL calling convention, and the batch result.
+"""What every reward shares: presets, the shared policies, the calling convention, the result.
 
 A reward is a small immutable object built from a *preset* (a frozen config) plus keyword
 overrides. It scores a batch with :meth:`Reward.score`, which returns a :class:`RewardResult`,
 and it is itself a TRL reward function: ``reward(prompts=…, completions=…, solution=…)``
 returns one ``float`` (or ``None`` where not applicable) per completion.
+
+The policies below are the same for every reward and live only here (``docs/rewards.md``):
+
+- **Presets** are looked up through :data:`PRESET_ALIASES`; an unknown preset or option is a
+  caller error naming the valid ones.
+- **Weights**: every ``*_weight`` option must be a finite number ``>= 0`` (a negative weight
+  would pay for a wrong answer), checked once in :meth:`Reward._check_config`.
+- **Format component**: computed for every reward by :meth:`Reward.read_completions` from the
+  one format check the reward's ``format_rule`` names (:data:`FORMAT_RULES`: ``"strict"`` is
+  :func:`~visual_rewards.parsing.parse_completion`'s ``format_ok``, ``"visual_rft"`` is
+  :func:`~visual_rewards.parsing.visual_rft_format_ok`).
+- **Malformed ground truth**: the row's ``total`` and task components are NaN (``None`` for
+  TRL) with one warning naming the row (:meth:`Reward.malformed`), or ``ValueError`` with
+  ``strict=True``. The ``format`` component keeps its value: it is a property of the
+  completion alone, so it means the same in every reward and in :class:`FormatReward`.
+- **Calling convention**: :meth:`Reward.__call__` (columns and logging in
+  :mod:`visual_rewards.rewards.calling`).
 """
 
 from __future__ import annotations
@@ -11,6 +28,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, NoReturn
@@ -18,9 +36,47 @@ from typing import Any, ClassVar, NoReturn
 import numpy as np
 import numpy.typing as npt
 
-from visual_rewards import trl as trl_glue
+from visual_rewards.geometry.coords import COORD_SPACES
+from visual_rewards.parsing.completion import (
+    ParsedCompletion,
+    parse_completion,
+    visual_rft_format_ok,
+)
+from visual_rewards.rewards.calling import log_result, reward_columns
 
-__all__ = ["Reward", "RewardResult"]
+__all__ = [
+    "FORMAT_RULES",
+    "PRESETS",
+    "PRESET_ALIASES",
+    "Reward",
+    "RewardResult",
+    "check_lengths",
+    "format_scores",
+]
+
+FloatArray = npt.NDArray[np.float64]
+
+#: The format checks a reward's ``format_rule`` may name.
+FORMAT_RULES: tuple[str, ...] = ("strict", "visual_rft")
+#: The preset names every reward may offer (each reward lists the ones it has).
+PRESETS: tuple[str, ...] = ("default", "visual_rft")
+#: Other spellings of preset names, resolved by every reward and by the registry.
+PRESET_ALIASES: Mapping[str, str] = {"visual-rft": "visual_rft", "visualrft": "visual_rft"}
+
+
+def format_scores(parsed: Sequence[ParsedCompletion], rule: str) -> FloatArray:
+    """The format component ``(B,)`` of parsed completions under ``rule`` (one of
+    :data:`FORMAT_RULES`): 1.0 where the format holds, else 0.0.
+
+    >>> pc = [parse_completion("<think></think><answer>x</answer>")]
+    >>> format_scores(pc, "strict"), format_scores(pc, "visual_rft")
+    (array([0.]), array([1.]))
+    """
+    if rule == "visual_rft":
+        ok = [visual_rft_format_ok(p.text) for p in parsed]
+    else:
+        ok = [p.format_ok for p in parsed]
+    return np.asarray(ok, dtype=np.float64).reshape(len(parsed))
 
 
 @dataclass(frozen=True)
@@ -88,6 +144,8 @@ class Reward(abc.ABC):
     #: True for rewards whose :meth:`score` takes ``details=True`` and then fills
     #: :attr:`RewardResult.details`; :meth:`__call__` asks for them when TRL passes ``log_extra``.
     supports_details: ClassVar[bool] = False
+    #: The config field naming the format rule (one of :data:`FORMAT_RULES`).
+    format_field: ClassVar[str] = "format_rule"
 
     preset: str
     config: Any
@@ -102,6 +160,7 @@ class Reward(abc.ABC):
         name: str | None = None,
         **overrides: Any,
     ) -> None:
+        preset = PRESET_ALIASES.get(preset, preset)
         if preset not in self.presets:
             raise ValueError(
                 f"{type(self).__name__}: preset must be one of {sorted(self.presets)}, got {preset!r}"
@@ -121,8 +180,76 @@ class Reward(abc.ABC):
         self._check_config()
 
     def _check_config(self) -> None:
-        """Validate ``self.config``; raise ``ValueError`` naming the bad option."""
+        """Validate ``self.config``; raise ``ValueError`` naming the bad option.
+
+        Checks the options every reward shares (weights, ``format_rule``, coordinate spaces),
+        then calls :meth:`_check_options` for the reward's own.
+        """
+        for f in dataclasses.fields(self.config):
+            value = getattr(self.config, f.name)
+            if f.name.endswith("_weight") and not (
+                isinstance(value, (int, float))
+                and not isinstance(value, bool)
+                and math.isfinite(value)
+                and value >= 0
+            ):
+                raise ValueError(f"{f.name} must be a finite number >= 0, got {value!r}")
+            if f.name == self.format_field and value not in FORMAT_RULES:
+                raise ValueError(f"{f.name} must be one of {FORMAT_RULES}, got {value!r}")
+            if (
+                f.name in ("coords", "gt_coords")
+                and value is not None
+                and value not in COORD_SPACES
+            ):
+                raise ValueError(f"{f.name} must be one of {COORD_SPACES}, got {value!r}")
+        self._check_options()
+
+    def _check_options(self) -> None:
+        """Validate the reward's own options (the shared ones are checked already)."""
         return
+
+    # -- shared policies ----------------------------------------------------------------------
+
+    def read_completions(
+        self, completions: Sequence[Any]
+    ) -> tuple[list[ParsedCompletion], FloatArray]:
+        """Parse every completion once: ``(parsed, format component (B,))``."""
+        parsed = [parse_completion(c) for c in completions]
+        return parsed, format_scores(parsed, getattr(self.config, self.format_field))
+
+    def malformed(self, row: int, reason: str) -> None:
+        """Report row ``row``'s malformed ground truth: ``ValueError`` under ``strict=True``,
+        else one warning naming the row (the row then scores None)."""
+        message = f"{self.__name__}: row {row}: malformed ground truth ({reason})"
+        if getattr(self.config, "strict", False):
+            raise ValueError(message)
+        warnings.warn(f"{message}; the row scores None (not applicable)", stacklevel=3)
+
+    def weight(self, component: str) -> float:
+        """The weight of ``component`` in ``total``: the ``<component>_weight`` option, else 1."""
+        return float(getattr(self.config, f"{component}_weight", 1.0))
+
+    def result(
+        self,
+        components: Mapping[str, FloatArray],
+        parse_failed: npt.NDArray[np.bool_],
+        missing: npt.NDArray[np.bool_] | None = None,
+        details: Mapping[str, list[Any]] | None = None,
+    ) -> RewardResult:
+        """The batch result: ``total = Σ weight(k) * components[k]``; on rows ``missing``
+        (malformed ground truth) ``total`` and every component but ``format`` are NaN."""
+        comps = {k: np.asarray(v, dtype=np.float64).copy() for k, v in components.items()}
+        total = np.zeros(parse_failed.shape[0])
+        for key, value in comps.items():
+            total = total + self.weight(key) * value
+        if missing is not None and missing.any():
+            for key, value in comps.items():
+                if key != "format":
+                    value[missing] = np.nan
+            total[missing] = np.nan
+        return RewardResult(
+            total=total, components=comps, parse_failed=parse_failed, details=dict(details or {})
+        )
 
     def component_range(self, name: str) -> tuple[float, float]:
         """The declared ``(low, high)`` range of component ``name``: ``(0, 1)`` unless a
@@ -189,7 +316,8 @@ class Reward(abc.ABC):
 
         Columns named in ``extra_columns`` are passed to :meth:`score` (an ``image_size``
         column is derived from TRL's ``image`` column), and the result's components are
-        reported through TRL's ``log_metric``/``log_extra`` (see :mod:`visual_rewards.trl`).
+        reported through TRL's ``log_metric``/``log_extra`` (see
+        :mod:`visual_rewards.rewards.calling`).
         """
         if completions is None:
             raise TypeError(
@@ -203,11 +331,11 @@ class Reward(abc.ABC):
                     f"got columns {sorted(k for k in kwargs if not k.startswith('log_'))}"
                 )
             solutions = kwargs[self.solution_column]
-        columns = trl_glue.reward_columns(self.extra_columns, kwargs)
+        columns = reward_columns(self.extra_columns, kwargs)
         if self.supports_details and callable(kwargs.get("log_extra")):
             columns["details"] = True
         result = self.score(completions, solutions, **columns)
-        trl_glue.log_result(self.__name__, result, kwargs)
+        log_result(self.__name__, result, kwargs)
         return result.to_list()
 
 

@@ -1,4 +1,4 @@
-"""The classification reward: pay only a correct, single class (DESIGN §4.5).
+"""The classification reward: pay only a correct, single class.
 
 Two presets:
 
@@ -11,24 +11,23 @@ Two presets:
     answers and answers longer than ``max_answer_chars`` earn 0.
 ``"visual_rft"``
     The paper's released rule, reproduced exactly: take the first ``<answer>(.*?)</answer>``
-    of the completion (no DOTALL; the whole text when there is none) and of the solution,
+    of the completion (no DOTALL; the whole text when there is none; see
+    :func:`~visual_rewards.parsing.visual_rft_answer`) and of the solution,
     strip, delete spaces and ``_``, lower-case, and pay 1 when either string contains the
     other. It is exploitable by design: an empty answer is contained in every class name, and
     an answer listing every class contains the right one. (The released code first tried a
     math-verify comparison; like the detection preset, this one leaves that shortcut out.)
 
-Components: ``"accuracy"`` (0 or 1) and ``"format"`` (the strict format of DESIGN §4.1 for
-``default``, the paper's regex for ``visual_rft``); ``total = accuracy_weight * accuracy +
-format_weight * format``. A malformed ground truth makes the row not applicable (NaN, ``None``
-for TRL) with a warning naming the row, or raises with ``strict=True``.
+Components: ``"accuracy"`` (0 or 1) and ``"format"`` (the shared format component: the strict
+rule for ``default``, the paper's regex for ``visual_rft``); ``total = accuracy_weight *
+accuracy + format_weight * format``. A malformed ground truth follows the shared policy of
+:mod:`visual_rewards.rewards.base`.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import re
-import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
@@ -44,15 +43,11 @@ from visual_rewards.geometry.labels import (
     match_normalized,
     normalize_label,
 )
-from visual_rewards.parsing import completion_text, parse_completion
+from visual_rewards.parsing.completion import ParsedCompletion, visual_rft_answer
 from visual_rewards.rewards.base import Reward, RewardResult, check_lengths
-from visual_rewards.rewards.format import visual_rft_format_ok
-from visual_rewards.targets_misc import ClassTarget, class_target
+from visual_rewards.targets import ClassTarget, class_target
 
 __all__ = ["ClassificationConfig", "ClassificationReward", "as_label_set"]
-
-#: The paper's extraction of the answer (no DOTALL: a multi-line answer is not extracted).
-_PAPER_ANSWER_RE = re.compile(r"<answer>(.*?)</answer>")
 
 
 @dataclass(frozen=True)
@@ -147,14 +142,10 @@ class ClassificationReward(Reward):
             overrides["labels"] = as_label_set(overrides["labels"])
         super().__init__(preset, solution_column=solution_column, name=name, **overrides)
 
-    def _check_config(self) -> None:
+    def _check_options(self) -> None:
         cfg = self.config
         if cfg.rule not in ("strict", "visual_rft"):
             raise ValueError(f"rule must be 'strict' or 'visual_rft', got {cfg.rule!r}")
-        if cfg.format_rule not in ("strict", "visual_rft"):
-            raise ValueError(
-                f"format_rule must be 'strict' or 'visual_rft', got {cfg.format_rule!r}"
-            )
         if cfg.rule == "visual_rft" and cfg.labels is not None:
             raise ValueError("labels are not used by rule='visual_rft' (the paper's rule)")
         if not 0.0 < cfg.fuzzy_cutoff <= 1.0:
@@ -167,18 +158,8 @@ class ClassificationReward(Reward):
             raise ValueError(
                 f"max_answer_chars must be a positive int, got {cfg.max_answer_chars!r}"
             )
-        for key in ("accuracy_weight", "format_weight"):
-            value = getattr(cfg, key)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
-                raise ValueError(f"{key} must be a finite number >= 0, got {value!r}")
 
     # -- ground truth -------------------------------------------------------------------------
-
-    def _malformed(self, row: int, reason: str) -> None:
-        message = f"{self.__name__}: row {row}: malformed ground truth ({reason})"
-        if self.config.strict:
-            raise ValueError(message)
-        warnings.warn(f"{message}; the row scores None (not applicable)", stacklevel=3)
 
     def _truth(self, raw: Any) -> _Truth:
         """Validate and normalise one ground truth; ``ValueError`` says what is wrong."""
@@ -219,7 +200,7 @@ class ClassificationReward(Reward):
             try:
                 truth = self._truth(raw)
             except ValueError as exc:
-                self._malformed(row, str(exc))
+                self.malformed(row, str(exc))
                 out.append(None)
                 continue
             if isinstance(raw, str):
@@ -235,53 +216,42 @@ class ClassificationReward(Reward):
         """Score ``B`` completions against ``B`` ground-truth classes.
 
         Returns ``components["accuracy"]`` and ``components["format"]``, each ``(B,)`` in
-        ``{0, 1}`` (NaN on rows with a malformed ground truth).
+        ``{0, 1}`` (``accuracy`` and ``total`` NaN on rows with a malformed ground truth).
         """
         n = check_lengths(completions, solutions)
         assert solutions is not None
         truths = self._truths(solutions)
-        cfg = self.config
-        if cfg.rule == "visual_rft":
-            acc, fmt, failed = self._accuracy_paper(completions, truths)
+        parsed, fmt = self.read_completions(completions)
+        if self.config.rule == "visual_rft":
+            acc, failed = self._accuracy_paper(parsed, truths)
         else:
-            acc, fmt, failed = self._accuracy_strict(completions, truths)
-        if cfg.format_rule == "visual_rft":
-            fmt = [1.0 if visual_rft_format_ok(completion_text(c)) else 0.0 for c in completions]
-        elif fmt is None:
-            fmt = [1.0 if parse_completion(c).format_ok else 0.0 for c in completions]
-        accuracy = np.asarray(acc, dtype=np.float64).reshape(n)
-        fmt_arr = np.asarray(fmt, dtype=np.float64).reshape(n)
+            acc, failed = self._accuracy_strict(parsed, truths)
         missing = np.fromiter((t is None for t in truths), dtype=bool, count=n)
-        fmt_arr[missing] = np.nan
-        total = cfg.accuracy_weight * accuracy + cfg.format_weight * fmt_arr
-        return RewardResult(
-            total=total,
-            components={"accuracy": accuracy, "format": fmt_arr},
-            parse_failed=np.asarray(failed, dtype=bool).reshape(n),
+        return self.result(
+            {"accuracy": np.asarray(acc, dtype=np.float64).reshape(n), "format": fmt},
+            np.asarray(failed, dtype=bool).reshape(n),
+            missing,
         )
 
     def _accuracy_strict(
-        self, completions: Sequence[Any], truths: list[_Truth | None]
-    ) -> tuple[list[float], list[float] | None, list[bool]]:
+        self, parsed: Sequence[ParsedCompletion], truths: list[_Truth | None]
+    ) -> tuple[list[float], list[bool]]:
         cfg = self.config
         labels = cfg.labels
         max_chars = cfg.max_answer_chars
         fuzzy = cfg.fuzzy
         acc: list[float] = []
-        fmt: list[float] = []
         failed: list[bool] = []
         # Per-call memos: answers and (answer, truth) pairs repeat within a GRPO batch.
         keys: dict[str, str] = {}
         verdicts: dict[tuple[str, int], float] = {}
-        for completion, truth in zip(completions, truths, strict=True):
-            parsed = parse_completion(completion)
-            fmt.append(1.0 if parsed.format_ok else 0.0)
-            answer = parsed.answer
+        for pc, truth in zip(parsed, truths, strict=True):
+            answer = pc.answer
             failed.append(answer is None)
             if truth is None:
                 acc.append(math.nan)
                 continue
-            if answer is None or parsed.truncated:
+            if answer is None or pc.truncated:
                 acc.append(0.0)
                 continue
             key = keys.get(answer)
@@ -312,30 +282,29 @@ class ClassificationReward(Reward):
                     )
                     verdict = verdicts[pair] = 1.0 if hit else 0.0
                 acc.append(verdict)
-        return acc, fmt, failed
+        return acc, failed
 
     def _accuracy_paper(
-        self, completions: Sequence[Any], truths: list[_Truth | None]
-    ) -> tuple[list[float], list[float] | None, list[bool]]:
+        self, parsed: Sequence[ParsedCompletion], truths: list[_Truth | None]
+    ) -> tuple[list[float], list[bool]]:
         acc: list[float] = []
         failed: list[bool] = []
-        for completion, truth in zip(completions, truths, strict=True):
-            text = completion_text(completion)
-            match = _PAPER_ANSWER_RE.search(text)
-            failed.append(match is None)
+        for pc, truth in zip(parsed, truths, strict=True):
+            answer = visual_rft_answer(pc.text)
+            failed.append(answer is None)
             if truth is None:
                 acc.append(math.nan)
                 continue
-            student = _paper_key(match.group(1).strip() if match else text.strip())
+            student = _paper_key((pc.text if answer is None else answer).strip())
             hit = any(gt in student or student in gt for gt in truth.keys)
             acc.append(1.0 if hit else 0.0)
-        return acc, None, failed
+        return acc, failed
 
 
 def _paper_solution(solution: str) -> str:
     """The paper's extraction of the ground truth: first ``<answer>(.*?)</answer>``, stripped."""
-    match = _PAPER_ANSWER_RE.search(solution)
-    return match.group(1).strip() if match else solution.strip()
+    answer = visual_rft_answer(solution)
+    return (solution if answer is None else answer).strip()
 
 
 def _paper_key(text: str) -> str:

@@ -1,31 +1,29 @@
-"""The counting reward: the answer states the right number (DESIGN §4.6, beyond the paper).
+"""The counting reward: the answer states the right number (beyond the paper).
 
-The ``<answer>`` block is read with :func:`~visual_rewards.counting.parse_count` (integers,
+The ``<answer>`` block is read with :func:`~visual_rewards.parsing.numbers.parse_count` (integers,
 number words up to ``ninety-nine`` and ``hundred``, ``no``/``none`` as 0; all numbers in
 the answer must agree). The ``accuracy`` component is 1 for the exact count and 0 otherwise;
 ``tolerance``/``relative_tolerance`` turn on linear partial credit for near misses (see
-:func:`~visual_rewards.counting.count_scores`). The ``format`` component is the strict format
-of DESIGN §4.1 (or the paper's regex with ``format_rule="visual_rft"``). A truncated answer
-(no ``</answer>``) scores 0. One preset, ``"default"``.
+:func:`count_scores`). The ``format`` component is the shared one (``format_rule``, see
+:mod:`visual_rewards.rewards.base`). A truncated answer (no ``</answer>``) scores 0. One preset,
+``"default"``.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import numpy as np
+import numpy.typing as npt
 
-from visual_rewards.counting import count_scores, parse_count
-from visual_rewards.parsing import completion_text, parse_completion
+from visual_rewards.parsing.numbers import parse_count
 from visual_rewards.rewards.base import Reward, RewardResult, check_lengths
-from visual_rewards.rewards.format import visual_rft_format_ok
-from visual_rewards.targets_misc import count_target
+from visual_rewards.targets import count_target
 
-__all__ = ["CountingConfig", "CountingReward"]
+__all__ = ["CountingConfig", "CountingReward", "count_scores"]
 
 
 @dataclass(frozen=True)
@@ -66,16 +64,12 @@ class CountingReward(Reward):
 
     config: CountingConfig
 
-    def _check_config(self) -> None:
+    def _check_options(self) -> None:
         cfg = self.config
-        for key in ("tolerance", "relative_tolerance", "accuracy_weight", "format_weight"):
+        for key in ("tolerance", "relative_tolerance"):
             value = getattr(cfg, key)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
                 raise ValueError(f"{key} must be a finite number >= 0, got {value!r}")
-        if cfg.format_rule not in ("strict", "visual_rft"):
-            raise ValueError(
-                f"format_rule must be 'strict' or 'visual_rft', got {cfg.format_rule!r}"
-            )
 
     def score(
         self, completions: Sequence[Any], solutions: Sequence[Any] | None = None, **columns: Any
@@ -83,7 +77,7 @@ class CountingReward(Reward):
         """Score ``B`` completions against ``B`` true counts.
 
         Returns ``components["accuracy"]`` and ``components["format"]``, each ``(B,)`` in
-        ``[0, 1]`` (NaN on rows with a malformed ground truth).
+        ``[0, 1]`` (``accuracy`` and ``total`` NaN on rows with a malformed ground truth).
         """
         n = check_lengths(completions, solutions)
         assert solutions is not None
@@ -92,29 +86,44 @@ class CountingReward(Reward):
         for row, raw in enumerate(solutions):
             try:
                 truth[row] = count_target(raw).count
-            except ValueError as exc:
-                message = f"{self.__name__}: row {row}: malformed ground truth ({exc})"
-                if cfg.strict:
-                    raise ValueError(message) from None
-                warnings.warn(f"{message}; the row scores None (not applicable)", stacklevel=2)
+            except ValueError as exc:  # TargetError
+                self.malformed(row, str(exc))
+        parsed, fmt = self.read_completions(completions)
         predicted = np.full(n, np.nan)
-        fmt = np.zeros(n)
-        failed = np.zeros(n, dtype=bool)
-        for row, completion in enumerate(completions):
-            parsed = parse_completion(completion)
-            if cfg.format_rule == "visual_rft":
-                fmt[row] = visual_rft_format_ok(completion_text(completion))
-            else:
-                fmt[row] = parsed.format_ok
-            value = None if parsed.truncated else parse_count(parsed.answer)
-            failed[row] = value is None
+        for row, pc in enumerate(parsed):
+            value = None if pc.truncated else parse_count(pc.answer)
             if value is not None:
                 predicted[row] = value
         accuracy = count_scores(predicted, truth, cfg.tolerance, cfg.relative_tolerance)
-        missing = np.isnan(truth)
-        accuracy[missing] = np.nan
-        fmt[missing] = np.nan
-        total = cfg.accuracy_weight * accuracy + cfg.format_weight * fmt
-        return RewardResult(
-            total=total, components={"accuracy": accuracy, "format": fmt}, parse_failed=failed
+        return self.result(
+            {"accuracy": accuracy, "format": fmt}, np.isnan(predicted), np.isnan(truth)
         )
+
+
+def count_scores(
+    predicted: npt.ArrayLike,
+    truth: npt.ArrayLike,
+    tolerance: float = 0.0,
+    relative_tolerance: float = 0.0,
+) -> npt.NDArray[np.float64]:
+    """Score predicted counts ``(B,)`` against true counts ``(B,)``; NaN predictions score 0.
+
+    An exact count scores 1. With a tolerance ``t = max(tolerance, relative_tolerance * truth)``
+    an error ``e`` with ``0 < e <= t`` scores ``1 - e / (t + 1)``; larger errors score 0.
+    Without a tolerance (the default) only the exact count scores.
+
+    >>> count_scores([3, 4, 6, np.nan], [3, 3, 3, 3], tolerance=2)
+    array([1.        , 0.66666667, 0.        , 0.        ])
+    """
+    pred = np.asarray(predicted, dtype=np.float64).reshape(-1)
+    gt = np.asarray(truth, dtype=np.float64).reshape(-1)
+    if pred.shape != gt.shape:
+        raise ValueError(
+            f"predicted and truth must have the same shape, got {pred.shape} and {gt.shape}"
+        )
+    err = np.abs(pred - gt)
+    tol = np.maximum(float(tolerance), float(relative_tolerance) * gt)
+    with np.errstate(invalid="ignore"):
+        shaped = np.where(err <= tol, 1.0 - err / (tol + 1.0), 0.0)
+    out: npt.NDArray[np.float64] = np.where(np.isnan(err), 0.0, shaped)
+    return out

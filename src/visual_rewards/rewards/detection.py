@@ -4,13 +4,16 @@ One pass per completion -- parse once, match once, every component from that mat
 batch is scored at once: predictions and ground truth are padded to ``(B, P, 4)`` and
 ``(B, G, 4)``, IoU is computed for the whole batch in one call, greedy matching loops over the
 prediction axis for all rows together, and the Hungarian assignment runs only on rows where
-some box has more than one candidate. Semantics: DESIGN §4.3 and ``docs/rewards/detection.md``.
+some box has more than one candidate. Semantics: ``docs/rewards/detection.md``.
+
+The scoring is a chain of small pure functions over one padded group of rows: lay the items
+out (:func:`_pad_items`), drop duplicates and bad confidences, match (:meth:`DetectionReward._match`),
+then sum the matched IoUs and the confidence terms in the visiting order (:func:`_ordered_sum`).
 """
 
 from __future__ import annotations
 
 import itertools
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
@@ -18,26 +21,23 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import numpy.typing as npt
 
-from visual_rewards.geometry.boxes import batched_box_iou
+from visual_rewards.geometry import labels as label_rules
+from visual_rewards.geometry.boxes import batched_box_iou, pad_boxes
 from visual_rewards.geometry.coords import CoordConfig, CoordSpace
 from visual_rewards.geometry.matching import batched_greedy_match, batched_hungarian_match
-from visual_rewards.parsing import (
-    DEFAULT_MAX_ITEMS,
-    DetectionsBatch,
-    parse_completion,
-    parse_detections_batch,
-)
+from visual_rewards.parsing.answers import DEFAULT_MAX_ITEMS
+from visual_rewards.parsing.batch import DetectionsBatch, parse_detections_batch
 from visual_rewards.rewards.base import Reward, RewardResult, check_lengths
-from visual_rewards.rewards.format import visual_rft_format_ok
-from visual_rewards.targets import BoxTarget, TargetError, parse_box_targets
+from visual_rewards.rewards.box_inputs import read_box_targets, row_coords
+from visual_rewards.targets import BoxTarget
 
-__all__ = ["DetectionConfig", "DetectionReward"]
+__all__ = ["DetectionConfig", "DetectionReward", "allowed_pairs"]
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.intp]
 
-#: The paper's released format check (DESIGN §4.1).
-#: Rows with more predictions than this are scored in their own (unpadded) sub-batch.
+#: Rows with more predictions than this are padded among rows of similar size.
 _PAD_LIMIT = 32
 _CHUNK = 1024
 _LARGE_CHUNK = 32
@@ -66,7 +66,7 @@ class DetectionConfig:
         dedupe: drop exact-duplicate positions (as written) before matching (the paper's code).
         iou_space: ``"normalized"`` or ``"as_written"`` (IoU on the numbers as written when
             ground truth and predictions share a coordinate space, as the paper's code does).
-        format_rule: ``"strict"`` or ``"visual_rft"`` (the paper's regex), see ``FormatReward``.
+        format_rule: ``"strict"`` or ``"visual_rft"`` (the shared format component).
         coords: the coordinate space the model writes boxes in.
         gt_coords: the space of the ground truth's coordinates (``None``: same as ``coords``).
         min_pixels, max_pixels: Qwen2.5-VL processor bounds for ``coords="qwen25vl"``.
@@ -96,136 +96,8 @@ class DetectionConfig:
 
 
 # ---------------------------------------------------------------------------------------------
-# Helpers shared with the grounding reward
+# Pure functions over one padded group of rows
 # ---------------------------------------------------------------------------------------------
-
-
-def _image_sizes(n: int, columns: dict[str, Any]) -> list[tuple[int, int]] | None:
-    """Per-row ``(width, height)`` from an ``image_size`` or ``image`` column, or None."""
-    sizes = columns.get("image_size")
-    if sizes is not None:
-        if len(sizes) != n:
-            raise ValueError(f"expected {n} image sizes (one per completion), got {len(sizes)}")
-        out = []
-        for s in sizes:
-            w, h = s
-            out.append((int(w), int(h)))
-        return out
-    images = columns.get("image")
-    if images is None:
-        images = columns.get("images")
-    if images is not None:
-        if len(images) != n:
-            raise ValueError(f"expected {n} images (one per completion), got {len(images)}")
-        out = []
-        for img in images:
-            if isinstance(img, (list, tuple)) and img:
-                img = img[0]  # several images per row: the first one
-            size = getattr(img, "size", None)
-            if not (isinstance(size, tuple) and len(size) == 2):
-                raise ValueError(
-                    f"the image column must hold images with a .size (width, height), "
-                    f"got {type(img).__name__}"
-                )
-            out.append((int(size[0]), int(size[1])))
-        return out
-    return None
-
-
-def row_coords(
-    n: int,
-    coords: CoordSpace,
-    gt_coords: CoordSpace | None,
-    min_pixels: int | None,
-    max_pixels: int | None,
-    columns: dict[str, Any],
-) -> tuple[list[CoordConfig], list[CoordConfig]]:
-    """Coordinate configs of predictions and ground truth for each of ``n`` rows."""
-    kw: dict[str, int] = {}
-    if min_pixels is not None:
-        kw["min_pixels"] = min_pixels
-    if max_pixels is not None:
-        kw["max_pixels"] = max_pixels
-    need = coords in ("pixel", "qwen25vl") or gt_coords in ("pixel", "qwen25vl")
-    # Only pixel spaces read the image size (TRL passes the image column to every reward).
-    sizes = _image_sizes(n, columns) if need else None
-    if sizes is None:
-        if need:
-            raise ValueError(
-                f"coords={coords!r}/gt_coords={gt_coords!r} need image sizes: pass an "
-                "image_size=[(w, h), ...] or image=[PIL images] column"
-            )
-        pred = CoordConfig(coords, **kw)  # type: ignore[arg-type]
-        gt = pred if gt_coords is None else CoordConfig(gt_coords, **kw)  # type: ignore[arg-type]
-        return [pred] * n, [gt] * n
-    cache: dict[tuple[int, int], tuple[CoordConfig, CoordConfig]] = {}
-    preds, gts = [], []
-    for size in sizes:
-        pair = cache.get(size)
-        if pair is None:
-            p = CoordConfig(coords, size, **kw)
-            g = p if gt_coords is None else CoordConfig(gt_coords, size, **kw)
-            pair = cache[size] = (p, g)
-        preds.append(pair[0])
-        gts.append(pair[1])
-    return preds, gts
-
-
-def read_targets(
-    solutions: Sequence[Any], gt_cfgs: Sequence[CoordConfig], strict: bool, who: str
-) -> list[BoxTarget | None]:
-    """Validate every row's ground truth; None (plus a warning naming the row) where malformed."""
-    out: list[BoxTarget | None] = []
-    for i, t in enumerate(parse_box_targets(solutions, gt_cfgs)):
-        if isinstance(t, TargetError):
-            if strict:
-                raise ValueError(f"{who}: row {i}: malformed ground truth: {t}")
-            warnings.warn(
-                f"{who}: row {i}: malformed ground truth ({t}); its reward is None",
-                stacklevel=3,
-            )
-            out.append(None)
-        else:
-            out.append(t)
-    return out
-
-
-def pad_flat(
-    boxes: FloatArray, counts: npt.NDArray[np.intp], width: int | None = None
-) -> tuple[FloatArray, BoolArray]:
-    """Lay out flat boxes ``(N, 4)`` -- row ``b`` owning the next ``counts[b]`` -- as
-    ``(B, W, 4)`` (zeros as padding) with a ``(B, W)`` mask; ``W`` defaults to ``max(counts)``."""
-    w = int(counts.max(initial=0)) if width is None else width
-    out = np.zeros((counts.shape[0], w, 4))
-    mask = np.arange(w)[None, :] < counts[:, None]
-    out[mask] = boxes
-    return out, mask
-
-
-def pad_boxes(
-    rows: Sequence[FloatArray], width: int | None = None
-) -> tuple[FloatArray, BoolArray, npt.NDArray[np.intp]]:
-    """Stack ``B`` arrays ``(N_b, 4)`` into ``(B, N, 4)`` (zeros as padding) and a ``(B, N)`` mask."""
-    counts = np.fromiter((r.shape[0] for r in rows), dtype=np.intp, count=len(rows))
-    flat = np.concatenate(rows) if counts.sum() else np.zeros((0, 4))
-    out, mask = pad_flat(flat, counts, width)
-    return out, mask, counts
-
-
-def split_completions(
-    completions: Sequence[Any], format_rule: str
-) -> tuple[FloatArray, list[str | None]]:
-    """Parse every completion once: ``(format (B,), answers)``."""
-    fmt = np.empty(len(completions))
-    answers: list[str | None] = []
-    for i, comp in enumerate(completions):
-        pc = parse_completion(comp)
-        if format_rule == "visual_rft":
-            fmt[i] = visual_rft_format_ok(pc.text)
-        else:
-            fmt[i] = pc.format_ok
-        answers.append(pc.answer)
-    return fmt, answers
 
 
 def gt_boxes(target: BoxTarget | None, cfg: CoordConfig, as_written: bool) -> FloatArray:
@@ -241,31 +113,121 @@ def gt_boxes(target: BoxTarget | None, cfg: CoordConfig, as_written: bool) -> Fl
     return out
 
 
-def _norm_label(label: str | None) -> str | None:
-    if label is None:
-        return None
-    return " ".join(label.replace("_", " ").casefold().split())
-
-
 def allowed_pairs(
     pred_labels: Sequence[str | None], gt_labels: Sequence[str | None] | None, n_p: int, n_g: int
 ) -> BoolArray:
     """``(P, G)`` bool: which predictions may match which ground truth (class-aware).
 
-    A labelled prediction matches ground truth of the same label (case, ``_`` and whitespace
-    normalised) or without a label; an unlabeled prediction matches any ground truth when the
-    ground truth names a single class, and nothing when it names several.
+    Labels are compared after :func:`~visual_rewards.geometry.labels.normalize_label` (the one
+    label rule). A labelled prediction matches ground truth of the same label or without a
+    label; an unlabeled prediction matches any ground truth when the ground truth names a
+    single class, and nothing when it names several.
+
+    >>> allowed_pairs(["Hot dog", None], ["hot-dog", "cat"], 2, 2).tolist()
+    [[True, False], [False, False]]
     """
     if gt_labels is None:
         return np.ones((n_p, n_g), dtype=bool)
-    g = [_norm_label(x) for x in gt_labels]
+    norm = label_rules.normalize_label
+    g = [None if x is None else norm(x) for x in gt_labels]
     classes = {x for x in g if x is not None}
     out = np.zeros((n_p, n_g), dtype=bool)
     for i, lab in enumerate(pred_labels[:n_p]):
-        p = _norm_label(lab)
+        p = None if lab is None else norm(lab)
         for j, gl in enumerate(g):
             out[i, j] = gl is None or (gl == p if p is not None else len(classes) <= 1)
     return out
+
+
+def _pad_items(
+    batch: DetectionsBatch, idx: IntArray, items: BoolArray
+) -> tuple[FloatArray, FloatArray, FloatArray, BoolArray]:
+    """The items of rows ``idx`` padded: ``(boxes (k, W, 4), raw boxes (k, W, 4), scores
+    (k, W) NaN-padded, placed (k, W))`` where ``placed`` marks the real items."""
+    counts = batch.counts[idx]
+    width = int(counts.max(initial=0))
+    placed = np.arange(width)[None, :] < counts[:, None]
+    boxes = np.zeros((idx.size, width, 4))
+    boxes[placed] = batch.boxes[items]
+    raw = np.zeros((idx.size, width, 4))
+    raw[placed] = batch.raw_boxes[items]
+    scores = np.full(placed.shape, np.nan)
+    scores[placed] = batch.scores[items]
+    return boxes, raw, scores, placed
+
+
+def _duplicates(raw: FloatArray, valid: BoolArray) -> BoolArray:
+    """``(k, W)``: valid items whose position as written equals an earlier valid item's."""
+    width = valid.shape[1]
+    same: BoolArray = valid[:, :, None] & valid[:, None, :]
+    for k in range(4):
+        same = same & np.equal(raw[:, :, None, k], raw[:, None, :, k])
+    earlier = np.tril(np.ones((width, width), dtype=bool), k=-1)  # j < i
+    out: BoolArray = np.asarray((same & earlier).any(axis=2), dtype=bool)
+    return out
+
+
+def _out_of_range(scores: FloatArray, valid: BoolArray) -> BoolArray:
+    """``(k, W)``: valid items whose confidence lies outside ``[0, 1]`` (NaN is no confidence)."""
+    with np.errstate(invalid="ignore"):
+        out: BoolArray = valid & ((scores < 0.0) | (scores > 1.0))
+    return out
+
+
+def _matched_values(iou: FloatArray, match: IntArray) -> FloatArray:
+    """``(k, W)``: each prediction's IoU with its matched ground truth, 0 when unmatched."""
+    if not iou.shape[2]:
+        return np.zeros(match.shape)
+    rows = np.arange(match.shape[0])[:, None]
+    cols = np.arange(match.shape[1])[None, :]
+    out: FloatArray = np.where(match >= 0, iou[rows, cols, np.maximum(match, 0)], 0.0)
+    return out
+
+
+def _confidence_terms(
+    scores: FloatArray, matched: BoolArray, valid: BoolArray, rule: str
+) -> FloatArray:
+    """``(k, W)``: each valid prediction's confidence term (0 without a confidence).
+
+    ``linear``: ``c`` when matched, ``1 - c`` when not; ``brier``: ``1 - (c - matched)²``.
+    """
+    has_score = ~np.isnan(scores)
+    s = np.where(has_score, scores, 0.0)
+    per = np.where(matched, s, 1.0 - s) if rule == "linear" else 1.0 - (s - matched) ** 2
+    out: FloatArray = np.where(valid & has_score, per, 0.0)
+    return out
+
+
+def _ordered_sum(values: FloatArray, order: IntArray) -> FloatArray:
+    """``(k,)``: row sums of ``values (k, W)`` added left to right in ``order`` (the paper's
+    code accumulates in its visiting order; float addition is not associative)."""
+    if not values.shape[1]:
+        return np.zeros(values.shape[0])
+    out: FloatArray = np.add.accumulate(np.take_along_axis(values, order, 1), axis=1)[:, -1]
+    return out
+
+
+def _groups(counts: IntArray) -> list[IntArray]:
+    """Rows split into padded groups: rows with few predictions share groups of ``_CHUNK``
+    rows (the temporaries stay in cache); larger ones are padded among rows of similar size.
+    Each group lists its rows in order (items are laid out row by row)."""
+    small = np.flatnonzero(counts <= _PAD_LIMIT)
+    groups = [small[k : k + _CHUNK] for k in range(0, small.size, _CHUNK)]
+    large = np.flatnonzero(counts > _PAD_LIMIT)
+    large = large[np.argsort(counts[large], kind="stable")]
+    groups += [np.sort(large[k : k + _LARGE_CHUNK]) for k in range(0, large.size, _LARGE_CHUNK)]
+    return [g for g in groups if g.size]
+
+
+@dataclass(frozen=True)
+class _Sums:
+    """Per-row sums of a batch (or a group): matched IoU, confidence terms, predictions
+    counted (invalid ones included), and each parsed item's matched IoU ``(N,)``."""
+
+    iou: FloatArray
+    confidence: FloatArray
+    n_pred: IntArray
+    item_iou: FloatArray
 
 
 # ---------------------------------------------------------------------------------------------
@@ -321,7 +283,7 @@ class DetectionReward(Reward):
 
     config: DetectionConfig
 
-    def _check_config(self) -> None:
+    def _check_options(self) -> None:
         c = self.config
         if c.matching not in ("hungarian", "greedy"):
             raise ValueError(f"matching must be 'hungarian' or 'greedy', got {c.matching!r}")
@@ -337,21 +299,13 @@ class DetectionReward(Reward):
             )
         if c.confidence_denominator not in ("max", "predictions"):
             raise ValueError(
-                f"confidence_denominator must be 'max' or 'predictions', got {c.confidence_denominator!r}"
+                "confidence_denominator must be 'max' or 'predictions', "
+                f"got {c.confidence_denominator!r}"
             )
         if c.iou_space not in ("normalized", "as_written"):
             raise ValueError(f"iou_space must be 'normalized' or 'as_written', got {c.iou_space!r}")
-        if c.format_rule not in ("strict", "visual_rft"):
-            raise ValueError(f"format_rule must be 'strict' or 'visual_rft', got {c.format_rule!r}")
         if c.max_boxes is not None and not (isinstance(c.max_boxes, int) and c.max_boxes >= 1):
             raise ValueError(f"max_boxes must be a positive int or None, got {c.max_boxes!r}")
-        for w in ("iou_weight", "confidence_weight", "format_weight"):
-            v = getattr(c, w)
-            if not (isinstance(v, (int, float)) and np.isfinite(v)):
-                raise ValueError(f"{w} must be a finite number, got {v!r}")
-        CoordConfig(c.coords, (1, 1))  # validates the names
-        if c.gt_coords is not None:
-            CoordConfig(c.gt_coords, (1, 1))
 
     # -- scoring -----------------------------------------------------------------------------
 
@@ -362,7 +316,8 @@ class DetectionReward(Reward):
 
         Args:
             completions: ``B`` completions (strings or conversational messages).
-            solutions: ``B`` ground truths (the paper's string, boxes, or dicts; DESIGN §4.7).
+            solutions: ``B`` ground truths (the paper's string, boxes, or dicts; see
+                :mod:`visual_rewards.targets`).
             **columns: optional ``image_size=[(w, h), …]`` or ``image=[PIL images]`` (needed
                 for ``coords="pixel"``/``"qwen25vl"``); ``details=True`` also returns, per row,
                 the parsed ``boxes`` (normalised xyxy, rounded to 4 decimals) and each box's
@@ -379,184 +334,153 @@ class DetectionReward(Reward):
         pred_cfgs, gt_cfgs = row_coords(
             n, c.coords, c.gt_coords, c.min_pixels, c.max_pixels, columns
         )
-        targets = read_targets(solutions, gt_cfgs, c.strict, self.__name__)
+        targets = read_box_targets(self, solutions, gt_cfgs)
+        parsed, fmt = self.read_completions(completions)
         max_items = (
             DEFAULT_MAX_ITEMS if c.max_boxes is None else min(c.max_boxes, DEFAULT_MAX_ITEMS)
         )
-        fmt, answers = split_completions(completions, c.format_rule)
-        batch = parse_detections_batch(answers, pred_cfgs, max_items=max_items)
-        item_iou = np.zeros(batch.boxes.shape[0])
-        iou_c, conf_c = self._score_batch(batch, targets, pred_cfgs, item_iou)
+        batch = parse_detections_batch([p.answer for p in parsed], pred_cfgs, max_items=max_items)
+        as_written = c.iou_space == "as_written"
+        gt_rows = [gt_boxes(t, cfg, as_written) for t, cfg in zip(targets, pred_cfgs, strict=True)]
+        sums = self._sums(batch, gt_rows, targets)
+        iou_c, conf_c = self._components(batch, sums, gt_rows)
+        missing = np.fromiter((t is None for t in targets), dtype=bool, count=n)
+        details = _details(batch, sums.item_iou) if want_details else None
         comps = {"iou": iou_c, "confidence": conf_c, "format": fmt}
-        total = c.iou_weight * iou_c + c.confidence_weight * conf_c + c.format_weight * fmt
-        details: dict[str, list[Any]] = {}
-        if want_details:
-            bounds = batch.offsets.tolist()
-            boxes = np.round(batch.boxes, 4).tolist()
-            ious = np.round(item_iou, 4).tolist()
-            details["boxes"] = [boxes[a:b] for a, b in itertools.pairwise(bounds)]
-            details["ious"] = [ious[a:b] for a, b in itertools.pairwise(bounds)]
-        return RewardResult(
-            total=total, components=comps, parse_failed=batch.failed.copy(), details=details
-        )
+        return self.result(comps, batch.failed.copy(), missing, details)
 
-    def _score_batch(
+    def _sums(
         self,
         batch: DetectionsBatch,
+        gt_rows: Sequence[FloatArray],
         targets: Sequence[BoxTarget | None],
-        pred_cfgs: Sequence[CoordConfig],
-        item_iou: FloatArray,
-    ) -> tuple[FloatArray, FloatArray]:
-        """IoU and confidence components ``(B,)`` of parsed rows; fills ``item_iou`` ``(N,)``
-        with each parsed box's matched IoU (0 when unmatched)."""
-        c = self.config
+    ) -> _Sums:
+        """The per-row sums of the whole batch, group by group (see :func:`_groups`)."""
         n = len(batch)
-        as_written = c.iou_space == "as_written"
-        bad_gt = np.fromiter((t is None for t in targets), dtype=bool, count=n)
-        gt_rows = [gt_boxes(t, cfg, as_written) for t, cfg in zip(targets, pred_cfgs, strict=True)]
-        g_counts = np.fromiter((r.shape[0] for r in gt_rows), dtype=np.intp, count=n)
-        labelled = [
-            i
-            for i, t in enumerate(targets)
-            if c.class_aware and t is not None and t.labels is not None
-        ]
-        counts = batch.counts
-        iou_sum = np.zeros(n)
-        conf_sum = np.zeros(n)
+        iou_sum, conf_sum = np.zeros(n), np.zeros(n)
         n_pred = batch.n_invalid.copy()
-        item_row = np.repeat(np.arange(n), counts)
-        # Rows with few predictions share padded batches; larger ones are padded among rows of
-        # similar size.
-        # (Chunks of _CHUNK rows keep the temporaries of the array code in cache.)
-        small = np.flatnonzero(counts <= _PAD_LIMIT)
-        groups = [small[k : k + _CHUNK] for k in range(0, small.size, _CHUNK)]
-        large = np.flatnonzero(counts > _PAD_LIMIT)
-        large = large[np.argsort(counts[large], kind="stable")]  # similar sizes pad together
-        # (each group in row order: items are laid out row by row)
-        groups += [np.sort(large[k : k + _LARGE_CHUNK]) for k in range(0, large.size, _LARGE_CHUNK)]
-        for idx in groups:
-            if idx.size:
-                self._score_group(
-                    idx,
-                    batch,
-                    item_row,
-                    gt_rows,
-                    targets,
-                    labelled,
-                    iou_sum,
-                    conf_sum,
-                    n_pred,
-                    item_iou,
-                )
-
-        too_many = batch.overflow.copy()
-        if c.max_boxes is not None:
-            too_many |= n_pred > c.max_boxes
-        denom = np.maximum(g_counts, n_pred).astype(np.float64)
-        iou_c = np.zeros(n)
-        np.divide(iou_sum, denom, out=iou_c, where=denom > 0)
-        conf_den = denom if c.confidence_denominator == "max" else n_pred.astype(np.float64)
-        conf_c = np.zeros(n)
-        np.divide(conf_sum, conf_den, out=conf_c, where=conf_den > 0)
-        iou_c = np.clip(iou_c, 0.0, 1.0)
-        conf_c = np.clip(conf_c, 0.0, 1.0)
-        if c.empty_reward:  # an explicit empty answer on an image without ground truth
-            full = batch.empty & (g_counts == 0) & (n_pred == 0)
-            iou_c[full] = 1.0
-            conf_c[full] = 1.0
-        zero = too_many | batch.failed
-        iou_c[zero] = 0.0
-        conf_c[zero] = 0.0
-        iou_c[bad_gt] = np.nan
-        conf_c[bad_gt] = np.nan
-        return iou_c, conf_c
+        item_iou = np.zeros(batch.boxes.shape[0])
+        item_row = np.repeat(np.arange(n), batch.counts)
+        for idx in _groups(batch.counts):
+            in_group = np.zeros(n, dtype=bool)
+            in_group[idx] = True
+            items = in_group[item_row]
+            group = self._score_group(idx, items, batch, gt_rows, targets)
+            iou_sum[idx], conf_sum[idx] = group.iou, group.confidence
+            n_pred[idx] += group.n_pred
+            item_iou[items] = group.item_iou
+        return _Sums(iou_sum, conf_sum, n_pred, item_iou)
 
     def _score_group(
         self,
-        idx: npt.NDArray[np.intp],
+        idx: IntArray,
+        items: BoolArray,
         batch: DetectionsBatch,
-        item_row: npt.NDArray[np.intp],
         gt_rows: Sequence[FloatArray],
         targets: Sequence[BoxTarget | None],
-        labelled: Sequence[int],
-        iou_sum: FloatArray,
-        conf_sum: FloatArray,
-        n_pred: npt.NDArray[np.intp],
-        item_iou: FloatArray,
-    ) -> None:
-        """Score the rows ``idx`` as one padded batch; adds into the per-row accumulators
-        and writes each box's matched IoU into ``item_iou``."""
+    ) -> _Sums:
+        """The sums of rows ``idx`` (their items: the mask ``items`` over the batch's items),
+        scored as one padded group."""
         c = self.config
-        counts = batch.counts[idx]
-        width = int(counts.max(initial=0))
-        valid = np.arange(width)[None, :] < counts[:, None]
-        in_group = np.zeros(len(batch), dtype=bool)
-        in_group[idx] = True
-        items = in_group[item_row]
-        src = batch.raw_boxes if c.iou_space == "as_written" else batch.boxes
-        pred = np.zeros((idx.size, width, 4))
-        pred[valid] = src[items]
-        placed = valid  # where each parsed box of the group sits in the padded array
-        scores = np.full(valid.shape, np.nan)
-        scores[valid] = batch.scores[items]
-        gt, gt_valid, _ = pad_boxes([gt_rows[i] for i in idx])
-        if c.dedupe and width > 1:
-            raw = pred
-            if c.iou_space != "as_written":
-                raw = np.zeros_like(pred)
-                raw[valid] = batch.raw_boxes[items]
-            same = valid[:, :, None] & valid[:, None, :]
-            for k in range(4):
-                same &= raw[:, :, None, k] == raw[:, None, :, k]
-            earlier = np.tril(np.ones((width, width), dtype=bool), k=-1)  # j < i
-            valid = valid & ~(same & earlier).any(axis=2)
+        boxes, raw, scores, placed = _pad_items(batch, idx, items)
+        pred = raw if c.iou_space == "as_written" else boxes
+        valid = placed
+        if c.dedupe and valid.shape[1] > 1:
+            valid = valid & ~_duplicates(raw, valid)
+        n_pred = valid.sum(axis=1)  # out-of-range confidences still count against the row
         if c.validate_confidence:
-            with np.errstate(invalid="ignore"):
-                bad = valid & ((scores < 0.0) | (scores > 1.0))
-            if bad.any():
-                valid = valid & ~bad
-                n_pred[idx] += bad.sum(axis=1)
-        n_pred[idx] += valid.sum(axis=1)
-
+            valid = valid & ~_out_of_range(scores, valid)
+        gt, gt_valid, _ = pad_boxes([gt_rows[i] for i in idx])
         iou = batched_box_iou(pred, gt)
-        if c.matching == "greedy":
-            order, match = batched_greedy_match(iou, scores, valid, gt_valid, c.iou_threshold)
-        else:
-            cand = (iou >= c.iou_threshold) & (iou > 0.0)
-            cand &= valid[:, :, None] & gt_valid[:, None, :]
-            if labelled:
-                pos = {int(b): k for k, b in enumerate(idx)}
-                offsets = batch.offsets
-                for b in labelled:
-                    t = targets[b]
-                    if b not in pos or t is None:
-                        continue
-                    k = pos[b]
-                    p_b, g_b = int(counts[k]), len(t)
-                    labs = batch.labels[offsets[b] : offsets[b + 1]]
-                    cand[k, :p_b, :g_b] &= allowed_pairs(labs, t.labels, p_b, g_b)
-            priority = np.where(np.isnan(scores), 0.0, 2.0 * np.nan_to_num(scores) - 1.0)
-            match = batched_hungarian_match(iou, cand, priority)
-            order = np.broadcast_to(np.arange(width), match.shape)
+        order, match = self._match(
+            iou, scores, valid, gt_valid, self._allowed(idx, batch, targets, iou.shape)
+        )
+        matched_iou = _matched_values(iou, match)
+        per = _confidence_terms(scores, match >= 0, valid, c.confidence_rule)
+        return _Sums(
+            _ordered_sum(matched_iou, order),
+            _ordered_sum(per, order),
+            n_pred.astype(np.intp),
+            matched_iou[placed],
+        )
 
-        matched = match >= 0
-        rows = np.arange(idx.size)[:, None]
-        cols = np.arange(width)[None, :]
-        if iou.shape[2]:
-            matched_iou = np.where(matched, iou[rows, cols, np.maximum(match, 0)], 0.0)
-        else:
-            matched_iou = np.zeros(matched.shape)
-        item_iou[items] = matched_iou[placed]
-        has_score = ~np.isnan(scores)
-        s = np.where(has_score, scores, 0.0)
-        if c.confidence_rule == "linear":
-            per = np.where(matched, s, 1.0 - s)
-        else:
-            per = 1.0 - (s - matched) ** 2
-        per = np.where(valid & has_score, per, 0.0)
-        # Sum left to right in the visiting order (the paper's code accumulates this way).
-        if width:
-            iou_sum[idx] = np.add.accumulate(np.take_along_axis(matched_iou, order, 1), axis=1)[
-                :, -1
-            ]
-            conf_sum[idx] = np.add.accumulate(np.take_along_axis(per, order, 1), axis=1)[:, -1]
+    def _allowed(
+        self,
+        idx: IntArray,
+        batch: DetectionsBatch,
+        targets: Sequence[BoxTarget | None],
+        shape: tuple[int, ...],
+    ) -> BoolArray | None:
+        """``(k, W, G)`` class-aware pairs of rows ``idx`` (None: every pair allowed)."""
+        if not self.config.class_aware:
+            return None
+        offsets = batch.offsets
+        out: BoolArray | None = None
+        for k, b in enumerate(idx.tolist()):
+            t = targets[b]
+            if t is None or t.labels is None:
+                continue
+            if out is None:
+                out = np.ones(shape, dtype=bool)
+            p_b, g_b = int(batch.counts[b]), len(t)
+            labs = batch.labels[offsets[b] : offsets[b + 1]]
+            out[k, :p_b, :g_b] = allowed_pairs(labs, t.labels, p_b, g_b)
+        return out
+
+    def _match(
+        self,
+        iou: FloatArray,
+        scores: FloatArray,
+        valid: BoolArray,
+        gt_valid: BoolArray,
+        allowed: BoolArray | None,
+    ) -> tuple[IntArray, IntArray]:
+        """``(order, match)``, both ``(k, W)``: the visiting order and each prediction's
+        matched ground-truth index (or -1), by the configured matching."""
+        c = self.config
+        if c.matching == "greedy":
+            return batched_greedy_match(iou, scores, valid, gt_valid, c.iou_threshold)
+        cand = (iou >= c.iou_threshold) & (iou > 0.0)
+        cand &= valid[:, :, None] & gt_valid[:, None, :]
+        if allowed is not None:
+            cand &= allowed
+        priority = np.where(np.isnan(scores), 0.0, 2.0 * np.nan_to_num(scores) - 1.0)
+        match = batched_hungarian_match(iou, cand, priority)
+        return np.broadcast_to(np.arange(match.shape[1]), match.shape), match
+
+    def _components(
+        self, batch: DetectionsBatch, sums: _Sums, gt_rows: Sequence[FloatArray]
+    ) -> tuple[FloatArray, FloatArray]:
+        """The ``iou`` and ``confidence`` components ``(B,)`` from the per-row sums."""
+        c = self.config
+        n = len(batch)
+        g_counts = np.fromiter((r.shape[0] for r in gt_rows), dtype=np.intp, count=n)
+        denom = np.maximum(g_counts, sums.n_pred).astype(np.float64)
+        iou_c = np.zeros(n)
+        np.divide(sums.iou, denom, out=iou_c, where=denom > 0)
+        conf_den = denom if c.confidence_denominator == "max" else sums.n_pred.astype(np.float64)
+        conf_c = np.zeros(n)
+        np.divide(sums.confidence, conf_den, out=conf_c, where=conf_den > 0)
+        iou_c = np.clip(iou_c, 0.0, 1.0)
+        conf_c = np.clip(conf_c, 0.0, 1.0)
+        if c.empty_reward:  # an explicit empty answer on an image without ground truth
+            full = batch.empty & (g_counts == 0) & (sums.n_pred == 0)
+            iou_c[full] = 1.0
+            conf_c[full] = 1.0
+        zero = batch.overflow | batch.failed
+        if c.max_boxes is not None:
+            zero = zero | (sums.n_pred > c.max_boxes)
+        iou_c[zero] = 0.0
+        conf_c[zero] = 0.0
+        return iou_c, conf_c
+
+
+def _details(batch: DetectionsBatch, item_iou: FloatArray) -> dict[str, list[Any]]:
+    """Per-row parsed ``boxes`` (normalised xyxy) and matched ``ious``, rounded to 4 decimals."""
+    bounds = batch.offsets.tolist()
+    boxes = np.round(batch.boxes, 4).tolist()
+    ious = np.round(item_iou, 4).tolist()
+    return {
+        "boxes": [boxes[a:b] for a, b in itertools.pairwise(bounds)],
+        "ious": [ious[a:b] for a, b in itertools.pairwise(bounds)],
+    }

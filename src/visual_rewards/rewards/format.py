@@ -2,43 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from visual_rewards.parsing import completion_text, parse_completion
+from visual_rewards.parsing.completion import visual_rft_format_ok
 from visual_rewards.rewards.base import Reward, RewardResult, check_lengths
 
-__all__ = ["FormatConfig", "FormatReward"]
-
-#: The paper's released check (DESIGN §4.1). Backtracking makes it quadratic on adversarial
-#: text, so :func:`visual_rft_format_ok` decides the same language in linear time; the tests
-#: compare the two.
-VISUAL_RFT_FORMAT_RE = re.compile(r"<think>.*?</think>\s*<answer>.*?</answer>", re.DOTALL)
-
-
-_THINK_THEN_ANSWER_RE = re.compile(r"</think>\s*<answer>")
-
-
-def visual_rft_format_ok(text: str) -> bool:
-    """``VISUAL_RFT_FORMAT_RE.fullmatch(text) is not None``, in linear time.
-
-    The pattern matches exactly when the text starts with ``<think>``, ends with
-    ``</answer>``, and some ``</think>``-whitespace-``<answer>`` lies between them; the leftmost
-    such occurrence leaves the most room, so one search decides.
-
-    >>> visual_rft_format_ok("<think></think> <answer></answer>")
-    True
-    >>> visual_rft_format_ok("<think>a</think>b<answer>c</answer>")
-    False
-    """
-    if not (text.startswith("<think>") and text.endswith("</answer>")):
-        return False
-    m = _THINK_THEN_ANSWER_RE.search(text, len("<think>"))
-    return m is not None and m.end() <= len(text) - len("</answer>")
+__all__ = ["FormatConfig", "FormatReward", "visual_rft_format_ok"]
 
 
 @dataclass(frozen=True)
@@ -47,8 +20,9 @@ class FormatConfig:
 
     Attributes:
         rule: ``"strict"`` -- exactly one non-empty ``<think>`` block followed by exactly one
-            non-empty ``<answer>`` block and only whitespace outside them; ``"visual_rft"`` --
-            ``re.fullmatch(r"<think>.*?</think>\\s*<answer>.*?</answer>", text, re.DOTALL)``.
+            non-empty ``<answer>`` block and only whitespace outside them
+            (:func:`~visual_rewards.parsing.parse_completion`); ``"visual_rft"`` -- the paper's
+            regex (:func:`~visual_rewards.parsing.visual_rft_format_ok`, decided in linear time).
     """
 
     rule: Literal["strict", "visual_rft"] = "strict"
@@ -75,20 +49,13 @@ class FormatReward(Reward):
     needs_solution: ClassVar[bool] = False
 
     config: FormatConfig
+    format_field: ClassVar[str] = "rule"
 
     def score(
         self, completions: Sequence[Any], solutions: Sequence[Any] | None = None, **columns: Any
     ) -> RewardResult:
         """Score a batch of ``B`` completions -> ``components["format"]`` ``(B,)``."""
-        n = check_lengths(completions, solutions, needs_solution=False)
-        if self.config.rule == "visual_rft":
-            ok = [
-                VISUAL_RFT_FORMAT_RE.fullmatch(completion_text(c)) is not None for c in completions
-            ]
-            failed = np.zeros(n, dtype=bool)
-        else:
-            parsed = [parse_completion(c) for c in completions]
-            ok = [p.format_ok for p in parsed]
-            failed = np.array([p.answer is None for p in parsed], dtype=bool)
-        fmt = np.asarray(ok, dtype=np.float64).reshape(n)
-        return RewardResult(total=fmt.copy(), components={"format": fmt}, parse_failed=failed)
+        check_lengths(completions, solutions, needs_solution=False)
+        parsed, fmt = self.read_completions(completions)
+        failed = np.array([p.answer is None for p in parsed], dtype=bool)
+        return self.result({"format": fmt}, failed)

@@ -1,13 +1,12 @@
 """The grounding reward (LISA-style reasoning grounding, RefCOCO): one box against one box.
 
-Semantics: DESIGN §4.4 and ``docs/rewards/grounding.md``. The batch is scored at once: the
+Semantics: ``docs/rewards/grounding.md``. The batch is scored at once: the
 predicted boxes are padded to ``(B, P, 4)``, the ground truth to ``(B, G, 4)``, and IoU or GIoU
 is computed for the whole batch in one call.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
@@ -15,17 +14,12 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import numpy.typing as npt
 
-from visual_rewards.geometry.boxes import batched_box_giou, batched_box_iou
-from visual_rewards.geometry.coords import CoordConfig, CoordSpace
-from visual_rewards.parsing import parse_detections_batch
+from visual_rewards.geometry.boxes import batched_box_giou, batched_box_iou, pad_boxes, pad_flat
+from visual_rewards.geometry.coords import CoordSpace
+from visual_rewards.parsing.batch import DetectionsBatch, parse_detections_batch
 from visual_rewards.rewards.base import Reward, RewardResult, check_lengths
-from visual_rewards.rewards.detection import (
-    pad_boxes,
-    pad_flat,
-    read_targets,
-    row_coords,
-    split_completions,
-)
+from visual_rewards.rewards.box_inputs import read_box_targets, row_coords
+from visual_rewards.targets import BoxTarget
 
 __all__ = ["GroundingConfig", "GroundingReward"]
 
@@ -89,21 +83,12 @@ class GroundingReward(Reward):
 
     config: GroundingConfig
 
-    def _check_config(self) -> None:
+    def _check_options(self) -> None:
         c = self.config
         if c.metric not in ("iou", "giou", "giou_plus_one"):
             raise ValueError(f"metric must be 'iou', 'giou' or 'giou_plus_one', got {c.metric!r}")
         if c.multiple not in ("first", "best", "penalize"):
             raise ValueError(f"multiple must be 'first', 'best' or 'penalize', got {c.multiple!r}")
-        if c.format_rule not in ("strict", "visual_rft"):
-            raise ValueError(f"format_rule must be 'strict' or 'visual_rft', got {c.format_rule!r}")
-        for w in ("iou_weight", "format_weight"):
-            v = getattr(c, w)
-            if not (isinstance(v, (int, float)) and np.isfinite(v)):
-                raise ValueError(f"{w} must be a finite number, got {v!r}")
-        CoordConfig(c.coords, (1, 1))
-        if c.gt_coords is not None:
-            CoordConfig(c.gt_coords, (1, 1))
 
     def component_range(self, name: str) -> tuple[float, float]:
         """``(0, 2)`` for ``iou`` under ``metric="giou_plus_one"``, else ``(0, 1)``.
@@ -123,7 +108,8 @@ class GroundingReward(Reward):
         Args:
             completions: ``B`` completions.
             solutions: ``B`` ground truths (a box ``[x1, y1, x2, y2]``, a list of boxes, the
-                paper's string or a dict; DESIGN §4.7); a ground truth without boxes is malformed.
+                paper's string or a dict; see :mod:`visual_rewards.targets`); a ground truth
+                without boxes is malformed.
             **columns: optional ``image_size`` / ``image`` (for pixel coordinates).
 
         Returns:
@@ -136,16 +122,21 @@ class GroundingReward(Reward):
         pred_cfgs, gt_cfgs = row_coords(
             n, c.coords, c.gt_coords, c.min_pixels, c.max_pixels, columns
         )
-        targets = read_targets(solutions, gt_cfgs, c.strict, self.__name__)
-        for i, t in enumerate(targets):
+        targets = read_box_targets(self, solutions, gt_cfgs)
+        for row, t in enumerate(targets):
             if t is not None and len(t) == 0:
-                msg = f"{self.__name__}: row {i}: malformed ground truth (no box to ground)"
-                if c.strict:
-                    raise ValueError(msg)
-                warnings.warn(f"{msg}; its reward is None", stacklevel=2)
-                targets[i] = None
-        fmt, answers = split_completions(completions, c.format_rule)
-        batch = parse_detections_batch(answers, pred_cfgs)
+                self.malformed(row, "no box to ground")
+                targets[row] = None
+        parsed, fmt = self.read_completions(completions)
+        batch = parse_detections_batch([p.answer for p in parsed], pred_cfgs)
+        value = self._values(batch, targets)
+        missing = np.fromiter((t is None for t in targets), dtype=bool, count=n)
+        return self.result({"iou": value, "format": fmt}, batch.failed.copy(), missing)
+
+    def _values(self, batch: DetectionsBatch, targets: Sequence[BoxTarget | None]) -> FloatArray:
+        """The ``iou`` component ``(B,)``: the scored box's metric against its best ground truth."""
+        c = self.config
+        n = len(batch)
         counts = batch.counts
         pred, valid = pad_flat(batch.boxes, counts)
         gt, gt_valid, _ = pad_boxes(
@@ -168,10 +159,5 @@ class GroundingReward(Reward):
             if c.multiple == "penalize":
                 written = (counts + batch.n_invalid).astype(np.float64)
                 value = np.divide(value, written, out=np.zeros(n), where=written > 0)
-        value = np.clip(value, floor, self.component_range("iou")[1])
-        bad = np.fromiter((t is None for t in targets), dtype=bool, count=n)
-        value[bad] = np.nan
-        total = c.iou_weight * value + c.format_weight * fmt
-        return RewardResult(
-            total=total, components={"iou": value, "format": fmt}, parse_failed=batch.failed.copy()
-        )
+        out: FloatArray = np.clip(value, floor, self.component_range("iou")[1])
+        return out

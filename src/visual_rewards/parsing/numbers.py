@@ -1,17 +1,37 @@
-"""Counts: reading a number from an answer, and scoring it against the true count (DESIGN §4.6).
+"""Numbers in model text: one finite real (:func:`parse_number`) and one count (:func:`parse_count`).
 
-Pure functions, no reward logic. :func:`parse_count` is lenient on model text and never raises;
-:func:`count_scores` is vectorised over a batch.
+Lenient on model text, never raising on it: numbers must be finite reals written in ASCII
+digits, tokens are capped in length, and every pattern is a single linear scan.
 """
 
 from __future__ import annotations
 
+import math
 import re
 
-import numpy as np
-import numpy.typing as npt
+__all__ = ["MAX_NUMBER_CHARS", "NUMBER_WORDS", "parse_count", "parse_number"]
 
-__all__ = ["NUMBER_WORDS", "count_scores", "parse_count"]
+#: Longer tokens are not numbers (a 10^5-digit "number" costs nothing).
+MAX_NUMBER_CHARS = 32
+
+_NUMBER_RE = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?", re.ASCII)
+
+
+def parse_number(token: str) -> float | None:
+    """Return the finite float a token spells in ASCII, or None.
+
+    Rejects NaN/Infinity, booleans, unicode digits and strings longer than 32 characters
+    (so a 10^5-digit number costs nothing).
+
+    >>> parse_number(" 12.5 "), parse_number("NaN"), parse_number("1e999"), parse_number("true")
+    (12.5, None, None, None)
+    """
+    token = token.strip()
+    if not token or len(token) > MAX_NUMBER_CHARS or _NUMBER_RE.fullmatch(token) is None:
+        return None
+    value = float(token)
+    return value if math.isfinite(value) else None
+
 
 _UNITS = [
     "zero",
@@ -103,32 +123,3 @@ def parse_count(answer: str | None) -> int | None:
     if not values:
         return 0 if saw_none else None
     return values[0] if all(v == values[0] for v in values) else None
-
-
-def count_scores(
-    predicted: npt.ArrayLike,
-    truth: npt.ArrayLike,
-    tolerance: float = 0.0,
-    relative_tolerance: float = 0.0,
-) -> npt.NDArray[np.float64]:
-    """Score predicted counts ``(B,)`` against true counts ``(B,)``; NaN predictions score 0.
-
-    An exact count scores 1. With a tolerance ``t = max(tolerance, relative_tolerance * truth)``
-    an error ``e`` with ``0 < e <= t`` scores ``1 - e / (t + 1)``; larger errors score 0.
-    Without a tolerance (the default) only the exact count scores.
-
-    >>> count_scores([3, 4, 6, np.nan], [3, 3, 3, 3], tolerance=2)
-    array([1.        , 0.66666667, 0.        , 0.        ])
-    """
-    pred = np.asarray(predicted, dtype=np.float64).reshape(-1)
-    gt = np.asarray(truth, dtype=np.float64).reshape(-1)
-    if pred.shape != gt.shape:
-        raise ValueError(
-            f"predicted and truth must have the same shape, got {pred.shape} and {gt.shape}"
-        )
-    err = np.abs(pred - gt)
-    tol = np.maximum(float(tolerance), float(relative_tolerance) * gt)
-    with np.errstate(invalid="ignore"):
-        shaped = np.where(err <= tol, 1.0 - err / (tol + 1.0), 0.0)
-    out: npt.NDArray[np.float64] = np.where(np.isnan(err), 0.0, shaped)
-    return out

@@ -1,15 +1,15 @@
-"""From what a model wrote to structured, validated predictions.
+"""Answers to boxes and points: the general reader (:func:`parse_detections`, :func:`parse_points`).
 
-Two steps, each lenient on model text and strict on caller arguments:
+Lenient on model text and strict on caller arguments: every pattern is linear in the input,
+the input length and the number of items are capped, numbers must be finite reals written in
+ASCII digits (:func:`~visual_rewards.parsing.numbers.parse_number`), and every dropped item
+leaves a short reason. Boxes and points come out in normalised coordinates (see
+:mod:`visual_rewards.geometry.coords`).
 
-1. :func:`parse_completion` splits a completion into its ``<think>`` and ``<answer>`` parts
-   and decides whether the format is right (DESIGN §4.1).
-2. :func:`parse_detections` / :func:`parse_points` turn an answer into boxes or points in
-   normalised coordinates (DESIGN §4.2), keeping a short reason for every item it drops.
-
-Nothing here evaluates model text, and nothing raises on it: every pattern is linear in the
-input, the input length and the number of items are capped, and numbers must be finite reals
-written in ASCII digits.
+The two commonest well-formed payloads (Visual-RFT's ``Position``/``Confidence`` list and
+Qwen's ``bbox_2d`` JSON) go through :func:`fast_values`, a fast path that accepts an answer
+only when it reads it whole, item for item as the general reader would; the batch reader
+(:mod:`visual_rewards.parsing.batch`) uses the same function.
 """
 
 from __future__ import annotations
@@ -18,190 +18,31 @@ import itertools
 import math
 import operator
 import re
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from visual_rewards.geometry.coords import CoordConfig, CoordSpace
+from visual_rewards.parsing.numbers import MAX_NUMBER_CHARS, parse_number
 
 __all__ = [
     "DEFAULT_MAX_ANSWER_CHARS",
-    "DEFAULT_MAX_COMPLETION_CHARS",
     "DEFAULT_MAX_ITEMS",
     "Detections",
-    "DetectionsBatch",
-    "ParsedCompletion",
     "Points",
-    "completion_text",
-    "parse_completion",
+    "fast_values",
     "parse_detections",
-    "parse_detections_batch",
-    "parse_number",
     "parse_points",
+    "prepare_answer",
 ]
 
-#: Completions longer than this are cut to this many characters before splitting.
-DEFAULT_MAX_COMPLETION_CHARS = 1 << 20
 #: Answers longer than this are not parsed (the result has ``failed=True``).
 DEFAULT_MAX_ANSWER_CHARS = 1 << 16
 #: At most this many items are read from one answer; more sets ``overflow=True``.
 DEFAULT_MAX_ITEMS = 1000
 _MAX_ITEM_CHARS = 4096
-_MAX_NUMBER_CHARS = 32
 _MAX_LABEL_CHARS = 256
-
-
-# ---------------------------------------------------------------------------------------------
-# Completions
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ParsedCompletion:
-    """A completion split into its parts.
-
-    Attributes:
-        text: the completion as one string (after joining messages and capping its length).
-        think: content of the first ``<think>…</think>`` block, or None.
-        answer: content of the first ``<answer>…</answer>`` block; for an ``<answer>`` that is
-            never closed, everything after it (``truncated`` is then True); None without one.
-        format_ok: exactly one non-empty think block followed by exactly one non-empty answer
-            block, with only whitespace outside them.
-        truncated: the answer block was opened but never closed.
-    """
-
-    text: str
-    think: str | None
-    answer: str | None
-    format_ok: bool
-    truncated: bool
-
-
-def _message_text(message: Mapping[str, Any]) -> str:
-    content = message.get("content")
-    if isinstance(content, list):  # multimodal content parts: [{"type": "text", "text": ...}]
-        content = "".join(
-            str(part.get("text", ""))
-            for part in content
-            if isinstance(part, Mapping) and part.get("type") == "text"
-        )
-    text = content if isinstance(content, str) else ""
-    reasoning = message.get("reasoning_content")
-    if isinstance(reasoning, str) and reasoning and "<think>" not in text:
-        text = f"<think>{reasoning}</think>{text}"
-    return text
-
-
-def completion_text(completion: Any) -> str:
-    """Return the text of a completion in any of the shapes trainers pass.
-
-    Accepts a string; TRL's conversational completion ``[{"role": "assistant", "content": …}]``
-    (the assistant messages are joined); or one message dict. A ``reasoning_content`` field
-    (transformers response schemas move the thinking there) is put back as a ``<think>``
-    block in front of the content. Anything else gives ``""``.
-
-    >>> completion_text([{"role": "assistant", "content": "<answer>cat</answer>",
-    ...                   "reasoning_content": "fur"}])
-    '<think>fur</think><answer>cat</answer>'
-    """
-    if isinstance(completion, str):
-        return completion
-    if isinstance(completion, Mapping):
-        return _message_text(completion)
-    if isinstance(completion, Sequence) and not isinstance(completion, (bytes, bytearray)):
-        parts = [
-            _message_text(m)
-            for m in completion
-            if isinstance(m, Mapping) and m.get("role", "assistant") == "assistant"
-        ]
-        return "".join(parts)
-    return ""
-
-
-def parse_completion(
-    completion: Any, max_chars: int = DEFAULT_MAX_COMPLETION_CHARS
-) -> ParsedCompletion:
-    """Split a completion into think and answer and check its format (DESIGN §4.1).
-
-    Args:
-        completion: a string, a conversational completion, or a message (see :func:`completion_text`).
-        max_chars: the text is cut to this many characters first.
-
-    >>> c = parse_completion("<think>a dog</think> <answer>[1, 2, 3, 4]</answer>")
-    >>> c.think, c.answer, c.format_ok, c.truncated
-    ('a dog', '[1, 2, 3, 4]', True, False)
-    >>> c = parse_completion("<think>x</think><answer>[{'Position': [1, 2")
-    >>> c.answer, c.format_ok, c.truncated
-    ("[{'Position': [1, 2", False, True)
-    """
-    text = completion_text(completion)[:max_chars]
-
-    think: str | None = None
-    t0 = text.find("<think>")
-    if t0 >= 0:
-        t1 = text.find("</think>", t0 + 7)
-        if t1 >= 0:
-            think = text[t0 + 7 : t1]
-
-    answer: str | None = None
-    truncated = False
-    a0 = text.find("<answer>")
-    if a0 >= 0:
-        a1 = text.find("</answer>", a0 + 8)
-        if a1 >= 0:
-            answer = text[a0 + 8 : a1]
-        else:
-            answer = text[a0 + 8 :]
-            truncated = True
-
-    format_ok = False
-    if think is not None and answer is not None and not truncated:
-        t1 = t0 + 7 + len(think)
-        a1 = a0 + 8 + len(answer)
-        # each tag exactly once (str.count is linear and builds no list of tags), in order
-        if (
-            t1 < a0
-            and text.count("<think>") == 1
-            and text.count("</think>") == 1
-            and text.count("<answer>") == 1
-            and text.count("</answer>") == 1
-        ):
-            outside = text[:t0] + text[t1 + 8 : a0] + text[a1 + 9 :]
-            format_ok = not outside.strip() and bool(think.strip()) and bool(answer.strip())
-    return ParsedCompletion(
-        text=text, think=think, answer=answer, format_ok=format_ok, truncated=truncated
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# Numbers
-# ---------------------------------------------------------------------------------------------
-
-_NUMBER_RE = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?", re.ASCII)
-
-
-def parse_number(token: str) -> float | None:
-    """Return the finite float a token spells in ASCII, or None.
-
-    Rejects NaN/Infinity, booleans, unicode digits and strings longer than 32 characters
-    (so a 10^5-digit number costs nothing).
-
-    >>> parse_number(" 12.5 "), parse_number("NaN"), parse_number("1e999"), parse_number("true")
-    (12.5, None, None, None)
-    """
-    token = token.strip()
-    if not token or len(token) > _MAX_NUMBER_CHARS or _NUMBER_RE.fullmatch(token) is None:
-        return None
-    value = float(token)
-    return value if math.isfinite(value) else None
-
-
-# ---------------------------------------------------------------------------------------------
-# Answers
-# ---------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -428,36 +269,100 @@ _FAST_BBOX_RE = re.compile(
 )
 
 
-def _fast_raw(
-    answer: str, max_items: int
-) -> tuple[list[float], list[float], list[str | None]] | None:
-    """Fast path: ``(4 values per item, flat; scores; labels)`` or None to use the general reader."""
-    n_open = answer.count("{")
+_VRFT_FIELDS = operator.itemgetter(1, 2, 3, 4, 6)  # x1, y1, x2, y2, confidence of _FAST_VRFT_RE
+_NUMERIC = b"0123456789.-"
+_NUMERIC_ONLY = bytes(c if c in _NUMERIC else 32 for c in range(256))  # the rest -> space
+_SKELETONS: dict[tuple[int, bytes], bytes] = {}
+#: ``float(token)`` for the tokens Visual-RFT answers are made of: integers 0-1000 and
+#: confidences with one or two decimals (a dict lookup is several times cheaper than float()).
+_COMMON_NUMBERS: dict[bytes, float] = {
+    t: float(t)
+    for t in [str(k).encode() for k in range(1001)]
+    + [f"{k / 100:.2f}".encode() for k in range(101)]
+    + [f"{k / 10:.1f}".encode() for k in range(11)]
+}
+
+
+def _canonical_values(data: bytes, n_items: int) -> list[float] | None:
+    """Values of an answer written exactly as Python prints a Visual-RFT list, or None.
+
+    The answer must be ``[{'Position': [x1, y1, x2, y2], 'Confidence': c}, …]`` (one quote
+    style, these spaces) once its digits, ``.`` and ``-`` are deleted, and every number must
+    be one that :func:`parse_number` reads (so the general reader would give the same result).
+    Two byte translations and a comparison replace the regex scan.
+    """
+    skeleton = data.translate(None, _NUMERIC)
+    quote = skeleton[2:3]
+    key = (n_items, quote)
+    want = _SKELETONS.get(key)
+    if want is None:
+        if quote not in (b"'", b'"') or n_items > 64:
+            return None
+        q = quote.decode()
+        item = f"{{{q}Position{q}: [, , , ], {q}Confidence{q}: }}"
+        want = _SKELETONS[key] = ("[" + ", ".join([item] * n_items) + "]").encode()
+    if skeleton != want:
+        return None
+    tokens = data.translate(_NUMERIC_ONLY).split()
+    if len(tokens) != 5 * n_items:
+        return None
+    values = list(map(_COMMON_NUMBERS.get, tokens))  # float(t) of the usual tokens, precomputed
+    if None not in values:
+        return values  # type: ignore[return-value]
+    if max(map(len, tokens)) > MAX_NUMBER_CHARS:
+        return None
+    try:  # float() on [0-9.-]+ accepts exactly the numbers parse_number accepts
+        return list(map(float, tokens))
+    except ValueError:
+        return None
+
+
+def fast_values(text: str, max_items: int) -> tuple[list[float], list[str | None]] | None:
+    """The fast path: ``(values, labels)`` of a well-formed box answer, or None.
+
+    ``values`` holds ``x1, y1, x2, y2, confidence`` of every item, flat (``5 * N`` floats,
+    NaN where no confidence is written); ``labels`` one entry per item. None means "read it
+    with the general reader": the answer is taken only when every ``{`` in it starts an item
+    that a fast pattern matched whole, so the result is the general reader's.
+
+    >>> fast_values("[{'Position': [1, 2, 3, 4], 'Confidence': 0.5}]", 10)
+    ([1.0, 2.0, 3.0, 4.0, 0.5], [None])
+    >>> fast_values('[{"bbox_2d": [1, 2, 3, 4], "label": "cat"}, {"bbox_2d": [5]}]', 10) is None
+    True
+    """
+    n_open = text.count("{")
     if n_open == 0 or n_open > max_items:
         return None
-    if "Position" in answer:
-        found = _FAST_VRFT_RE.findall(answer)
+    if text.startswith("[{") and text.isascii():
+        fast = _canonical_values(text.encode(), n_open)
+        if fast is not None:
+            return fast, [None] * n_open
+    if "Position" in text:
+        found = _FAST_VRFT_RE.findall(text)
         if len(found) != n_open:
             return None
-        values = [float(v) for g in found for v in g[1:5]]
-        return values, [float(g[6]) for g in found], [None] * n_open
-    if "bbox_2d" in answer:
-        found = _FAST_BBOX_RE.findall(answer)
+        values = list(map(float, itertools.chain.from_iterable(map(_VRFT_FIELDS, found))))
+        return values, [None] * n_open
+    if "bbox_2d" in text:
+        found = _FAST_BBOX_RE.findall(text)
         if len(found) != n_open:
             return None
-        values = [float(v) for g in found for v in g[0:4]]
-        return values, [math.nan] * n_open, [g[4].strip() or None for g in found]
+        nan = math.nan
+        values = []
+        for g in found:
+            values += (float(g[0]), float(g[1]), float(g[2]), float(g[3]), nan)
+        return values, [g[4].strip() or None for g in found]
     return None
 
 
 def _fast_items(answer: str, max_items: int) -> list[_Item] | None:
-    fast = _fast_raw(answer, max_items)
+    fast = fast_values(answer, max_items)
     if fast is None:
         return None
-    values, scores, labels = fast
+    values, labels = fast
     return [
-        _Item(values[4 * k : 4 * k + 4], score, label, None)
-        for k, (score, label) in enumerate(zip(scores, labels, strict=True))
+        _Item(values[5 * k : 5 * k + 4], values[5 * k + 4], label, None)
+        for k, label in enumerate(labels)
     ]
 
 
@@ -498,8 +403,15 @@ def _read_items(answer: str, kind: str, max_items: int) -> tuple[list[_Item], bo
     return items, overflow, bool(items)
 
 
-def _prepare_answer(answer: str | None, max_chars: int) -> tuple[str | None, str | None, bool]:
-    """Return (text, failure reason, explicit empty)."""
+def prepare_answer(answer: str | None, max_chars: int) -> tuple[str | None, str | None, bool]:
+    """``(text, failure reason, explicit empty)`` of an answer before its items are read.
+
+    ``text`` is the answer without code fences, stripped, or None (with the reason) when there
+    is nothing to read; ``explicit empty`` is True for ``No Objects``, ``['No Objects']``, ``[]``.
+
+    >>> prepare_answer("```json\\n[]\\n```", 100), prepare_answer(None, 100)
+    (('[]', None, True), (None, 'no answer', False))
+    """
     if answer is None:
         return None, "no answer", False
     if len(answer) > max_chars:
@@ -514,22 +426,6 @@ def _prepare_answer(answer: str | None, max_chars: int) -> tuple[str | None, str
     return text, None, False
 
 
-def _coord_config(
-    coords: CoordSpace | CoordConfig,
-    image_size: tuple[int, int] | None,
-    min_pixels: int | None,
-    max_pixels: int | None,
-) -> CoordConfig:
-    if isinstance(coords, CoordConfig):
-        return coords
-    kwargs: dict[str, Any] = {}
-    if min_pixels is not None:
-        kwargs["min_pixels"] = min_pixels
-    if max_pixels is not None:
-        kwargs["max_pixels"] = max_pixels
-    return CoordConfig(coords, image_size, **kwargs)
-
-
 def parse_detections(
     answer: str | None,
     coords: CoordSpace | CoordConfig = "norm1000",
@@ -540,7 +436,7 @@ def parse_detections(
     max_chars: int = DEFAULT_MAX_ANSWER_CHARS,
     max_items: int = DEFAULT_MAX_ITEMS,
 ) -> Detections:
-    """Read boxes from an answer (DESIGN §4.2).
+    """Read boxes from an answer.
 
     Recognised payloads, tried in this order: a list of dicts with a ``Position`` /
     ``bbox_2d`` / ``bbox`` key (optional ``Confidence``/``score`` and ``label``; any quoting,
@@ -574,8 +470,8 @@ def parse_detections(
     >>> parse_detections("No Objects").empty
     True
     """
-    cfg = _coord_config(coords, image_size, min_pixels, max_pixels)
-    text, reason, empty = _prepare_answer(answer, max_chars)
+    cfg = CoordConfig.from_options(coords, image_size, min_pixels, max_pixels)
+    text, reason, empty = prepare_answer(answer, max_chars)
     if text is None:
         return _empty_detections(errors=[reason or "no answer"], failed=True)
     if empty:
@@ -659,8 +555,8 @@ def parse_points(
     >>> parse_points("(10, 20)", coords="pixel", image_size=(100, 40)).points
     array([[0.1, 0.5]])
     """
-    cfg = _coord_config(coords, image_size, min_pixels, max_pixels)
-    text, reason, empty = _prepare_answer(answer, max_chars)
+    cfg = CoordConfig.from_options(coords, image_size, min_pixels, max_pixels)
+    text, reason, empty = prepare_answer(answer, max_chars)
     if text is None:
         return Points(np.zeros((0, 2)), [], [reason or "no answer"], failed=True)
     if empty:
@@ -689,220 +585,3 @@ def parse_points(
         pts = pts[inside]
         labels = [lab for lab, keep in zip(labels, inside, strict=True) if keep]
     return Points(pts, labels, errors, n_invalid=n_invalid, overflow=overflow)
-
-
-# ---------------------------------------------------------------------------------------------
-# Many answers at once (the batch path of the box rewards)
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class DetectionsBatch:
-    """Boxes read from ``B`` answers, flattened: row ``b`` owns items ``offsets[b]:offsets[b+1]``.
-
-    Item for item equal to ``[parse_detections(a, cfg) for a in answers]`` (only ``errors``
-    are not kept).
-
-    Attributes:
-        boxes: ``(N, 4)`` float64, normalised xyxy in ``[0, 1]`` (see :class:`Detections`).
-        raw_boxes: ``(N, 4)`` float64, as written.
-        scores: ``(N,)`` float64, NaN where no confidence was given.
-        labels: ``N`` labels (None where none was given).
-        counts: ``(B,)`` intp, valid boxes per answer.
-        n_invalid, empty, failed, overflow: ``(B,)``, as in :class:`Detections`.
-    """
-
-    boxes: npt.NDArray[np.float64]
-    raw_boxes: npt.NDArray[np.float64]
-    scores: npt.NDArray[np.float64]
-    labels: list[str | None]
-    counts: npt.NDArray[np.intp]
-    n_invalid: npt.NDArray[np.intp]
-    empty: npt.NDArray[np.bool_]
-    failed: npt.NDArray[np.bool_]
-    overflow: npt.NDArray[np.bool_]
-
-    def __len__(self) -> int:
-        return int(self.counts.shape[0])
-
-    @property
-    def offsets(self) -> npt.NDArray[np.intp]:
-        """``(B + 1,)`` start of each row's items, then ``N``."""
-        out: npt.NDArray[np.intp] = np.concatenate(([0], np.cumsum(self.counts))).astype(np.intp)
-        return out
-
-
-_NORM1000 = CoordConfig("norm1000")
-_VRFT_FIELDS = operator.itemgetter(1, 2, 3, 4, 6)  # x1, y1, x2, y2, confidence of _FAST_VRFT_RE
-_NUMERIC = b"0123456789.-"
-_NUMERIC_ONLY = bytes(c if c in _NUMERIC else 32 for c in range(256))  # the rest -> space
-_SKELETONS: dict[tuple[int, bytes], bytes] = {}
-#: ``float(token)`` for the tokens Visual-RFT answers are made of: integers 0-1000 and
-#: confidences with one or two decimals (a dict lookup is several times cheaper than float()).
-_COMMON_NUMBERS: dict[bytes, float] = {
-    t: float(t)
-    for t in [str(k).encode() for k in range(1001)]
-    + [f"{k / 100:.2f}".encode() for k in range(101)]
-    + [f"{k / 10:.1f}".encode() for k in range(11)]
-}
-
-
-def _canonical_values(data: bytes, n_items: int) -> list[float] | None:
-    """Values of an answer written exactly as Python prints a Visual-RFT list, or None.
-
-    The answer must be ``[{'Position': [x1, y1, x2, y2], 'Confidence': c}, …]`` (one quote
-    style, these spaces) once its digits, ``.`` and ``-`` are deleted, and every number must
-    be one that :func:`parse_number` reads (so the general reader would give the same result).
-    Two byte translations and a comparison replace the regex scan.
-    """
-    skeleton = data.translate(None, _NUMERIC)
-    quote = skeleton[2:3]
-    key = (n_items, quote)
-    want = _SKELETONS.get(key)
-    if want is None:
-        if quote not in (b"'", b'"') or n_items > 64:
-            return None
-        q = quote.decode()
-        item = f"{{{q}Position{q}: [, , , ], {q}Confidence{q}: }}"
-        want = _SKELETONS[key] = ("[" + ", ".join([item] * n_items) + "]").encode()
-    if skeleton != want:
-        return None
-    tokens = data.translate(_NUMERIC_ONLY).split()
-    if len(tokens) != 5 * n_items:
-        return None
-    values = list(map(_COMMON_NUMBERS.get, tokens))  # float(t) of the usual tokens, precomputed
-    if None not in values:
-        return values  # type: ignore[return-value]
-    if max(map(len, tokens)) > _MAX_NUMBER_CHARS:
-        return None
-    try:  # float() on [0-9.-]+ accepts exactly the numbers parse_number accepts
-        return list(map(float, tokens))
-    except ValueError:
-        return None
-
-
-def parse_detections_batch(
-    answers: Sequence[str | None],
-    coords: CoordConfig | Sequence[CoordConfig] | None = None,
-    *,
-    max_chars: int = DEFAULT_MAX_ANSWER_CHARS,
-    max_items: int = DEFAULT_MAX_ITEMS,
-) -> DetectionsBatch:
-    """:func:`parse_detections` for many answers, with the normalising done once for all.
-
-    Well-formed Visual-RFT / ``bbox_2d`` answers take the same fast path as
-    :func:`parse_detections` (one regex scan, no per-item objects); every other answer is read
-    by :func:`parse_detections` itself. Normalising, clipping and the flipped/outside checks
-    then run as array operations over all items of the batch.
-
-    Args:
-        answers: ``B`` answer texts (None = no answer).
-        coords: one :class:`~visual_rewards.geometry.coords.CoordConfig` for all, or one per answer
-            (default ``norm1000``).
-        max_chars, max_items: as in :func:`parse_detections`.
-
-    >>> b = parse_detections_batch(["[{'Position': [100, 200, 300, 400], 'Confidence': 0.9}]",
-    ...                             "No Objects", "[5, 5, 1, 1]"])
-    >>> b.boxes, b.counts.tolist(), b.empty.tolist(), b.n_invalid.tolist()
-    (array([[0.1, 0.2, 0.3, 0.4]]), [1, 0, 0], [False, True, False], [0, 0, 1])
-    """
-    n = len(answers)
-    if coords is None:
-        coords = _NORM1000
-    cfgs: Sequence[CoordConfig] = [coords] * n if isinstance(coords, CoordConfig) else coords
-    if len(cfgs) != n:
-        raise ValueError(f"expected {n} coordinate configs (one per answer), got {len(cfgs)}")
-    values: list[float] = []  # x1, y1, x2, y2, score of every item, flat
-    labels: list[str | None] = []
-    counts = [0] * n
-    n_invalid = np.zeros(n, dtype=np.intp)
-    empty = np.zeros(n, dtype=bool)
-    failed = np.zeros(n, dtype=bool)
-    overflow = np.zeros(n, dtype=bool)
-    nan = math.nan
-    vrft_findall = _FAST_VRFT_RE.findall
-    bbox_findall = _FAST_BBOX_RE.findall
-    for i, answer in enumerate(answers):
-        text, _, is_empty = _prepare_answer(answer, max_chars)
-        if text is None:
-            failed[i] = True
-            continue
-        if is_empty:
-            empty[i] = True
-            continue
-        n_open = text.count("{")
-        if 0 < n_open <= max_items:  # the fast paths of _fast_raw, without per-item objects
-            if (
-                text.startswith("[{")
-                and text.isascii()
-                and (fast := _canonical_values(text.encode(), n_open)) is not None
-            ):
-                values += fast
-                labels += [None] * n_open
-                counts[i] = n_open
-                continue
-            if "Position" in text:
-                found = vrft_findall(text)
-                if len(found) == n_open:
-                    values += map(float, itertools.chain.from_iterable(map(_VRFT_FIELDS, found)))
-                    labels += [None] * n_open
-                    counts[i] = n_open
-                    continue
-            elif "bbox_2d" in text:
-                found = bbox_findall(text)
-                if len(found) == n_open:
-                    for g in found:
-                        values += (float(g[0]), float(g[1]), float(g[2]), float(g[3]), nan)
-                    labels += [g[4].strip() or None for g in found]
-                    counts[i] = n_open
-                    continue
-        det = parse_detections(answer, cfgs[i], max_chars=max_chars, max_items=max_items)
-        for box, score in zip(det.raw_boxes.tolist(), det.scores.tolist(), strict=True):
-            values += (*box, score)
-        labels += det.labels
-        counts[i] = len(det)
-        n_invalid[i] = det.n_invalid
-        failed[i] = det.failed
-        empty[i] = det.empty
-        overflow[i] = det.overflow
-    count_arr = np.array(counts, dtype=np.intp)
-    flat = np.array(values, dtype=np.float64).reshape(-1, 5)
-    raw = flat[:, :4]
-    scores = flat[:, 4]
-    row = np.repeat(np.arange(n), count_arr)
-    if n and all(cfg is cfgs[0] for cfg in cfgs):  # one coordinate space for the whole batch
-        sx, sy = cfgs[0].scale()
-        boxes = np.clip(raw / np.array([sx, sy, sx, sy]), 0.0, 1.0)
-    else:
-        scale_of: dict[CoordConfig, tuple[float, float]] = {}
-        per_row = np.empty((n, 4))
-        for i, cfg in enumerate(cfgs):
-            sc = scale_of.get(cfg)
-            if sc is None:
-                sc = scale_of[cfg] = cfg.scale()
-            per_row[i] = (sc[0], sc[1], sc[0], sc[1])
-        boxes = np.clip(raw / per_row[row], 0.0, 1.0)
-    keep = (
-        (raw[:, 2] > raw[:, 0])
-        & (raw[:, 3] > raw[:, 1])
-        & (boxes[:, 2] > boxes[:, 0])
-        & (boxes[:, 3] > boxes[:, 1])
-    )
-    score_arr = scores
-    if not keep.all():
-        dropped = np.bincount(row[~keep], minlength=n)
-        n_invalid += dropped
-        count_arr -= dropped
-        raw, boxes, score_arr = raw[keep], boxes[keep], score_arr[keep]
-        labels = [lab for lab, k in zip(labels, keep.tolist(), strict=True) if k]
-    return DetectionsBatch(
-        boxes=boxes,
-        raw_boxes=raw,
-        scores=score_arr,
-        labels=labels,
-        counts=count_arr,
-        n_invalid=n_invalid,
-        empty=empty,
-        failed=failed,
-        overflow=overflow,
-    )

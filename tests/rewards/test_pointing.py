@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 
 import visual_rewards as vr
 from visual_rewards.geometry.coords import smart_resize
+from visual_rewards.geometry.points import point_box_distance, points_in_box
 from visual_rewards.rewards import REWARDS, get_reward
-from visual_rewards.rewards.points import PointReward, point_box_distance, points_in_box
+from visual_rewards.rewards.pointing import PointReward
 
 BOX = [200, 400, 300, 600]  # norm1000 xyxy
 
@@ -88,7 +89,7 @@ def test_image_size_column_and_config() -> None:
     assert acc(fixed, ["(150, 150)"], [truth]) == [1.0]
     with pytest.warns(UserWarning, match="row 0: malformed ground truth"):
         assert math.isnan(acc(reward, ["(150, 150)"], [truth])[0])  # no image size anywhere
-    with pytest.raises(ValueError, match="expected 1 image sizes"):
+    with pytest.raises(ValueError, match="expected 1 rows in the 'image_size' column"):
         reward.score([wrap("(1, 1)")], [truth], image_size=[(1, 1), (2, 2)])
 
 
@@ -161,7 +162,8 @@ def test_malformed_truth(bad: object) -> None:
     with pytest.warns(UserWarning, match="row 1: malformed ground truth"):
         res = reward.score([wrap("(250, 500)")] * 2, [BOX, bad])
     assert res.total[0] == 2.0 and math.isnan(res.total[1])
-    assert all(math.isnan(v[1]) for v in res.components.values())
+    assert all(math.isnan(v[1]) for k, v in res.components.items() if k != "format")
+    assert res.components["format"][1] == 1.0  # a property of the completion: kept
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert reward(completions=[wrap("(250, 500)")] * 2, solution=[BOX, bad]) == [2.0, None]

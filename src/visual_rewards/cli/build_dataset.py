@@ -21,13 +21,20 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from visual_rewards.data.records import ANSWER_STYLES, BuildReport
+from visual_rewards.cli.errors import UsageError
+from visual_rewards.geometry.coords import COORD_SPACES
 
-__all__ = ["add_build_dataset_parser", "run_build_dataset"]
+if TYPE_CHECKING:
+    from visual_rewards.data.records import BuildReport
 
-_COORDS = ("norm1000", "normalized", "pixel", "qwen25vl")
+__all__ = ["add_parser", "run"]
+
+_COORDS = COORD_SPACES
+#: The answer styles of :data:`visual_rewards.data.records.ANSWER_STYLES` (a test checks they
+#: agree; repeated so that ``--help`` does not import the dataset builders).
+_ANSWER_STYLES = ("visual_rft", "bbox_2d")
 
 
 def _outputs(p: argparse.ArgumentParser) -> None:
@@ -52,7 +59,7 @@ def _detection_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--annotations", required=True, help="COCO or LVIS annotation JSON")
     p.add_argument("--image-root", required=True, help="folder the image file names are under")
     p.add_argument("--coords", choices=_COORDS, default="norm1000")
-    p.add_argument("--style", choices=ANSWER_STYLES, default="visual_rft")
+    p.add_argument("--style", choices=_ANSWER_STYLES, default="visual_rft")
     p.add_argument("--negatives", type=int, default=0, help="negative prompts per record")
     p.add_argument(
         "--category-text",
@@ -67,7 +74,7 @@ def _detection_args(p: argparse.ArgumentParser) -> None:
     )
 
 
-def add_build_dataset_parser(subparsers: Any) -> None:
+def add_parser(subparsers: Any) -> None:
     """Register ``build-dataset`` and its five kinds on ``subparsers``."""
     parser = subparsers.add_parser(
         "build-dataset",
@@ -128,7 +135,7 @@ def add_build_dataset_parser(subparsers: Any) -> None:
     p.add_argument("--num-samples", type=int, default=None)
     _outputs(p)
 
-    parser.set_defaults(func=run_build_dataset)
+    parser.set_defaults(func=run)
 
 
 def _build(args: argparse.Namespace) -> BuildReport:
@@ -185,9 +192,8 @@ def _drop_missing_images(report: BuildReport) -> None:
     report.records = kept
 
 
-def run_build_dataset(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Build, validate and write; return the exit code (1 when input items were skipped)."""
-    from visual_rewards.cli import UsageError
     from visual_rewards.data import export
 
     if not (args.hf or args.parquet or args.jsonl):
@@ -211,7 +217,9 @@ def run_build_dataset(args: argparse.Namespace) -> int:
         if args.hf:
             export.save_hf_dataset(report.records, args.hf, embed_images=args.embed_images)
         if args.parquet:
-            export.save_verl_parquet(
+            from visual_rewards.verl.dataset import write_verl_parquet
+
+            write_verl_parquet(
                 report.records, args.parquet, data_source=args.data_source,
                 embed_images=args.embed_images,
             )  # fmt: skip

@@ -1,0 +1,7 @@
+"""``python -m visual_rewards.cli``: the same command line as ``visual-rewards``."""
+
+import sys
+
+from visual_rewards.cli import main
+
+sys.exit(main())

@@ -1,0 +1,13 @@
+"""The command line's one error type: a caller error found after argument parsing."""
+
+from __future__ import annotations
+
+__all__ = ["UsageError"]
+
+
+class UsageError(Exception):
+    """A caller error found after argument parsing (bad file, bad option): exit code 2.
+
+    The message is one line that names the file, the record and the field where it can;
+    :func:`visual_rewards.cli.main` prints it after ``visual-rewards <command>: error:``.
+    """

@@ -1,0 +1,229 @@
+"""``visual-rewards evaluate detection | classification | grounding``.
+
+Prints the metrics as Markdown tables and writes them as JSON: ``-o/--output``, by default
+``<input stem>.metrics.json`` in the current directory (never beside the input, whose
+folder may be shared or read-only). Exit code 1 when some input lines could not be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from visual_rewards.cli.errors import UsageError
+from visual_rewards.geometry.coords import COORD_SPACES
+
+__all__ = ["add_parser", "run_classification", "run_detection", "run_grounding"]
+
+
+def _common(p: argparse.ArgumentParser, predictions_required: bool = True) -> None:
+    p.add_argument(
+        "--predictions",
+        type=Path,
+        required=predictions_required,
+        help="JSONL of model outputs (one completion per row)",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        help="metrics JSON (default: ./INPUT_STEM.metrics.json in the current directory)",
+    )
+    p.add_argument("--completion-field", default="completion")
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``visual-rewards evaluate`` and its three tasks."""
+    p = subparsers.add_parser(
+        "evaluate",
+        help="the paper's metrics (mAP, accuracy, IoU) from model outputs",
+        description="Compute detection mAP (COCO via pycocotools, LVIS federated), "
+        "classification accuracy or grounding mIoU/gIoU/cIoU from model outputs.",
+    )
+    tasks = p.add_subparsers(title="tasks", dest="task", metavar="TASK", required=True)
+
+    d = tasks.add_parser("detection", help="COCO / LVIS mAP, AP50 and per-category AP")
+    _common(d, predictions_required=False)
+    d.add_argument("--annotations", type=Path, required=True, help="COCO or LVIS annotation JSON")
+    d.add_argument(
+        "--detections",
+        type=Path,
+        help="COCO results JSON instead of --predictions (bbox in pixels)",
+    )
+    d.add_argument("--kind", choices=["auto", "coco", "lvis"], default="auto")
+    d.add_argument("--iou-type", choices=["bbox", "segm"], default="bbox")
+    d.add_argument(
+        "--coords",
+        choices=COORD_SPACES,
+        default="norm1000",
+        help="coordinate space of the model's boxes",
+    )
+    d.add_argument("--image-field", default="image_id")
+    d.add_argument("--category-field", default="category", help="category id or name per row")
+    d.add_argument("--save-detections", type=Path, help="write the COCO results made from outputs")
+    d.add_argument(
+        "--categories",
+        help="evaluate only these categories: comma-separated names or ids (e.g. novel classes)",
+    )
+    d.add_argument(
+        "--only-predicted-images",
+        action="store_true",
+        help="evaluate only the images that have at least one output row / detection",
+    )
+    d.set_defaults(func=run_detection)
+
+    c = tasks.add_parser("classification", help="accuracy overall, per dataset and per class")
+    _common(c)
+    c.add_argument("--solution-field", default="solution")
+    c.add_argument("--dataset-field", default="dataset")
+    c.add_argument("--preset", default="default")
+    c.add_argument("--labels", type=Path, help="class-names file (one per line), closed label set")
+    c.set_defaults(func=run_classification)
+
+    g = tasks.add_parser("grounding", help="box (and mask) mIoU, gIoU, cIoU")
+    _common(g)
+    g.add_argument("--solution-field", default="solution")
+    g.add_argument("--coords", choices=COORD_SPACES, default="norm1000")
+    g.set_defaults(func=run_grounding)
+
+
+def _output(args: argparse.Namespace, source: Path) -> Path:
+    """``--output``, else ``<source stem>.metrics.json`` in the current directory."""
+    out: Path = args.output or Path(source.stem + ".metrics.json")
+    if not out.parent.resolve().is_dir():
+        raise UsageError(f"output {out}: folder {out.parent} does not exist")
+    return out
+
+
+def _finish(result: dict[str, Any], output: Path) -> int:
+    from visual_rewards.evaluation.render import render_metrics
+    from visual_rewards.io.files import atomic_writer
+
+    with atomic_writer(output) as f:  # on disk first, whatever happens to stdout
+        json.dump(result, f, indent=2, allow_nan=False)
+        f.write("\n")
+    print(render_metrics(result))
+    print(f"\nwrote {output}")
+    return 1 if result.get("input_errors") else 0
+
+
+def _rows(path: Path, errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    from visual_rewards.io.rows import iter_rows
+
+    if not path.is_file():
+        raise UsageError(f"predictions file not found: {path}")
+    return [row for _, row in iter_rows(path, errors)]
+
+
+def _load_json(path: Path, what: str) -> Any:
+    from visual_rewards.evaluation.coco import load_json
+
+    if not path.is_file():
+        raise UsageError(f"{what} file not found: {path}")
+    try:
+        return load_json(path)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path}: not valid JSON ({exc})") from None
+
+
+def run_detection(args: argparse.Namespace) -> int:
+    """``evaluate detection``."""
+    from visual_rewards.evaluation.detection import (
+        category_ids,
+        detections_from_outputs,
+        evaluate_detection,
+    )
+    from visual_rewards.io.files import atomic_writer
+    from visual_rewards.io.rows import row_value
+
+    if (args.predictions is None) == (args.detections is None):
+        raise UsageError("give exactly one of --predictions (model outputs) or --detections")
+    source = args.predictions if args.predictions is not None else args.detections
+    output = _output(args, source)
+    gt = _load_json(args.annotations, "annotation")
+    errors: list[dict[str, Any]] = []
+    conversion: dict[str, Any] | None = None
+    seen_images: set[Any] = set()
+    try:
+        if args.predictions is not None:
+            rows = _rows(args.predictions, errors)
+            known = {img["id"] for img in gt.get("images", [])}
+            seen_images = {row_value(r, args.image_field) for r in rows} & known
+            dets, conv = detections_from_outputs(
+                rows,
+                gt,
+                coords=args.coords,
+                completion_field=args.completion_field,
+                image_field=args.image_field,
+                category_field=args.category_field,
+            )
+            conversion = {k: v for k, v in vars(conv).items() if k != "notes"}
+            if args.save_detections is not None:
+                with atomic_writer(args.save_detections) as f:
+                    json.dump(dets, f)
+        else:
+            dets = _load_json(args.detections, "detections")
+        cat_ids = category_ids(args.categories, gt) if args.categories else None
+        img_ids = None
+        if args.only_predicted_images:
+            img_ids = sorted(seen_images or {d["image_id"] for d in dets}, key=str)
+        metrics = evaluate_detection(
+            gt, dets, kind=args.kind, iou_type=args.iou_type, cat_ids=cat_ids, img_ids=img_ids
+        )
+    except (ValueError, ImportError) as exc:
+        raise UsageError(str(exc)) from None
+    result = {"task": "detection", **metrics.to_dict()}
+    if conversion is not None:
+        result["conversion"] = conversion
+    result["input_errors"] = errors
+    return _finish(result, output)
+
+
+def _run_rows(args: argparse.Namespace, task: str, compute: Callable[[list[Any]], Any]) -> int:
+    """Read ``--predictions``, compute the task's metrics on its rows, print and write them."""
+    output = _output(args, args.predictions)
+    errors: list[dict[str, Any]] = []
+    rows = _rows(args.predictions, errors)
+    try:
+        result = compute(rows)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(str(exc)) from None
+    return _finish({"task": task, **result, "input_errors": errors}, output)
+
+
+def run_classification(args: argparse.Namespace) -> int:
+    """``evaluate classification``."""
+    from visual_rewards.evaluation.classification import classification_accuracy
+
+    options = {"labels": str(args.labels)} if args.labels is not None else {}
+    return _run_rows(
+        args,
+        "classification",
+        lambda rows: classification_accuracy(
+            rows,
+            preset=args.preset,
+            completion_field=args.completion_field,
+            solution_field=args.solution_field,
+            dataset_field=args.dataset_field,
+            options=options,
+        ),
+    )
+
+
+def run_grounding(args: argparse.Namespace) -> int:
+    """``evaluate grounding``."""
+    from visual_rewards.evaluation.grounding import grounding_metrics
+
+    return _run_rows(
+        args,
+        "grounding",
+        lambda rows: grounding_metrics(
+            rows,
+            coords=args.coords,
+            completion_field=args.completion_field,
+            solution_field=args.solution_field,
+        ),
+    )

@@ -1,0 +1,85 @@
+"""Inputs of the box rewards (detection, grounding): coordinate spaces per row, ground truth.
+
+Both rewards read the same columns and the same ground truth in the same way; the shared
+malformed-ground-truth policy is :meth:`~visual_rewards.rewards.base.Reward.malformed`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from visual_rewards.geometry.coords import PIXEL_SPACES, CoordConfig, CoordSpace
+from visual_rewards.io.images import image_sizes
+from visual_rewards.rewards.base import Reward
+from visual_rewards.targets import BoxTarget, TargetError, parse_box_targets
+
+__all__ = ["read_box_targets", "row_coords"]
+
+
+def row_coords(
+    n: int,
+    coords: CoordSpace,
+    gt_coords: CoordSpace | None,
+    min_pixels: int | None,
+    max_pixels: int | None,
+    columns: Mapping[str, Any],
+) -> tuple[list[CoordConfig], list[CoordConfig]]:
+    """Coordinate configs of the predictions and of the ground truth for each of ``n`` rows.
+
+    Only the pixel spaces read image sizes (TRL passes the image column to every reward), from
+    the ``image_size`` column or the ``image``/``images`` column
+    (:func:`~visual_rewards.io.images.image_sizes`).
+
+    Raises:
+        ValueError: a pixel space without a size for every row (a caller error).
+
+    >>> preds, gts = row_coords(2, "pixel", "norm1000", None, None, {"image_size": [(8, 4)] * 2})
+    >>> preds[0].scale(), gts[1].scale()
+    ((8.0, 4.0), (1000.0, 1000.0))
+    """
+    gt_space = coords if gt_coords is None else gt_coords
+    if coords not in PIXEL_SPACES and gt_space not in PIXEL_SPACES:
+        pred = CoordConfig.from_options(coords, None, min_pixels, max_pixels)
+        gt = (
+            pred
+            if gt_coords is None
+            else CoordConfig.from_options(gt_space, None, min_pixels, max_pixels)
+        )
+        return [pred] * n, [gt] * n
+    sizes = image_sizes(columns, n)
+    if sizes is None or None in sizes:
+        row = 0 if sizes is None else sizes.index(None)
+        raise ValueError(
+            f"coords={coords!r}/gt_coords={gt_coords!r} need image sizes (row {row} has none): "
+            "pass an image_size=[(w, h), ...] or image=[PIL images] column"
+        )
+    cache: dict[tuple[int, int] | None, tuple[CoordConfig, CoordConfig]] = {}
+    preds, gts = [], []
+    for size in sizes:
+        pair = cache.get(size)
+        if pair is None:
+            p = CoordConfig.from_options(coords, size, min_pixels, max_pixels)
+            g = (
+                p
+                if gt_coords is None
+                else CoordConfig.from_options(gt_space, size, min_pixels, max_pixels)
+            )
+            pair = cache[size] = (p, g)
+        preds.append(pair[0])
+        gts.append(pair[1])
+    return preds, gts
+
+
+def read_box_targets(
+    reward: Reward, solutions: Sequence[Any], gt_cfgs: Sequence[CoordConfig]
+) -> list[BoxTarget | None]:
+    """Every row's box ground truth; None where malformed (reported by ``reward.malformed``)."""
+    out: list[BoxTarget | None] = []
+    for row, target in enumerate(parse_box_targets(solutions, gt_cfgs)):
+        if isinstance(target, TargetError):
+            reward.malformed(row, str(target))
+            out.append(None)
+        else:
+            out.append(target)
+    return out
