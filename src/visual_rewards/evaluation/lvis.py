@@ -1,4 +1,4 @@
-"""LVIS federated box evaluation in numpy (no ``lvis`` package needed).
+"""Box detection evaluation in numpy: LVIS's federated rules, or COCO's (no ``lvis`` package).
 
 LVIS annotates each image exhaustively only for some categories, so its evaluation
 (Gupta et al., 2019, and the reference ``lvis-api``) is *federated*:
@@ -7,20 +7,34 @@ LVIS annotates each image exhaustively only for some categories, so its evaluati
   image's ``neg_category_ids`` are evaluated; detections of any other category are dropped;
 * an unmatched detection of a category listed in the image's ``not_exhaustive_category_ids``
   is ignored (not counted as a false positive);
-* at most ``max_dets`` (300) detections per image, the highest-scoring ones, across categories;
+* at most ``max_dets`` (300) detections per image, the highest-scoring ones, across categories
+  (ties keep the input order), counted before any other filter;
+* ground truth and detections whose area is not ``> 0`` are left out (lvis-api selects
+  annotations with ``0 < area < inf``; a detection's area is ``w * h``), and ``iscrowd`` plays
+  no part (only an annotation's own ``ignore`` flag does);
 * AP is also reported per frequency group: rare (APr), common (APc), frequent (APf).
 
 Matching, interpolation and averaging follow COCOeval (10 IoU thresholds 0.50:0.95, 101
 recall points, area ranges all/small/medium/large on the ground truth's ``area``). With
-``federated=False`` the same code is COCO's evaluation (crowd boxes included, ``max_dets``
-per image and category); the tests check it reproduces pycocotools' COCOeval exactly, which
-is how this implementation is validated. Box IoU only (no masks).
+``federated=False`` the same code is COCO's evaluation (``iscrowd`` boxes are ignored and
+matched by intersection over the detection's area, ``max_dets`` per image and category); the
+tests check it against pycocotools' COCOeval, and the federated mode against lvis-api, array
+for array. Box IoU only (no masks).
+
+How it stays fast (the numbers are lvis-api's, the work is not):
+
+* the inputs are read once into flat arrays (no copies of the records);
+* each image–category pair is matched once for all 10 thresholds and 4 area ranges: a
+  detection is matched against the pair's ground truth with the area range as a mask over
+  the same IoU row, and all pairs take their r-th detection in the same numpy step;
+  detections below IoU 0.5 with every ground truth of their pair match nothing and skip it;
+* accumulation sorts all detections once, by category then score.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,42 +44,44 @@ import numpy.typing as npt
 
 from visual_rewards.evaluation.coco import DetectionMetrics, _known, load_json, per_category_ap
 
-__all__ = ["BoxEval", "box_evaluate", "coco_box_iou", "lvis_evaluate"]
+__all__ = ["BoxEval", "box_evaluate", "coco_box_iou", "is_lvis", "lvis_evaluate"]
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
 
 IOU_THRS = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
 REC_THRS = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True)
 AREA_RNGS = ((0.0, 1e5**2), (0.0, 32.0**2), (32.0**2, 96.0**2), (96.0**2, 1e5**2))
 AREA_NAMES = ("all", "small", "medium", "large")
+#: A detection matches a ground truth at threshold t when IoU >= min(t, 1 - 1e-10).
+_MATCH_THRS = np.minimum(IOU_THRS, 1 - 1e-10)
 
 
-def coco_box_iou(
-    dt: npt.NDArray[np.float64], gt: npt.NDArray[np.float64], crowd: npt.NDArray[np.bool_]
-) -> npt.NDArray[np.float64]:
+def _iou_pairs(dt: F64, gt: F64, crowd: Bools) -> F64:
+    """IoU of ``dt[i]`` with ``gt[i]`` (both ``(N, 4)`` ``[x, y, w, h]``), pycocotools' arithmetic."""
+    w = np.minimum(dt[:, 2] + dt[:, 0], gt[:, 2] + gt[:, 0]) - np.maximum(dt[:, 0], gt[:, 0])
+    h = np.minimum(dt[:, 3] + dt[:, 1], gt[:, 3] + gt[:, 1]) - np.maximum(dt[:, 1], gt[:, 1])
+    inter = w * h
+    da = dt[:, 2] * dt[:, 3]
+    union = np.where(crowd, da, da + gt[:, 2] * gt[:, 3] - inter)
+    out = np.zeros(dt.shape[0])
+    np.divide(inter, union, out=out, where=(w > 0) & (h > 0))
+    return out
+
+
+def coco_box_iou(dt: F64, gt: F64, crowd: Bools) -> F64:
     """IoU of ``(D, 4)`` against ``(G, 4)`` boxes in ``[x, y, w, h]``, as pycocotools computes it.
 
     The arithmetic is in pycocotools' order, so results are bit-identical; for a crowd
-    ground truth the union is the detection's area.
+    ground truth the union is the detection's area. Returns ``(D, G)``.
 
     >>> coco_box_iou(np.array([[0.0, 0, 2, 2]]), np.array([[1.0, 0, 2, 2]]), np.array([False]))
     array([[0.33333333]])
     """
     d, g = dt.shape[0], gt.shape[0]
-    if d == 0 or g == 0:
-        return np.zeros((d, g))
-    da = (dt[:, 2] * dt[:, 3])[:, None]
-    ga = (gt[:, 2] * gt[:, 3])[None, :]
-    w = np.minimum((dt[:, 2] + dt[:, 0])[:, None], (gt[:, 2] + gt[:, 0])[None, :]) - np.maximum(
-        dt[:, 0][:, None], gt[:, 0][None, :]
-    )
-    h = np.minimum((dt[:, 3] + dt[:, 1])[:, None], (gt[:, 3] + gt[:, 1])[None, :]) - np.maximum(
-        dt[:, 1][:, None], gt[:, 1][None, :]
-    )
-    inter = w * h
-    union = np.where(crowd[None, :], da, da + ga - inter)
-    ok = (w > 0) & (h > 0)
-    out = np.zeros((d, g))
-    np.divide(inter, union, out=out, where=ok)
-    return out
+    di, gi = np.repeat(np.arange(d), g), np.tile(np.arange(g), d)
+    return _iou_pairs(dt[di], gt[gi], crowd[gi]).reshape(d, g)
 
 
 @dataclass(frozen=True)
@@ -80,8 +96,8 @@ class BoxEval:
         max_dets: the M max-detections settings.
     """
 
-    precision: npt.NDArray[np.float64]
-    recall: npt.NDArray[np.float64]
+    precision: F64
+    recall: F64
     cat_ids: list[Any]
     max_dets: tuple[int, ...]
 
@@ -118,75 +134,317 @@ class BoxEval:
         return -1.0 if valid.size == 0 else float(np.mean(valid))
 
 
-def _group(anns: Sequence[Mapping[str, Any]]) -> dict[tuple[Any, Any], list[Mapping[str, Any]]]:
-    out: dict[tuple[Any, Any], list[Mapping[str, Any]]] = defaultdict(list)
-    for a in anns:
-        out[a["image_id"], a["category_id"]].append(a)
+# ---------------------------------------------------------------------------------------------
+# Reading the records into arrays
+# ---------------------------------------------------------------------------------------------
+
+
+def _boxes(values: list[Any], what: str) -> F64:
+    """``(N, 4)`` float boxes from ``N`` ``[x, y, w, h]`` lists."""
+    try:
+        out = np.array(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        out = np.zeros(0)
+    if len(values) == 0:
+        return np.zeros((0, 4))
+    if out.shape != (len(values), 4):
+        raise ValueError(f"every {what} 'bbox' must be 4 numbers [x, y, w, h]")
     return out
 
 
-def _evaluate_img(
-    gts: Sequence[Mapping[str, Any]],
-    dts: Sequence[Mapping[str, Any]],
-    area_rng: tuple[float, float],
-    max_det: int | None,
-    not_exhaustive: bool,
-) -> dict[str, Any] | None:
-    if not gts and not dts:
-        return None
-    order = np.argsort([-float(d["score"]) for d in dts], kind="mergesort")
-    dts = [dts[i] for i in order]
-    if max_det is not None:
-        dts = dts[:max_det]
-    g_ig = np.array(
-        [
-            1 if (g["_ignore"] or g["area"] < area_rng[0] or g["area"] > area_rng[1]) else 0
-            for g in gts
-        ],
-        dtype=np.int64,
-    )
-    g_order = np.argsort(g_ig, kind="mergesort")
-    gts = [gts[i] for i in g_order]
-    g_ig = g_ig[g_order]
-    crowd = np.array([bool(g.get("iscrowd", 0)) for g in gts], dtype=bool)
-    dbox = np.array([d["bbox"] for d in dts], dtype=np.float64).reshape(-1, 4)
-    gbox = np.array([g["bbox"] for g in gts], dtype=np.float64).reshape(-1, 4)
-    ious = coco_box_iou(dbox, gbox, crowd)
-    t_n, d_n, g_n = len(IOU_THRS), len(dts), len(gts)
-    gtm = np.zeros((t_n, g_n))
-    dtm = np.zeros((t_n, d_n))
-    dt_ig = np.zeros((t_n, d_n), dtype=bool)
-    gt_ids = [g["id"] for g in gts]
-    if d_n and g_n:
-        for ti, t in enumerate(IOU_THRS):
-            for di in range(d_n):
-                best = min(t, 1 - 1e-10)
-                m = -1
-                for gi in range(g_n):
-                    if gtm[ti, gi] > 0 and not crowd[gi]:
-                        continue
-                    if m > -1 and g_ig[m] == 0 and g_ig[gi] == 1:
-                        break
-                    if ious[di, gi] < best:
-                        continue
-                    best = ious[di, gi]
-                    m = gi
-                if m == -1:
-                    continue
-                dt_ig[ti, di] = bool(g_ig[m])
-                dtm[ti, di] = gt_ids[m]
-                gtm[ti, m] = dts[di]["_id"]
-    out_of_range = np.array(
-        [not_exhaustive or d["area"] < area_rng[0] or d["area"] > area_rng[1] for d in dts],
-        dtype=bool,
-    ).reshape(1, d_n)
-    dt_ig = dt_ig | ((dtm == 0) & out_of_range)
-    return {
-        "scores": np.array([float(d["score"]) for d in dts], dtype=np.float64),
-        "matched": dtm,
-        "dt_ignore": dt_ig,
-        "gt_ignore": g_ig,
-    }
+def _index(values: Iterable[Any], index: Mapping[Any, int], n: int) -> I64:
+    """Positions of ``values`` in ``index`` (-1 for values not in it)."""
+    return np.fromiter((index.get(v, -1) for v in values), dtype=np.int64, count=n)
+
+
+@dataclass(frozen=True)
+class _Gts:
+    """Ground truth of the evaluated images and categories, sorted by (image, category)."""
+
+    key: I64  # image position * K + category position
+    box: F64  # (G, 4)
+    area: F64
+    ignore: Bools  # before area ranges
+    crowd: Bools
+    id_set: Bools  # id != 0 (pycocotools records a match by the ground truth's id)
+
+
+def _read_gts(
+    anns: Sequence[Mapping[str, Any]],
+    img_pos: Mapping[Any, int],
+    cat_pos: Mapping[Any, int],
+    federated: bool,
+) -> _Gts:
+    n = len(anns)
+    img = _index((a["image_id"] for a in anns), img_pos, n)
+    cat = _index((a["category_id"] for a in anns), cat_pos, n)
+    area = np.fromiter((a["area"] for a in anns), dtype=np.float64, count=n)
+    if federated:  # lvis-api: ``ignore`` only, and annotations with 0 < area < inf
+        ignore = np.fromiter((bool(a.get("ignore", 0)) for a in anns), dtype=bool, count=n)
+        crowd = np.zeros(n, dtype=bool)
+        keep = (img >= 0) & (cat >= 0) & (area > 0) & (area < np.inf)
+    else:  # pycocotools: ``iscrowd`` overrides ``ignore``
+        crowd = np.fromiter((bool(a.get("iscrowd", 0)) for a in anns), dtype=bool, count=n)
+        ignore = crowd
+        keep = (img >= 0) & (cat >= 0)
+    id_set = np.fromiter((a.get("id") != 0 for a in anns), dtype=bool, count=n)
+    sel = np.flatnonzero(keep)
+    box = _boxes([anns[i]["bbox"] for i in sel.tolist()], "annotation")
+    key = img[sel] * len(cat_pos) + cat[sel]
+    order = np.argsort(key, kind="stable")
+    sel = sel[order]
+    return _Gts(key[order], box[order], area[sel], ignore[sel], crowd[sel], id_set[sel])
+
+
+@dataclass(frozen=True)
+class _Dts:
+    """Detections, sorted by (image, category), then score (highest first), then input order."""
+
+    key: I64
+    box: F64  # (D, 4)
+    score: F64
+    area: F64
+    rank: I64  # position within its image-category pair
+    not_exhaustive: Bools
+
+
+def _top_per_image(img: I64, score: F64, top: int) -> Bools:
+    """LVIS's limit: the ``top`` highest-scoring detections of each image (ties: input order)."""
+    order = np.lexsort((-score, img))
+    sorted_img = img[order]
+    rank = np.arange(img.size) - np.searchsorted(sorted_img, sorted_img, side="left")
+    keep = np.zeros(img.size, dtype=bool)
+    keep[order] = rank < top
+    return keep
+
+
+def _pair_keys(
+    ground_truth: Mapping[str, Any],
+    field: str,
+    img_pos: Mapping[Any, int],
+    cat_pos: Mapping[Any, int],
+) -> I64:
+    """Keys of the (image, category) pairs an image lists in ``field`` (LVIS's category lists)."""
+    keys = [
+        img_pos[img["id"]] * len(cat_pos) + cat_pos[c]
+        for img in ground_truth["images"]
+        if img["id"] in img_pos
+        for c in img.get(field, ())
+        if c in cat_pos
+    ]
+    return np.unique(np.array(keys, dtype=np.int64))
+
+
+def _select_dts(
+    ground_truth: Mapping[str, Any],
+    dets: Sequence[Mapping[str, Any]],
+    gt_keys: I64,
+    img_pos: Mapping[Any, int],
+    cat_pos: Mapping[Any, int],
+    federated: bool,
+    top: int,
+) -> _Dts:
+    """The detections evaluated, in pair order; see the module docstring for the rules."""
+    n = len(dets)
+    all_pos = {img["id"]: i for i, img in enumerate(ground_truth["images"])}
+    img_all = _index((d["image_id"] for d in dets), all_pos, n)
+    score = np.fromiter((d["score"] for d in dets), dtype=np.float64, count=n)
+    box = _boxes([d["bbox"] for d in dets], "detection")
+    area = box[:, 2] * box[:, 3]
+    remap = np.array([img_pos.get(i, -1) for i in all_pos] + [-1], dtype=np.int64)
+    img = remap[img_all]  # unknown images (-1) read the trailing -1
+    cat = _index((d["category_id"] for d in dets), cat_pos, n)
+    key = img * len(cat_pos) + cat
+    keep = (img >= 0) & (cat >= 0)
+    not_exhaustive = np.zeros(n, dtype=bool)
+    if federated:
+        keep &= _top_per_image(img_all, score, top) & (area > 0) & (area < np.inf)
+        verified = np.union1d(
+            gt_keys, _pair_keys(ground_truth, "neg_category_ids", img_pos, cat_pos)
+        )
+        keep &= np.isin(key, verified)
+        nel = _pair_keys(ground_truth, "not_exhaustive_category_ids", img_pos, cat_pos)
+        not_exhaustive = np.isin(key, nel)
+    sel = np.flatnonzero(keep)
+    sel = sel[np.lexsort((-score[sel], key[sel]))]
+    k = key[sel]
+    rank = np.arange(k.size) - np.searchsorted(k, k, side="left")
+    if not federated:  # COCOeval keeps the best ``top`` of each image-category pair
+        sel, k, rank = sel[rank < top], k[rank < top], rank[rank < top]
+    return _Dts(k, box[sel], score[sel], area[sel], rank, not_exhaustive[sel])
+
+
+# ---------------------------------------------------------------------------------------------
+# Matching: every image-category pair once, for all thresholds and area ranges
+# ---------------------------------------------------------------------------------------------
+
+
+def _area_ignore(ignore: Bools, area: F64) -> Bools:
+    """``(A, N)``: ignored, or outside each area range (COCOeval's ``_ignore``)."""
+    lo = np.array([r[0] for r in AREA_RNGS])[:, None]
+    hi = np.array([r[1] for r in AREA_RNGS])[:, None]
+    return ignore[None, :] | (area[None, :] < lo) | (area[None, :] > hi)
+
+
+@dataclass(frozen=True)
+class _Flat:
+    """Each detection against each ground truth of its pair, flat: ``iou[start[d] + j]``."""
+
+    iou: F64
+    start: I64  # (D,) where detection d's IoU row starts
+    first_gt: I64  # (D,) the pair's first ground truth (index into _Gts)
+    n_gt: I64  # (D,) ground truth in the pair
+
+
+def _flat_ious(gts: _Gts, dts: _Dts) -> _Flat:
+    first = np.searchsorted(gts.key, dts.key, side="left")
+    n_gt = np.searchsorted(gts.key, dts.key, side="right") - first
+    start = np.cumsum(n_gt) - n_gt
+    det = np.repeat(np.arange(dts.key.size), n_gt)
+    gt = first[det] + (np.arange(det.size) - start[det])
+    return _Flat(_iou_pairs(dts.box[det], gts.box[gt], gts.crowd[gt]), start, first, n_gt)
+
+
+def _best(mask: Bools, iou: F64) -> tuple[I64, Bools]:
+    """Per leading index, the last position of the highest ``iou`` where ``mask`` holds.
+
+    COCOeval's loop keeps a later ground truth whose IoU equals the best so far.
+    """
+    v = np.where(mask, iou, -1.0)
+    last = v.shape[-1] - 1 - np.argmax(v[..., ::-1], axis=-1)
+    return last, np.take_along_axis(v, last[..., None], axis=-1)[..., 0] > -1.0
+
+
+def _match_bucket(flat: _Flat, gig: Bools, crowd: Bools, dets: I64, n_act: I64, width: int) -> I64:
+    """Greedy matching of some pairs, all with at most ``width`` ground truths.
+
+    Args:
+        dets: the pairs' active detections (index into _Dts), each pair's consecutive and
+            best score first, pairs in decreasing order of ``n_act``.
+        n_act: ``(P,)`` active detections per pair.
+
+    Returns:
+        ``(A, T, dets.size)`` matched ground truth (index into _Gts) or -1.
+    """
+    p_n, a_n, t_n = n_act.size, len(AREA_RNGS), IOU_THRS.size
+    pstart = np.cumsum(n_act) - n_act
+    cols = np.arange(width)
+    first, n_gt = flat.first_gt[dets[pstart]], flat.n_gt[dets[pstart]]
+    real = cols[None, :] < n_gt[:, None]  # (P, W)
+    gt = np.where(real, first[:, None] + cols[None, :], 0)
+    ign = gig[:, gt].transpose(1, 0, 2)[:, :, None, :]  # (P, A, 1, W)
+    crowd_w = crowd[gt]  # (P, W): a crowd ground truth can match many detections
+    free = np.broadcast_to(real[:, None, None, :], (p_n, a_n, t_n, width)).copy()
+    out = np.full((a_n, t_n, dets.size), -1, dtype=np.int64)
+    for r in range(int(n_act.max(initial=0))):
+        p = int(np.count_nonzero(n_act > r))
+        d = dets[pstart[:p] + r]
+        at = np.where(real[:p], flat.start[d][:, None] + cols, 0)
+        iou = np.where(real[:p], flat.iou[at], -1.0)[:, None, None, :]
+        cand = free[:p] & (iou >= _MATCH_THRS[None, None, :, None])
+        m, hit = _best(cand & ~ign[:p], iou)
+        m_ig, hit_ig = _best(cand & ign[:p], iou)
+        m = np.where(hit, m, m_ig)
+        hit |= hit_ig
+        pi, ai, ti = np.nonzero(hit)
+        gi = m[pi, ai, ti]
+        used = ~crowd_w[pi, gi]
+        free[pi[used], ai[used], ti[used], gi[used]] = False
+        out[:, :, pstart[:p] + r] = np.where(hit, first[:p, None, None] + m, -1).transpose(1, 2, 0)
+    return out
+
+
+def _match(gts: _Gts, dts: _Dts, flat: _Flat, gig: Bools) -> tuple[Bools, Bools]:
+    """``(A, T, D)`` matches: to a ground truth with a non-zero id, and to an ignored one.
+
+    COCOeval records a match by the ground truth's id, so a match to id 0 reads as none.
+    """
+    shape = (len(AREA_RNGS), IOU_THRS.size, dts.key.size)
+    by_id, ignored = np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool)
+    has_gt = np.flatnonzero(flat.n_gt > 0)
+    if has_gt.size == 0:
+        return by_id, ignored
+    best = np.maximum.reduceat(flat.iou, flat.start[has_gt])
+    act = has_gt[best >= _MATCH_THRS[0]]  # below the lowest threshold: matches nothing
+    if act.size == 0:
+        return by_id, ignored
+    pair_first = np.flatnonzero(np.r_[True, dts.key[act[1:]] != dts.key[act[:-1]]])
+    n_act = np.diff(np.r_[pair_first, act.size])
+    width = 1 << np.ceil(np.log2(flat.n_gt[act[pair_first]])).astype(np.int64)
+    areas = np.arange(len(AREA_RNGS))[:, None, None]
+    for w in np.unique(width).tolist():
+        pairs = np.flatnonzero(width == w)
+        pairs = pairs[np.argsort(-n_act[pairs], kind="stable")]
+        counts = n_act[pairs]
+        shift = np.repeat(pair_first[pairs] - (np.cumsum(counts) - counts), counts)
+        dets = act[shift + np.arange(shift.size)]
+        m = _match_bucket(flat, gig, gts.crowd, dets, counts, int(w))
+        hit, gt = m >= 0, np.maximum(m, 0)
+        by_id[:, :, dets] = hit & gts.id_set[gt]
+        ignored[:, :, dets] = hit & gig[areas, gt]
+    return by_id, ignored
+
+
+# ---------------------------------------------------------------------------------------------
+# Accumulation
+# ---------------------------------------------------------------------------------------------
+
+
+def _curve(tps: Bools, fps: Bools, n_pos: int) -> tuple[F64, F64]:
+    """``(T, R)`` interpolated precision and ``(T,)`` recall of one category, as COCOeval."""
+    tp = np.cumsum(tps, axis=1).astype(np.float64)
+    fp = np.cumsum(fps, axis=1).astype(np.float64)
+    nd = tp.shape[1]
+    rc = tp / n_pos
+    pr = tp / (fp + tp + np.spacing(1))
+    recall = rc[:, -1] if nd else np.zeros(tp.shape[0])
+    pr = np.maximum.accumulate(pr[:, ::-1], axis=1)[:, ::-1]
+    q = np.zeros((tp.shape[0], REC_THRS.size))
+    for t in range(tp.shape[0]):
+        inds = np.searchsorted(rc[t], REC_THRS, side="left")
+        valid = inds < nd  # a prefix: COCOeval stops at the first recall point past the end
+        q[t, valid] = pr[t, inds[valid]]
+    return q, recall
+
+
+def _outcomes(dts: _Dts, by_id: Bools, ignored: Bools, federated: bool) -> tuple[Bools, Bools]:
+    """``(A, T, D)`` true and false positives (neither where the detection is ignored)."""
+    out_of_range = _area_ignore(np.zeros(dts.area.size, dtype=bool), dts.area)
+    if federated:  # unmatched detections of a not exhaustively annotated category
+        out_of_range |= dts.not_exhaustive[None, :]
+    ignored = ignored | (~by_id & out_of_range[:, None, :])
+    return by_id & ~ignored, ~by_id & ~ignored
+
+
+def _accumulate(
+    gts: _Gts,
+    dts: _Dts,
+    outcomes: tuple[Bools, Bools],
+    gig: Bools,
+    k_n: int,
+    max_dets: tuple[int, ...],
+) -> tuple[F64, F64]:
+    """COCOeval's ``accumulate``: ``(T, R, K, A, M)`` precision and ``(T, K, A, M)`` recall."""
+    a_n, t_n = len(AREA_RNGS), IOU_THRS.size
+    precision = -np.ones((t_n, REC_THRS.size, k_n, a_n, len(max_dets)))
+    recall = -np.ones((t_n, k_n, a_n, len(max_dets)))
+    gt_cat = gts.key % max(k_n, 1)
+    n_pos = np.stack([np.bincount(gt_cat[~gig[a]], minlength=k_n) for a in range(a_n)], axis=1)
+    cat = dts.key % max(k_n, 1)
+    # one order for every category: score (highest first), then image, then rank in the pair
+    order = np.lexsort((dts.rank, dts.key // max(k_n, 1), -dts.score, cat))
+    tps, fps = outcomes
+    for m, max_det in enumerate(max_dets):
+        sel = order[dts.rank[order] < max_det]
+        bounds = np.searchsorted(cat[sel], np.arange(k_n + 1))
+        for a in range(a_n):
+            tp_a, fp_a = tps[a][:, sel], fps[a][:, sel]
+            for k in np.flatnonzero(n_pos[:, a]).tolist():
+                s, e = bounds[k], bounds[k + 1]
+                q, rc = _curve(tp_a[:, s:e], fp_a[:, s:e], int(n_pos[k, a]))
+                precision[:, :, k, a, m] = q
+                recall[:, k, a, m] = rc
+    return precision, recall
 
 
 def box_evaluate(
@@ -202,119 +460,29 @@ def box_evaluate(
 
     Args:
         ground_truth: a COCO/LVIS dataset dict (``images``, ``annotations`` with ``bbox``
-            ``[x, y, w, h]`` in pixels and ``area``, ``categories``).
+            ``[x, y, w, h]`` in pixels and ``area``, ``categories``). Not modified.
         detections: ``{"image_id", "category_id", "bbox": [x, y, w, h], "score"}`` dicts;
-            those on unknown images are dropped.
+            those on unknown images or categories are dropped. Not modified.
         federated: apply LVIS's federated rules (and limit to ``max_dets[-1]`` detections per
             image) instead of COCO's (``max_dets[-1]`` per image and category).
         max_dets: max-detections settings reported (COCO: ``(1, 10, 100)``; LVIS: ``(300,)``).
         cat_ids, img_ids: evaluate only these categories / images (default all), as
             COCOeval's ``params.catIds`` / ``params.imgIds``.
     """
-    images = {img["id"]: img for img in ground_truth["images"]}
-    img_list = sorted(images) if img_ids is None else sorted(set(img_ids) & set(images))
+    all_imgs = [img["id"] for img in ground_truth["images"]]
+    img_list = sorted(set(all_imgs) if img_ids is None else set(img_ids) & set(all_imgs))
     wanted = None if cat_ids is None else set(cat_ids)
     cat_list = sorted(
-        c["id"] for c in ground_truth["categories"] if wanted is None or c["id"] in wanted
+        {c["id"] for c in ground_truth["categories"] if wanted is None or c["id"] in wanted}
     )
-    gts = []
-    for ann in ground_truth["annotations"]:
-        g = dict(ann)
-        g["_ignore"] = bool(g.get("ignore", 0)) or bool(g.get("iscrowd", 0))
-        gts.append(g)
-    dts = []
-    for d in detections:
-        if d["image_id"] not in images:
-            continue
-        x = dict(d)
-        x["bbox"] = [float(v) for v in d["bbox"]]
-        x["area"] = x["bbox"][2] * x["bbox"][3]
-        dts.append(x)
-    top = max_dets[-1]
-    if federated:  # LVIS keeps the top detections per image, across categories
-        per_img: dict[Any, list[dict[str, Any]]] = defaultdict(list)
-        for x in dts:
-            per_img[x["image_id"]].append(x)
-        dts = []
-        for anns in per_img.values():
-            if len(anns) > top:
-                anns = sorted(anns, key=lambda a: a["score"], reverse=True)[:top]
-            dts.extend(anns)
-    for i, x in enumerate(dts):
-        x["_id"] = i + 1
-    gt_by = _group(gts)
-    if federated:
-        present: dict[Any, set[Any]] = defaultdict(set)
-        for g in gts:
-            present[g["image_id"]].add(g["category_id"])
-        neg = {i: set(img.get("neg_category_ids", ())) for i, img in images.items()}
-        dts = [
-            x
-            for x in dts
-            if x["category_id"] in present[x["image_id"]] or x["category_id"] in neg[x["image_id"]]
-        ]
-    dt_by = _group(dts)
-    keys = set(gt_by) | set(dt_by)
-
-    t_n, r_n, k_n, a_n, m_n = (
-        len(IOU_THRS),
-        len(REC_THRS),
-        len(cat_list),
-        len(AREA_RNGS),
-        len(max_dets),
-    )
-    precision = -np.ones((t_n, r_n, k_n, a_n, m_n))
-    recall = -np.ones((t_n, k_n, a_n, m_n))
-    for k, cat in enumerate(cat_list):
-        for a, rng in enumerate(AREA_RNGS):
-            evals = []
-            for img in img_list:
-                if (img, cat) not in keys:
-                    continue
-                nel = federated and cat in images[img].get("not_exhaustive_category_ids", ())
-                e = _evaluate_img(
-                    gt_by.get((img, cat), []),
-                    dt_by.get((img, cat), []),
-                    rng,
-                    None if federated else top,
-                    bool(nel),
-                )
-                if e is not None:
-                    evals.append(e)
-            if not evals:
-                continue
-            for m, max_det in enumerate(max_dets):
-                scores = np.concatenate([e["scores"][:max_det] for e in evals])
-                order = np.argsort(-scores, kind="mergesort")
-                matched = np.concatenate([e["matched"][:, :max_det] for e in evals], axis=1)[
-                    :, order
-                ]
-                ignored = np.concatenate([e["dt_ignore"][:, :max_det] for e in evals], axis=1)[
-                    :, order
-                ]
-                gt_ig = np.concatenate([e["gt_ignore"] for e in evals])
-                n_pos = int(np.count_nonzero(gt_ig == 0))
-                if n_pos == 0:
-                    continue
-                tps = np.logical_and(matched, ~ignored)
-                fps = np.logical_and(~matched.astype(bool), ~ignored)
-                tp_sum = np.cumsum(tps, axis=1).astype(np.float64)
-                fp_sum = np.cumsum(fps, axis=1).astype(np.float64)
-                for t in range(t_n):
-                    tp, fp = tp_sum[t], fp_sum[t]
-                    nd = tp.shape[0]
-                    rc = tp / n_pos
-                    pr = tp / (fp + tp + np.spacing(1))
-                    recall[t, k, a, m] = rc[-1] if nd else 0.0
-                    pr = np.maximum.accumulate(pr[::-1])[::-1] if nd else pr
-                    inds = np.searchsorted(rc, REC_THRS, side="left")
-                    q = np.zeros(r_n)
-                    valid = inds < nd
-                    q[valid] = pr[inds[valid]]
-                    # COCOeval stops at the first recall point past the end
-                    first_bad = int(np.argmin(valid)) if not valid.all() else r_n
-                    q[first_bad:] = 0.0
-                    precision[t, :, k, a, m] = q
+    img_pos = {i: n for n, i in enumerate(img_list)}
+    cat_pos = {c: n for n, c in enumerate(cat_list)}
+    gts = _read_gts(ground_truth["annotations"], img_pos, cat_pos, federated)
+    dts = _select_dts(ground_truth, detections, gts.key, img_pos, cat_pos, federated, max_dets[-1])
+    gig = _area_ignore(gts.ignore, gts.area)
+    by_id, ignored = _match(gts, dts, _flat_ious(gts, dts), gig)
+    outcomes = _outcomes(dts, by_id, ignored, federated)
+    precision, recall = _accumulate(gts, dts, outcomes, gig, len(cat_list), max_dets)
     return BoxEval(precision=precision, recall=recall, cat_ids=cat_list, max_dets=max_dets)
 
 
