@@ -167,6 +167,7 @@ class _Gts:
     ignore: Bools  # before area ranges
     crowd: Bools
     id_set: Bools  # id != 0 (pycocotools records a match by the ground truth's id)
+    src: I64  # position in ``ground_truth["annotations"]``
 
 
 def _read_gts(
@@ -193,7 +194,7 @@ def _read_gts(
     key = img[sel] * len(cat_pos) + cat[sel]
     order = np.argsort(key, kind="stable")
     sel = sel[order]
-    return _Gts(key[order], box[order], area[sel], ignore[sel], crowd[sel], id_set[sel])
+    return _Gts(key[order], box[order], area[sel], ignore[sel], crowd[sel], id_set[sel], sel)
 
 
 @dataclass(frozen=True)
@@ -206,6 +207,13 @@ class _Dts:
     area: F64
     rank: I64  # position within its image-category pair
     not_exhaustive: Bools
+    src: I64  # position in the detections given
+
+
+def _det_boxes(dets: Sequence[Mapping[str, Any]]) -> tuple[F64, F64]:
+    """Boxes ``(D, 4)`` and areas ``w * h`` (pycocotools' and lvis-api's detection area)."""
+    box = _boxes([d["bbox"] for d in dets], "detection")
+    return box, box[:, 2] * box[:, 3]
 
 
 def _top_per_image(img: I64, score: F64, top: int) -> Bools:
@@ -243,14 +251,14 @@ def _select_dts(
     cat_pos: Mapping[Any, int],
     federated: bool,
     top: int,
+    segm: bool = False,
 ) -> _Dts:
     """The detections evaluated, in pair order; see the module docstring for the rules."""
     n = len(dets)
     all_pos = {img["id"]: i for i, img in enumerate(ground_truth["images"])}
     img_all = _index((d["image_id"] for d in dets), all_pos, n)
     score = np.fromiter((d["score"] for d in dets), dtype=np.float64, count=n)
-    box = _boxes([d["bbox"] for d in dets], "detection")
-    area = box[:, 2] * box[:, 3]
+    box, area = _segm_areas(dets) if segm else _det_boxes(dets)
     remap = np.array([img_pos.get(i, -1) for i in all_pos] + [-1], dtype=np.int64)
     img = remap[img_all]  # unknown images (-1) read the trailing -1
     cat = _index((d["category_id"] for d in dets), cat_pos, n)
@@ -271,7 +279,7 @@ def _select_dts(
     rank = np.arange(k.size) - np.searchsorted(k, k, side="left")
     if not federated:  # COCOeval keeps the best ``top`` of each image-category pair
         sel, k, rank = sel[rank < top], k[rank < top], rank[rank < top]
-    return _Dts(k, box[sel], score[sel], area[sel], rank, not_exhaustive[sel])
+    return _Dts(k, box[sel], score[sel], area[sel], rank, not_exhaustive[sel], sel)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -386,6 +394,82 @@ def _match(gts: _Gts, dts: _Dts, flat: _Flat, gig: Bools) -> tuple[Bools, Bools]
 
 
 # ---------------------------------------------------------------------------------------------
+# Masks (COCO ``segm``): pycocotools' mask IoU in the same layout
+# ---------------------------------------------------------------------------------------------
+
+
+def _mask_api() -> Any:
+    try:
+        from pycocotools import mask
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "mask evaluation needs pycocotools: pip install 'visual-rewards[coco]'"
+        ) from None
+    return mask
+
+
+def _segm_results(dets: Sequence[Mapping[str, Any]]) -> bool:
+    """pycocotools' ``loadRes`` reads all results as masks when the first has no box."""
+    return bool(dets) and not ("bbox" in dets[0] and dets[0]["bbox"] != [])
+
+
+def _segm_areas(dets: Sequence[Mapping[str, Any]]) -> tuple[F64, F64]:
+    """Areas as ``loadRes`` sets them: the mask's for mask results, else ``w * h``."""
+    if not _segm_results(dets):
+        return _det_boxes(dets)
+    mask = _mask_api()
+    area = np.fromiter((mask.area(d["segmentation"]) for d in dets), np.float64, len(dets))
+    return np.zeros((len(dets), 4)), area
+
+
+def _rle(segm: Any, size: tuple[int, int], mask: Any) -> Any:
+    """pycocotools' ``annToRLE``: polygons and uncompressed RLE to compressed RLE."""
+    if isinstance(segm, list):
+        return mask.merge(mask.frPyObjects(segm, *size))
+    if isinstance(segm.get("counts"), list):
+        return mask.frPyObjects(segm, *size)
+    return segm
+
+
+def _dt_segm(det: Mapping[str, Any], boxes: bool) -> Any:
+    """A box result's mask is its rectangle, as ``loadRes`` writes it."""
+    if "segmentation" in det or not boxes:
+        return det["segmentation"]
+    x, y, w, h = det["bbox"]
+    return [[x, y, x, y + h, x + w, y + h, x + w, y]]
+
+
+def _segm_ious(
+    ground_truth: Mapping[str, Any],
+    dets: Sequence[Mapping[str, Any]],
+    gts: _Gts,
+    dts: _Dts,
+    flat: _Flat,
+) -> None:
+    """Replace ``flat.iou`` by mask IoUs, one ``pycocotools.mask.iou`` call per pair."""
+    mask = _mask_api()
+    sizes = {img["id"]: (img["height"], img["width"]) for img in ground_truth["images"]}
+    anns = ground_truth["annotations"]
+    boxes = not _segm_results(dets)
+    has = np.flatnonzero(flat.n_gt > 0)
+    if has.size == 0:
+        return
+    bounds = np.flatnonzero(np.r_[True, dts.key[has[1:]] != dts.key[has[:-1]], True])
+    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        d0, d1 = int(has[lo]), int(has[hi - 1]) + 1  # a pair's detections are consecutive
+        g0, g1 = int(flat.first_gt[d0]), int(flat.first_gt[d0] + flat.n_gt[d0])
+        g = [anns[i] for i in gts.src[g0:g1].tolist()]
+        d = [dets[i] for i in dts.src[d0:d1].tolist()]
+        iou = mask.iou(
+            [_rle(_dt_segm(x, boxes), sizes[x["image_id"]], mask) for x in d],
+            [_rle(x["segmentation"], sizes[x["image_id"]], mask) for x in g],
+            gts.crowd[g0:g1].astype(np.uint8).tolist(),
+        )
+        start = int(flat.start[d0])
+        flat.iou[start : start + (d1 - d0) * (g1 - g0)] = np.asarray(iou).reshape(-1)
+
+
+# ---------------------------------------------------------------------------------------------
 # Accumulation
 # ---------------------------------------------------------------------------------------------
 
@@ -455,8 +539,9 @@ def box_evaluate(
     max_dets: tuple[int, ...] = (1, 10, 100),
     cat_ids: Sequence[Any] | None = None,
     img_ids: Sequence[Any] | None = None,
+    iou_type: str = "bbox",
 ) -> BoxEval:
-    """Evaluate COCO-format box detections; see the module docstring for the rules.
+    """Evaluate COCO-format detections; see the module docstring for the rules.
 
     Args:
         ground_truth: a COCO/LVIS dataset dict (``images``, ``annotations`` with ``bbox``
@@ -468,7 +553,11 @@ def box_evaluate(
         max_dets: max-detections settings reported (COCO: ``(1, 10, 100)``; LVIS: ``(300,)``).
         cat_ids, img_ids: evaluate only these categories / images (default all), as
             COCOeval's ``params.catIds`` / ``params.imgIds``.
+        iou_type: ``"bbox"``, or ``"segm"`` (COCO rules only; masks in the ground truth's
+            and the results' ``segmentation``, IoU from ``pycocotools.mask``).
     """
+    if iou_type not in ("bbox", "segm") or (federated and iou_type != "bbox"):
+        raise ValueError(f"iou_type must be 'bbox' (or 'segm' for COCO), got {iou_type!r}")
     all_imgs = [img["id"] for img in ground_truth["images"]]
     img_list = sorted(set(all_imgs) if img_ids is None else set(img_ids) & set(all_imgs))
     wanted = None if cat_ids is None else set(cat_ids)
@@ -478,9 +567,15 @@ def box_evaluate(
     img_pos = {i: n for n, i in enumerate(img_list)}
     cat_pos = {c: n for n, c in enumerate(cat_list)}
     gts = _read_gts(ground_truth["annotations"], img_pos, cat_pos, federated)
-    dts = _select_dts(ground_truth, detections, gts.key, img_pos, cat_pos, federated, max_dets[-1])
+    segm = iou_type == "segm"
+    dts = _select_dts(
+        ground_truth, detections, gts.key, img_pos, cat_pos, federated, max_dets[-1], segm
+    )
+    flat = _flat_ious(gts, dts)
+    if segm:
+        _segm_ious(ground_truth, detections, gts, dts, flat)
     gig = _area_ignore(gts.ignore, gts.area)
-    by_id, ignored = _match(gts, dts, _flat_ious(gts, dts), gig)
+    by_id, ignored = _match(gts, dts, flat, gig)
     outcomes = _outcomes(dts, by_id, ignored, federated)
     precision, recall = _accumulate(gts, dts, outcomes, gig, len(cat_list), max_dets)
     return BoxEval(precision=precision, recall=recall, cat_ids=cat_list, max_dets=max_dets)
