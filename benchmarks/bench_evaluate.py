@@ -22,11 +22,10 @@ same stats as the judges, under 2 GiB for 1M LVIS detections.
 from __future__ import annotations
 
 import argparse
-import copy
+import contextlib
 import gc
 import io
 import json
-import contextlib
 import logging
 import os
 import resource
@@ -96,7 +95,6 @@ def fce_coco(gt: dict[str, Any], dts: list[dict[str, Any]]) -> list[float]:
 
 
 def lvis_api(gt: dict[str, Any], dts: list[dict[str, Any]]) -> list[float]:
-    np.float = float  # type: ignore[attr-defined]  # lvis-api predates numpy 2
     from lvis import LVIS, LVISEval
 
     logging.getLogger("lvis").setLevel(logging.ERROR)
@@ -167,7 +165,7 @@ def child(engine: str, gt_path: str, dt_path: str) -> None:
     import importlib
 
     if engine == "lvis-api":
-        np.float = float  # type: ignore[attr-defined]  # lvis-api predates numpy 2
+        setattr(np, "float", float)  # noqa: B010 - lvis-api predates numpy 2
     for module in MODULES[engine]:
         importlib.import_module(module)
     gt = json.loads(Path(gt_path).read_text())
