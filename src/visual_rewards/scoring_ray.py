@@ -63,39 +63,58 @@ def _input_format(path: str, input_format: str) -> str:
     return "parquet" if path.lower().endswith((".parquet", ".pq")) else "jsonl"
 
 
-def _split(row: dict[str, Any], opts: ScoreOptions, fmt: str) -> Iterator[dict[str, Any]]:
-    """One file's bytes -> the local run's chunks, as ``{"first_line", "chunk"}`` rows."""
+def _split(
+    row: dict[str, Any], opts: ScoreOptions, fmt: str, per_task: int
+) -> Iterator[dict[str, Any]]:
+    """One file's bytes -> the local run's chunks, ``per_task`` of them to a row."""
     data = io.BytesIO(row["bytes"])
     raw = (
         _iter_jsonl(data, opts.max_line_bytes)
         if fmt == "jsonl"
         else _iter_parquet(data, opts.chunk_size)  # type: ignore[arg-type]
     )
+    group: list[tuple[int, list[bytes | int]]] = []
     for first, chunk in _chunks(raw, opts.chunk_size):
-        yield {"first_line": first, "chunk": pickle.dumps(chunk)}
+        group.append((first, chunk))
+        if len(group) == per_task:
+            yield {"first_line": group[0][0], "chunks": pickle.dumps(group)}
+            group = []
+    if group:
+        yield {"first_line": group[0][0], "chunks": pickle.dumps(group)}
+
+
+#: What a worker sends back for one chunk: the output text to write (its lines joined, as
+#: ``score_file`` writes them), how many rows it holds, and the chunk's result without lines.
+_Scored = tuple[str, int, ChunkResult]
+
+
+def _scored(result: ChunkResult) -> _Scored:
+    text = "\n".join(result.lines) + "\n" if result.lines else ""
+    n = len(result.lines)
+    result.lines = []
+    return text, n, result
 
 
 def _score(batch: dict[str, Any], opts: ScoreOptions) -> dict[str, list[Any]]:
-    """``score_lines`` on each chunk of a batch (runs on a Ray worker)."""
-    firsts = [int(f) for f in batch["first_line"]]
+    """``score_lines`` on each chunk of each row of a batch (runs on a Ray worker)."""
     results = [
-        pickle.dumps(score_lines(opts, first, pickle.loads(chunk)))
-        for first, chunk in zip(firsts, batch["chunk"], strict=True)
+        pickle.dumps(
+            [_scored(score_lines(opts, first, chunk)) for first, chunk in pickle.loads(group)]
+        )
+        for group in batch["chunks"]
     ]
-    return {"first_line": firsts, "result": results}
+    return {"first_line": [int(f) for f in batch["first_line"]], "result": results}
 
 
-def _write(results: Iterator[ChunkResult], output_path: Path, err_path: Path) -> ScoreSummary:
+def _write(results: Iterator[_Scored], output_path: Path, err_path: Path) -> ScoreSummary:
     """Write chunk results in order, as ``score_file`` does (errors file only if needed)."""
     summary = ScoreSummary()
     err_writer: atomic_writer | None = None
     err_file: IO[str] | None = None
     with atomic_writer(output_path) as fout:
         try:
-            for result in results:
-                if result.lines:
-                    fout.write("\n".join(result.lines))
-                    fout.write("\n")
+            for text, n_rows, result in results:
+                fout.write(text)
                 if result.errors:
                     if err_writer is None:
                         err_writer = atomic_writer(err_path)
@@ -104,6 +123,7 @@ def _write(results: Iterator[ChunkResult], output_path: Path, err_path: Path) ->
                     for record in result.errors:
                         err_file.write(json.dumps(record, ensure_ascii=False) + "\n")
                 summary.add(result)
+                summary.rows_scored += n_rows
         except BaseException as exc:
             if err_writer is not None:
                 err_writer.__exit__(type(exc), exc, None)
@@ -126,6 +146,7 @@ def score_file_ray(
     num_cpus: int | None = None,
     filesystem: Any = None,
     runtime_env: dict[str, Any] | None = None,
+    chunks_per_task: int = 8,
 ) -> ScoreSummary:
     """Score a whole file on Ray; the output equals :func:`~visual_rewards.scoring.score_file`'s.
 
@@ -142,6 +163,8 @@ def score_file_ray(
             fsspec one) to read ``input_path`` with; default: inferred from the URL.
         runtime_env: Ray's runtime environment for a Ray started here (e.g. the pip
             packages the workers need).
+        chunks_per_task: chunks (of ``opts.chunk_size`` lines) scored by one Ray task; the
+            output does not depend on it.
 
     Raises:
         ValueError: for bad options (unknown task or preset, bad reward option).
@@ -149,6 +172,8 @@ def score_file_ray(
     """
     if opts.task is not None:
         build_reward(opts, opts.task)  # fail early on a bad task, preset or option
+    if chunks_per_task < 1:
+        raise ValueError(f"chunks_per_task must be >= 1, got {chunks_per_task}")
     fmt = _input_format(str(input_path), input_format)
     output_path = Path(output_path)
     err_path = (
@@ -169,7 +194,11 @@ def score_file_ray(
         )
     try:
         start = time.perf_counter()
-        summary = _write(_run(ray, str(input_path), opts, fmt, filesystem), output_path, err_path)
+        summary = _write(
+            _run(ray, str(input_path), opts, fmt, filesystem, chunks_per_task),
+            output_path,
+            err_path,
+        )
         summary.seconds = time.perf_counter() - start
     finally:
         if started:
@@ -178,16 +207,16 @@ def score_file_ray(
 
 
 def _run(
-    ray: Any, path: str, opts: ScoreOptions, fmt: str, filesystem: Any
-) -> Iterator[ChunkResult]:
+    ray: Any, path: str, opts: ScoreOptions, fmt: str, filesystem: Any, per_task: int
+) -> Iterator[_Scored]:
     """The Ray Data pipeline: read, cut into chunks, score chunks in parallel, in order."""
     ctx = ray.data.DataContext.get_current()
     ctx.execution_options.preserve_order = True  # results come back in input order
     ctx.enable_progress_bars = False
     ds = (
         ray.data.read_binary_files(path, filesystem=filesystem)
-        .flat_map(_split, fn_kwargs={"opts": opts, "fmt": fmt})
-        .repartition(target_num_rows_per_block=1)  # one chunk per block: spread the chunks
+        .flat_map(_split, fn_kwargs={"opts": opts, "fmt": fmt, "per_task": per_task})
+        .repartition(target_num_rows_per_block=1)  # one group of chunks per block and task
         .map_batches(_score, fn_kwargs={"opts": opts}, batch_size=1, batch_format="numpy")
     )
     last = 0
@@ -196,4 +225,4 @@ def _run(
         if first <= last:  # pragma: no cover - Ray Data's preserve_order guarantee
             raise RuntimeError(f"Ray returned the chunk at line {first} out of order")
         last = first
-        yield pickle.loads(row["result"])
+        yield from pickle.loads(row["result"])
