@@ -103,6 +103,33 @@ def per_category_ap(
     return ap, ap50
 
 
+def category_table(
+    ground_truth: Mapping[str, Any],
+    cat_ids: Sequence[Any],
+    precision: npt.NDArray[np.float64],
+    images: set[Any],
+    *,
+    count_crowd: bool,
+    only_evaluated: bool,
+) -> dict[str, dict[str, float]]:
+    """Category name -> ``{"AP", "AP50", "n_gt"}`` for the evaluated categories ``cat_ids``.
+
+    ``n_gt`` counts the annotations on ``images`` (crowd ones only when ``count_crowd``);
+    ``only_evaluated`` leaves out categories with neither ground truth nor an AP.
+    """
+    ap, ap50 = per_category_ap(precision)
+    n_gt: dict[Any, int] = {}
+    for ann in ground_truth.get("annotations", []):
+        if (count_crowd or not ann.get("iscrowd", 0)) and ann["image_id"] in images:
+            n_gt[ann["category_id"]] = n_gt.get(ann["category_id"], 0) + 1
+    names = {c["id"]: str(c.get("name", c["id"])) for c in ground_truth.get("categories", [])}
+    return {
+        names[cid]: {"AP": float(ap[i]), "AP50": float(ap50[i]), "n_gt": n_gt.get(cid, 0)}
+        for i, cid in enumerate(cat_ids)
+        if not only_evaluated or n_gt.get(cid, 0) > 0 or ap[i] > -1
+    }
+
+
 def _known(ids: Sequence[Any], known: set[Any], what: str) -> set[Any]:
     unknown = sorted(set(ids) - known, key=str)
     if unknown:
@@ -161,17 +188,10 @@ def coco_evaluate(
     imgs = None if img_ids is None else sorted(_known(img_ids, img_ids_all, "image"))
     ev = box_evaluate(gt_data, kept, federated=False, cat_ids=cats, img_ids=imgs, iou_type=iou_type)
     stats = dict(zip(COCO_STAT_NAMES, ev.coco_stats(), strict=True))
-    ap, ap50 = per_category_ap(ev.precision)
-    n_gt: dict[int, int] = {}
     evaluated = img_ids_all if imgs is None else set(imgs)
-    for ann in gt_data.get("annotations", []):
-        if not ann.get("iscrowd", 0) and ann["image_id"] in evaluated:
-            n_gt[ann["category_id"]] = n_gt.get(ann["category_id"], 0) + 1
-    names = {c["id"]: str(c.get("name", c["id"])) for c in gt_data.get("categories", [])}
-    per_category = {
-        names[cid]: {"AP": float(ap[i]), "AP50": float(ap50[i]), "n_gt": n_gt.get(cid, 0)}
-        for i, cid in enumerate(ev.cat_ids)
-    }
+    per_category = category_table(
+        gt_data, ev.cat_ids, ev.precision, evaluated, count_crowd=False, only_evaluated=False
+    )
     return DetectionMetrics(
         stats=stats,
         per_category=per_category,

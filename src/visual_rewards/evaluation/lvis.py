@@ -33,7 +33,6 @@ How it stays fast (the numbers are lvis-api's, the work is not):
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +41,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from visual_rewards.evaluation.coco import DetectionMetrics, _known, load_json, per_category_ap
+from visual_rewards.evaluation.coco import DetectionMetrics, _known, category_table, load_json
 
 __all__ = ["BoxEval", "box_evaluate", "coco_box_iou", "is_lvis", "lvis_evaluate"]
 
@@ -581,6 +580,26 @@ def box_evaluate(
     return BoxEval(precision=precision, recall=recall, cat_ids=cat_list, max_dets=max_dets)
 
 
+def _lvis_stats(ev: BoxEval, freq: Mapping[Any, Any], max_dets: int) -> dict[str, float]:
+    """LVISEval's 13 summary numbers, in its order."""
+    groups = {g: [i for i, c in enumerate(ev.cat_ids) if freq[c] == g] for g in ("r", "c", "f")}
+    return {
+        "AP": ev.summarize(True),
+        "AP50": ev.summarize(True, iou=0.5),
+        "AP75": ev.summarize(True, iou=0.75),
+        "APs": ev.summarize(True, area="small"),
+        "APm": ev.summarize(True, area="medium"),
+        "APl": ev.summarize(True, area="large"),
+        "APr": ev.summarize(True, cat_index=groups["r"]),
+        "APc": ev.summarize(True, cat_index=groups["c"]),
+        "APf": ev.summarize(True, cat_index=groups["f"]),
+        f"AR@{max_dets}": ev.summarize(False),
+        f"ARs@{max_dets}": ev.summarize(False, area="small"),
+        f"ARm@{max_dets}": ev.summarize(False, area="medium"),
+        f"ARl@{max_dets}": ev.summarize(False, area="large"),
+    }
+
+
 def lvis_evaluate(
     ground_truth: Path | str | Mapping[str, Any],
     detections: Path | str | Sequence[Mapping[str, Any]],
@@ -619,35 +638,11 @@ def lvis_evaluate(
     ev = box_evaluate(
         gt, kept, federated=True, max_dets=(max_dets,), cat_ids=cat_ids, img_ids=img_ids
     )
-    freq = {c["id"]: c.get("frequency") for c in gt["categories"]}
-    groups = {g: [i for i, c in enumerate(ev.cat_ids) if freq[c] == g] for g in ("r", "c", "f")}
-    stats = {
-        "AP": ev.summarize(True),
-        "AP50": ev.summarize(True, iou=0.5),
-        "AP75": ev.summarize(True, iou=0.75),
-        "APs": ev.summarize(True, area="small"),
-        "APm": ev.summarize(True, area="medium"),
-        "APl": ev.summarize(True, area="large"),
-        "APr": ev.summarize(True, cat_index=groups["r"]),
-        "APc": ev.summarize(True, cat_index=groups["c"]),
-        "APf": ev.summarize(True, cat_index=groups["f"]),
-        f"AR@{max_dets}": ev.summarize(False),
-        f"ARs@{max_dets}": ev.summarize(False, area="small"),
-        f"ARm@{max_dets}": ev.summarize(False, area="medium"),
-        f"ARl@{max_dets}": ev.summarize(False, area="large"),
-    }
-    ap, ap50 = per_category_ap(ev.precision)
-    n_gt: dict[Any, int] = defaultdict(int)
     evaluated = set(img_ids) if img_ids is not None else images
-    for ann in gt["annotations"]:
-        if ann["image_id"] in evaluated:
-            n_gt[ann["category_id"]] += 1
-    names = {c["id"]: str(c.get("name", c["id"])) for c in gt["categories"]}
-    per_category = {
-        names[cid]: {"AP": float(ap[i]), "AP50": float(ap50[i]), "n_gt": n_gt.get(cid, 0)}
-        for i, cid in enumerate(ev.cat_ids)
-        if n_gt.get(cid, 0) > 0 or ap[i] > -1
-    }
+    per_category = category_table(
+        gt, ev.cat_ids, ev.precision, evaluated, count_crowd=True, only_evaluated=True
+    )
+    stats = _lvis_stats(ev, {c["id"]: c.get("frequency") for c in gt["categories"]}, max_dets)
     return DetectionMetrics(
         stats=stats,
         per_category=per_category,
