@@ -132,3 +132,11 @@ def test_random_small_sets_equal_pycocotools(seed: int, n_images: int, per_image
     gt, dts = coco_set(n_images, seed=seed, dets_per_image=per_image)
     if dts:  # pycocotools cannot take an empty result list
         assert_same(gt, dts)
+
+
+def test_matching_in_small_steps_gives_the_same_arrays(monkeypatch: pytest.MonkeyPatch) -> None:
+    from visual_rewards.evaluation import lvis as engine
+
+    gt, dts = coco_set(40, seed=8)
+    monkeypatch.setattr(engine, "_STEP_CELLS", 1)  # one pair per matching step
+    assert_same(gt, dts)

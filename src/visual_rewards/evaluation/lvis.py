@@ -53,6 +53,9 @@ IOU_THRS = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoi
 REC_THRS = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True)
 AREA_RNGS = ((0.0, 1e5**2), (0.0, 32.0**2), (32.0**2, 96.0**2), (96.0**2, 1e5**2))
 AREA_NAMES = ("all", "small", "medium", "large")
+#: Cells (pair x area range x threshold x ground truth) in one matching step at most: bounds
+#: the work arrays (a float64 one of this many cells is 32 MiB) whatever the input.
+_STEP_CELLS = 1 << 22
 #: A detection matches a ground truth at threshold t when IoU >= min(t, 1 - 1e-10).
 _MATCH_THRS = np.minimum(IOU_THRS, 1 - 1e-10)
 
@@ -234,7 +237,7 @@ def _pair_keys(
     """Keys of the (image, category) pairs an image lists in ``field`` (LVIS's category lists)."""
     keys = [
         img_pos[img["id"]] * len(cat_pos) + cat_pos[c]
-        for img in ground_truth["images"]
+        for img in ground_truth.get("images", [])
         if img["id"] in img_pos
         for c in img.get(field, ())
         if c in cat_pos
@@ -254,7 +257,7 @@ def _select_dts(
 ) -> _Dts:
     """The detections evaluated, in pair order; see the module docstring for the rules."""
     n = len(dets)
-    all_pos = {img["id"]: i for i, img in enumerate(ground_truth["images"])}
+    all_pos = {img["id"]: i for i, img in enumerate(ground_truth.get("images", []))}
     img_all = _index((d["image_id"] for d in dets), all_pos, n)
     score = np.fromiter((d["score"] for d in dets), dtype=np.float64, count=n)
     box, area = _segm_areas(dets) if segm else _det_boxes(dets)
@@ -368,6 +371,7 @@ def _match(gts: _Gts, dts: _Dts, flat: _Flat, gig: Bools) -> tuple[Bools, Bools]
     """
     shape = (len(AREA_RNGS), IOU_THRS.size, dts.key.size)
     by_id, ignored = np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool)
+    out = (by_id, ignored)
     has_gt = np.flatnonzero(flat.n_gt > 0)
     if has_gt.size == 0:
         return by_id, ignored
@@ -378,18 +382,37 @@ def _match(gts: _Gts, dts: _Dts, flat: _Flat, gig: Bools) -> tuple[Bools, Bools]
     pair_first = np.flatnonzero(np.r_[True, dts.key[act[1:]] != dts.key[act[:-1]]])
     n_act = np.diff(np.r_[pair_first, act.size])
     width = 1 << np.ceil(np.log2(flat.n_gt[act[pair_first]])).astype(np.int64)
-    areas = np.arange(len(AREA_RNGS))[:, None, None]
     for w in np.unique(width).tolist():
-        pairs = np.flatnonzero(width == w)
-        pairs = pairs[np.argsort(-n_act[pairs], kind="stable")]
-        counts = n_act[pairs]
-        shift = np.repeat(pair_first[pairs] - (np.cumsum(counts) - counts), counts)
-        dets = act[shift + np.arange(shift.size)]
-        m = _match_bucket(flat, gig, gts.crowd, dets, counts, int(w))
-        hit, gt = m >= 0, np.maximum(m, 0)
-        by_id[:, :, dets] = hit & gts.id_set[gt]
-        ignored[:, :, dets] = hit & gig[areas, gt]
+        same_width = np.flatnonzero(width == w)
+        same_width = same_width[np.argsort(-n_act[same_width], kind="stable")]
+        # bounded work arrays: at most _STEP_CELLS (pair, area, threshold, gt) cells a step
+        per_step = max(1, _STEP_CELLS // (len(AREA_RNGS) * IOU_THRS.size * w))
+        for lo in range(0, same_width.size, per_step):
+            pairs = same_width[lo : lo + per_step]
+            _match_pairs(flat, gts, gig, act, pair_first[pairs], n_act[pairs], w, out)
     return by_id, ignored
+
+
+def _match_pairs(
+    flat: _Flat,
+    gts: _Gts,
+    gig: Bools,
+    act: I64,
+    starts: I64,
+    n_act: I64,
+    width: int,
+    out: tuple[Bools, Bools],
+) -> None:
+    """Match some pairs into ``out``; pair p's active detections are
+    ``act[starts[p] : starts[p] + n_act[p]]`` (pairs in decreasing order of ``n_act``)."""
+    shift = np.repeat(starts - (np.cumsum(n_act) - n_act), n_act)
+    dets = act[shift + np.arange(shift.size)]
+    m = _match_bucket(flat, gig, gts.crowd, dets, n_act, width)
+    hit, gt = m >= 0, np.maximum(m, 0)
+    areas = np.arange(len(AREA_RNGS))[:, None, None]
+    by_id, ignored = out
+    by_id[:, :, dets] = hit & gts.id_set[gt]
+    ignored[:, :, dets] = hit & gig[areas, gt]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -447,8 +470,8 @@ def _segm_ious(
 ) -> None:
     """Replace ``flat.iou`` by mask IoUs, one ``pycocotools.mask.iou`` call per pair."""
     mask = _mask_api()
-    sizes = {img["id"]: (img["height"], img["width"]) for img in ground_truth["images"]}
-    anns = ground_truth["annotations"]
+    sizes = {img["id"]: (img["height"], img["width"]) for img in ground_truth.get("images", [])}
+    anns = ground_truth.get("annotations", [])
     boxes = not _segm_results(dets)
     has = np.flatnonzero(flat.n_gt > 0)
     if has.size == 0:
@@ -557,15 +580,15 @@ def box_evaluate(
     """
     if iou_type not in ("bbox", "segm") or (federated and iou_type != "bbox"):
         raise ValueError(f"iou_type must be 'bbox' (or 'segm' for COCO), got {iou_type!r}")
-    all_imgs = [img["id"] for img in ground_truth["images"]]
+    all_imgs = [img["id"] for img in ground_truth.get("images", [])]
     img_list = sorted(set(all_imgs) if img_ids is None else set(img_ids) & set(all_imgs))
     wanted = None if cat_ids is None else set(cat_ids)
     cat_list = sorted(
-        {c["id"] for c in ground_truth["categories"] if wanted is None or c["id"] in wanted}
+        {c["id"] for c in ground_truth.get("categories", []) if wanted is None or c["id"] in wanted}
     )
     img_pos = {i: n for n, i in enumerate(img_list)}
     cat_pos = {c: n for n, c in enumerate(cat_list)}
-    gts = _read_gts(ground_truth["annotations"], img_pos, cat_pos, federated)
+    gts = _read_gts(ground_truth.get("annotations", []), img_pos, cat_pos, federated)
     segm = iou_type == "segm"
     dts = _select_dts(
         ground_truth, detections, gts.key, img_pos, cat_pos, federated, max_dets[-1], segm
