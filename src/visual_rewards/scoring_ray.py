@@ -46,6 +46,9 @@ from visual_rewards.scoring import (
 
 __all__ = ["score_file_ray"]
 
+#: Ray Data block size while cutting the file: small, so scoring starts on the first chunks.
+_BLOCK_BYTES = 8 << 20
+
 
 def _require_ray() -> Any:
     try:
@@ -211,18 +214,31 @@ def _run(
 ) -> Iterator[_Scored]:
     """The Ray Data pipeline: read, cut into chunks, score chunks in parallel, in order."""
     ctx = ray.data.DataContext.get_current()
+    saved = (
+        ctx.execution_options.preserve_order,
+        ctx.enable_progress_bars,
+        ctx.target_max_block_size,
+    )
     ctx.execution_options.preserve_order = True  # results come back in input order
     ctx.enable_progress_bars = False
-    ds = (
-        ray.data.read_binary_files(path, filesystem=filesystem)
-        .flat_map(_split, fn_kwargs={"opts": opts, "fmt": fmt, "per_task": per_task})
-        .repartition(target_num_rows_per_block=1)  # one group of chunks per block and task
-        .map_batches(_score, fn_kwargs={"opts": opts}, batch_size=1, batch_format="numpy")
-    )
-    last = 0
-    for row in ds.iter_rows():
-        first = int(row["first_line"])
-        if first <= last:  # pragma: no cover - Ray Data's preserve_order guarantee
-            raise RuntimeError(f"Ray returned the chunk at line {first} out of order")
-        last = first
-        yield from pickle.loads(row["result"])
+    ctx.target_max_block_size = _BLOCK_BYTES  # chunks reach the scorers while the file is cut
+    try:
+        ds = (
+            ray.data.read_binary_files(path, filesystem=filesystem)
+            .flat_map(_split, fn_kwargs={"opts": opts, "fmt": fmt, "per_task": per_task})
+            .repartition(target_num_rows_per_block=1)  # one group of chunks per block and task
+            .map_batches(_score, fn_kwargs={"opts": opts}, batch_size=1, batch_format="numpy")
+        )
+        last = 0
+        for row in ds.iter_rows():
+            first = int(row["first_line"])
+            if first <= last:  # several files (a folder), or Ray broke its order guarantee
+                raise ValueError(f"{path}: the input must be one file")
+            last = first
+            yield from pickle.loads(row["result"])
+    finally:
+        (
+            ctx.execution_options.preserve_order,
+            ctx.enable_progress_bars,
+            ctx.target_max_block_size,
+        ) = saved

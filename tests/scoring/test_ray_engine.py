@@ -119,3 +119,15 @@ def test_the_core_never_imports_ray() -> None:
         "visual_rewards.cli; sys.exit('ray' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_a_folder_of_several_files_is_refused(local_ray: None, tmp_path: Path) -> None:
+    from visual_rewards.scoring_ray import score_file_ray
+
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    _write_jsonl(folder / "a.jsonl", 20)
+    _write_jsonl(folder / "b.jsonl", 20)
+    with pytest.raises(ValueError, match="must be one file"):
+        score_file_ray(folder, tmp_path / "out.jsonl", ScoreOptions(chunk_size=4))
+    assert not (tmp_path / "out.jsonl").exists()  # nothing half-written
