@@ -21,7 +21,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["COCO_STAT_NAMES", "DetectionMetrics", "coco_evaluate", "load_json"]
+__all__ = [
+    "COCO_STAT_NAMES",
+    "DetectionMetrics",
+    "coco_evaluate",
+    "load_json",
+    "per_category_table",
+]
 
 #: Names of COCOeval's 12 ``stats``, in order.
 COCO_STAT_NAMES = (
@@ -103,24 +109,25 @@ def per_category_ap(
     return ap, ap50
 
 
-def category_table(
+def per_category_table(
     ground_truth: Mapping[str, Any],
-    cat_ids: Sequence[Any],
     precision: npt.NDArray[np.float64],
-    images: set[Any],
+    cat_ids: Sequence[Any],
+    evaluated: set[Any],
     *,
     count_crowd: bool,
-    only_evaluated: bool,
+    only_evaluated: bool = False,
 ) -> dict[str, dict[str, float]]:
-    """Category name -> ``{"AP", "AP50", "n_gt"}`` for the evaluated categories ``cat_ids``.
+    """Category name -> ``{"AP", "AP50", "n_gt"}`` from an accumulated precision array.
 
-    ``n_gt`` counts the annotations on ``images`` (crowd ones only when ``count_crowd``);
-    ``only_evaluated`` leaves out categories with neither ground truth nor an AP.
+    ``n_gt`` counts the annotations on the ``evaluated`` images (crowd ones only when
+    ``count_crowd``); ``only_evaluated`` leaves out categories with neither ground truth
+    nor an AP (LVIS lists only those it evaluated).
     """
     ap, ap50 = per_category_ap(precision)
     n_gt: dict[Any, int] = {}
     for ann in ground_truth.get("annotations", []):
-        if (count_crowd or not ann.get("iscrowd", 0)) and ann["image_id"] in images:
+        if (count_crowd or not ann.get("iscrowd", 0)) and ann["image_id"] in evaluated:
             n_gt[ann["category_id"]] = n_gt.get(ann["category_id"], 0) + 1
     names = {c["id"]: str(c.get("name", c["id"])) for c in ground_truth.get("categories", [])}
     return {
@@ -189,8 +196,8 @@ def coco_evaluate(
     ev = box_evaluate(gt_data, kept, federated=False, cat_ids=cats, img_ids=imgs, iou_type=iou_type)
     stats = dict(zip(COCO_STAT_NAMES, ev.coco_stats(), strict=True))
     evaluated = img_ids_all if imgs is None else set(imgs)
-    per_category = category_table(
-        gt_data, ev.cat_ids, ev.precision, evaluated, count_crowd=False, only_evaluated=False
+    per_category = per_category_table(
+        gt_data, ev.precision, ev.cat_ids, evaluated, count_crowd=False
     )
     return DetectionMetrics(
         stats=stats,

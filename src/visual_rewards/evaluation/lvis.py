@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from visual_rewards.evaluation.coco import DetectionMetrics, _known, category_table, load_json
+from visual_rewards.evaluation.coco import DetectionMetrics, _known, load_json, per_category_table
 
 __all__ = ["BoxEval", "box_evaluate", "coco_box_iou", "is_lvis", "lvis_evaluate"]
 
@@ -662,8 +662,8 @@ def lvis_evaluate(
         gt, kept, federated=True, max_dets=(max_dets,), cat_ids=cat_ids, img_ids=img_ids
     )
     evaluated = set(img_ids) if img_ids is not None else images
-    per_category = category_table(
-        gt, ev.cat_ids, ev.precision, evaluated, count_crowd=True, only_evaluated=True
+    per_category = per_category_table(
+        gt, ev.precision, ev.cat_ids, evaluated, count_crowd=True, only_evaluated=True
     )
     stats = _lvis_stats(ev, {c["id"]: c.get("frequency") for c in gt["categories"]}, max_dets)
     return DetectionMetrics(
