@@ -245,7 +245,7 @@ def run_detection(args: argparse.Namespace) -> int:
                 raise UsageError("--only-predicted-images: the input names no known image")
         metrics = evaluate_detection(
             gt, dets, kind="lvis" if lvis else "coco", iou_type=args.iou_type,
-            cat_ids=cat_ids, img_ids=img_ids, own=True,
+            cat_ids=cat_ids, img_ids=img_ids,
         )  # fmt: skip
     except (ValueError, ImportError) as exc:
         raise UsageError(str(exc)) from None

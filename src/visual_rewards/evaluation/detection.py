@@ -166,12 +166,11 @@ def evaluate_detection(
     iou_type: str = "bbox",
     cat_ids: Sequence[Any] | None = None,
     img_ids: Sequence[Any] | None = None,
-    own: bool = False,
 ) -> DetectionMetrics:
     """COCO (pycocotools) or LVIS (federated, numpy) metrics; ``kind`` ``"auto"`` looks at the data.
 
-    ``cat_ids`` / ``img_ids`` restrict the evaluation to those categories / images; ``own``
-    hands the inputs over instead of copying them (see :func:`coco_evaluate`).
+    ``cat_ids`` / ``img_ids`` restrict the evaluation to those categories / images; the
+    inputs are neither copied nor modified.
     """
     if kind == "auto":
         kind = "lvis" if is_lvis(ground_truth) else "coco"
@@ -181,6 +180,6 @@ def evaluate_detection(
         return lvis_evaluate(ground_truth, detections, cat_ids=cat_ids, img_ids=img_ids)
     if kind == "coco":
         return coco_evaluate(
-            ground_truth, detections, iou_type=iou_type, cat_ids=cat_ids, img_ids=img_ids, own=own
+            ground_truth, detections, iou_type=iou_type, cat_ids=cat_ids, img_ids=img_ids
         )
     raise ValueError(f"kind must be 'auto', 'coco' or 'lvis', got {kind!r}")
