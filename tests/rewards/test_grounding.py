@@ -1,4 +1,4 @@
-"""GroundingReward (DESIGN §4.4): reference equality, the flipped-box hole, options."""
+"""GroundingReward: reference equality, the flipped-box hole, options."""
 
 from __future__ import annotations
 
@@ -41,7 +41,9 @@ def make_case(rng: random.Random) -> tuple[str, list[int]]:
 def test_equals_reference(preset: str) -> None:
     rng = random.Random(11)
     cases = [make_case(rng) for _ in range(10_000)]
-    res = GroundingReward(preset).score([c for c, _ in cases], [g for _, g in cases])
+    # the lenient reader (the released reader is judged in test_visual_rft_parity)
+    reader = {"answer_reader": "lenient"} if preset == "visual_rft" else {}
+    res = GroundingReward(preset, **reader).score([c for c, _ in cases], [g for _, g in cases])
     for k, (c, g) in enumerate(cases):
         want = ref.grounding(c, tuple(g), preset)  # type: ignore[arg-type]
         assert res.components["iou"][k] == pytest.approx(want["iou"], abs=1e-12), (k, c, g)
@@ -63,7 +65,8 @@ def test_ranges() -> None:
     near = THINK + "<answer>[100, 200, 300, 420]</answer>"
     iou = GroundingReward().score([far, near], [GT, GT]).components["iou"]
     giou = GroundingReward(metric="giou").score([far, near], [GT, GT]).components["iou"]
-    g1 = GroundingReward("visual_rft").score([far, near], [GT, GT]).components["iou"]
+    paper_lenient = GroundingReward("visual_rft", answer_reader="lenient")
+    g1 = paper_lenient.score([far, near], [GT, GT]).components["iou"]
     assert iou[0] == 0 and 0 < giou[0] < 0.5 and 0 < g1[0] < 1
     assert giou[1] == pytest.approx((g1[1]) / 2) and iou[1] == pytest.approx(
         200 * 200 / (200 * 220)
@@ -72,7 +75,10 @@ def test_ranges() -> None:
 
 def test_multiple_boxes() -> None:
     text = THINK + "<answer>[[700, 700, 800, 800], [100, 200, 300, 400], [0, 0, 10, 10]]</answer>"
-    assert GroundingReward().score([text], [GT]).components["iou"][0] == 0.0  # the first
+    assert GroundingReward().score([text], [GT]).components["iou"][0] == 0.0  # the worst
+    assert GroundingReward(multiple="first").score([text], [GT]).components["iou"][0] == 0.0
+    both = THINK + "<answer>[[100, 200, 300, 400], [100, 200, 300, 400]]</answer>"
+    assert GroundingReward().score([both], [GT]).components["iou"][0] == 1.0
     assert GroundingReward(multiple="best").score([text], [GT]).components["iou"][0] == 1.0
     first_good = THINK + "<answer>[[100, 200, 300, 400], [5, 5, 1, 1]]</answer>"
     pen = GroundingReward(multiple="penalize").score([first_good], [GT]).components["iou"][0]
@@ -130,7 +136,8 @@ def test_registry_and_trl_call() -> None:
 
 def test_real_grpo_log_agrees_with_its_logged_iou(shared_data: Path) -> None:
     """A real Qwen2.5-VL GRPO log (VLM-R1 REC): wherever the logged IoU reward is positive,
-    the default preset (IoU in the log's pixel space) gives the same number."""
+    the default preset scoring the first box as that trainer did (IoU in the log's pixel
+    space) gives the same number."""
     text = (shared_data / "model_outputs/vlmr1_rec_qwen2.5vl3b_grpo_debug.txt").read_text("utf-8")
     parts = re.split(r"^-{13} \S+ ((?:Accuracy|Length) reward: \S+) -{13}\n", text, flags=re.M)
     logged, comps, sols = [], [], []
@@ -142,7 +149,7 @@ def test_real_grpo_log_agrees_with_its_logged_iou(shared_data: Path) -> None:
         comps.append(body[len("Content: ") : m.start()])
         sols.append(json.loads(m.group(1)))
     assert len(comps) > 200
-    res = GroundingReward(coords="pixel").score(
+    res = GroundingReward(coords="pixel", multiple="first").score(
         comps, sols, image_size=[(10**5, 10**5)] * len(comps)
     )
     iou = res.components["iou"]

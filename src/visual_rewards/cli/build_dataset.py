@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -179,17 +178,15 @@ def _build(args: argparse.Namespace) -> BuildReport:
     )
 
 
-def _drop_missing_images(report: BuildReport) -> None:
-    """Move records whose image file does not exist to ``skipped`` (they cannot be embedded)."""
-    from visual_rewards.data.records import Skipped
-
-    kept = []
-    for rec in report.records:
-        if os.path.isfile(rec.image):
-            kept.append(rec)
-        else:
-            report.skipped.append(Skipped(rec.image, "image file not found"))
-    report.records = kept
+def _image_root(args: argparse.Namespace) -> str:
+    """The folder every image of this build must lie in."""
+    if args.kind == "classification":
+        if args.image_folder:
+            return str(args.image_folder)
+        return str(args.image_root or Path(args.csv).parent)
+    if args.kind == "grounding":
+        return str(args.reasonseg)
+    return str(args.image_root)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -200,10 +197,15 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("give at least one output: --hf DIR, --parquet FILE or --jsonl FILE")
     try:
         report = export.validate_records(_build(args))
-    except (OSError, ValueError, TypeError) as exc:
+    except OSError as exc:
+        raise UsageError(f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc)) from None
+    except (ValueError, TypeError) as exc:
         raise UsageError(str(exc)) from None
-    if args.hf or args.parquet:
-        _drop_missing_images(report)
+    try:  # decode fully when the bytes are embedded; check the header otherwise
+        embed = bool(args.hf or args.parquet) and args.embed_images
+        export.check_images(report, _image_root(args), decode=embed)
+    except ImportError as exc:
+        raise UsageError(str(exc)) from None
     if not report.records:
         for item in report.skipped:
             print(f"skipped {item}", file=sys.stderr)

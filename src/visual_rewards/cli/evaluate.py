@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,13 @@ def add_parser(subparsers: Any) -> None:
         help="evaluate only these categories: comma-separated names or ids (e.g. novel classes)",
     )
     d.add_argument(
+        "--unknown-images",
+        choices=["count", "error"],
+        default="count",
+        help="detections (or output rows) on images the annotations do not have: leave them "
+        "out and report the count (default), or stop with exit code 2",
+    )
+    d.add_argument(
         "--only-predicted-images",
         action="store_true",
         help="evaluate only the images that have at least one output row / detection",
@@ -110,12 +118,23 @@ def _finish(result: dict[str, Any], output: Path) -> int:
     return 1 if result.get("input_errors") else 0
 
 
-def _rows(path: Path, errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _rows(
+    path: Path, errors: list[dict[str, Any]], lines: list[int] | None = None
+) -> list[dict[str, Any]]:
+    """The rows of a JSONL file (bad lines go to ``errors``; line numbers to ``lines``)."""
     from visual_rewards.io.rows import iter_rows
 
     if not path.is_file():
         raise UsageError(f"predictions file not found: {path}")
-    return [row for _, row in iter_rows(path, errors)]
+    out: list[dict[str, Any]] = []
+    try:
+        for line_no, row in iter_rows(path, errors):
+            out.append(row)
+            if lines is not None:
+                lines.append(line_no)
+    except OSError as exc:
+        raise UsageError(f"{path}: {exc.strerror or exc}") from None
+    return out
 
 
 def _load_json(path: Path, what: str) -> Any:
@@ -125,72 +144,139 @@ def _load_json(path: Path, what: str) -> Any:
         raise UsageError(f"{what} file not found: {path}")
     try:
         return load_json(path)
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{path}: not valid JSON ({exc})") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except (ValueError, RecursionError) as exc:
+        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise UsageError(f"{path}: not valid JSON ({reason})") from None
+
+
+def _lvis(gt: Any, kind: str) -> bool:
+    """Whether the annotations are evaluated as LVIS (``--kind``, or what the file looks like)."""
+    from visual_rewards.evaluation.lvis import is_lvis
+
+    if kind != "auto":
+        return kind == "lvis"
+    try:
+        return is_lvis(gt)
+    except (AttributeError, TypeError, KeyError, IndexError):
+        return False  # malformed: check_ground_truth says why
+
+
+def _detections(args: argparse.Namespace, gt: Any) -> tuple[list[Any], dict[str, Any], set[Any]]:
+    """The detections to evaluate (from --predictions or --detections), what was left out, and
+    the known images the input names (an output row names its image even without a box)."""
+    from visual_rewards.evaluation.detection import detections_from_outputs
+    from visual_rewards.evaluation.inputs import check_detections
+    from visual_rewards.io.files import atomic_writer
+    from visual_rewards.io.rows import row_value
+
+    info: dict[str, Any] = {}
+    known = {img["id"] for img in gt["images"]}
+    named: set[Any] = set()
+    if args.predictions is not None:
+        errors: list[dict[str, Any]] = []
+        rows = _rows(args.predictions, errors)
+        info["input_errors"] = errors
+        named = {row_value(r, args.image_field) for r in rows}
+        dets, conv = detections_from_outputs(
+            rows,
+            gt,
+            coords=args.coords,
+            completion_field=args.completion_field,
+            image_field=args.image_field,
+            category_field=args.category_field,
+        )
+        info["conversion"] = {k: v for k, v in vars(conv).items() if k != "notes"}
+        if args.unknown_images == "error" and conv.unknown_image:
+            raise UsageError(
+                f"{args.predictions}: {conv.unknown_image} row(s) name an image that is not in "
+                f"{args.annotations} (field {args.image_field!r})"
+            )
+        if args.save_detections is not None:
+            with atomic_writer(args.save_detections) as f:
+                json.dump(dets, f)
+        source = str(args.predictions)
+    else:
+        dets = _load_json(args.detections, "detections")
+        source = str(args.detections)
+    kept, check = check_detections(dets, source, gt, unknown=args.unknown_images)
+    info["detections"] = check.to_dict()
+    named |= {d["image_id"] for d in kept}
+    return kept, info, {i for i in named if i in known}
+
+
+def _warn_left_out(info: dict[str, Any]) -> None:
+    check = info["detections"]
+    conv = info.get("conversion", {})
+    unknown = check["unknown_image"] + conv.get("unknown_image", 0)
+    if unknown:
+        print(
+            f"warning: {unknown:,} detection(s)/row(s) on unknown images left out", file=sys.stderr
+        )
+    for reason, n in check["rejected"].items():
+        print(f"warning: {n:,} detection(s) rejected: {reason}", file=sys.stderr)
+    if check["unknown_category"]:
+        n = check["unknown_category"]
+        print(f"warning: {n:,} detection(s) on unknown categories left out", file=sys.stderr)
+    if check["given"] and not check["kept"]:
+        print("warning: no detection is left to evaluate", file=sys.stderr)
 
 
 def run_detection(args: argparse.Namespace) -> int:
     """``evaluate detection``."""
-    from visual_rewards.evaluation.detection import (
-        category_ids,
-        detections_from_outputs,
-        evaluate_detection,
-    )
-    from visual_rewards.io.files import atomic_writer
-    from visual_rewards.io.rows import row_value
+    from visual_rewards.evaluation.detection import category_ids, evaluate_detection
+    from visual_rewards.evaluation.inputs import check_ground_truth
 
     if (args.predictions is None) == (args.detections is None):
         raise UsageError("give exactly one of --predictions (model outputs) or --detections")
     source = args.predictions if args.predictions is not None else args.detections
     output = _output(args, source)
     gt = _load_json(args.annotations, "annotation")
-    errors: list[dict[str, Any]] = []
-    conversion: dict[str, Any] | None = None
-    seen_images: set[Any] = set()
     try:
-        if args.predictions is not None:
-            rows = _rows(args.predictions, errors)
-            known = {img["id"] for img in gt.get("images", [])}
-            seen_images = {row_value(r, args.image_field) for r in rows} & known
-            dets, conv = detections_from_outputs(
-                rows,
-                gt,
-                coords=args.coords,
-                completion_field=args.completion_field,
-                image_field=args.image_field,
-                category_field=args.category_field,
-            )
-            conversion = {k: v for k, v in vars(conv).items() if k != "notes"}
-            if args.save_detections is not None:
-                with atomic_writer(args.save_detections) as f:
-                    json.dump(dets, f)
-        else:
-            dets = _load_json(args.detections, "detections")
+        lvis = _lvis(gt, args.kind)
+        check_ground_truth(gt, str(args.annotations), lvis=lvis)
+        dets, info, named = _detections(args, gt)
         cat_ids = category_ids(args.categories, gt) if args.categories else None
         img_ids = None
         if args.only_predicted_images:
-            img_ids = sorted(seen_images or {d["image_id"] for d in dets}, key=str)
+            img_ids = sorted(named, key=str)
+            if not img_ids:
+                raise UsageError("--only-predicted-images: the input names no known image")
         metrics = evaluate_detection(
-            gt, dets, kind=args.kind, iou_type=args.iou_type, cat_ids=cat_ids, img_ids=img_ids
-        )
+            gt, dets, kind="lvis" if lvis else "coco", iou_type=args.iou_type,
+            cat_ids=cat_ids, img_ids=img_ids,
+        )  # fmt: skip
     except (ValueError, ImportError) as exc:
         raise UsageError(str(exc)) from None
-    result = {"task": "detection", **metrics.to_dict()}
-    if conversion is not None:
-        result["conversion"] = conversion
-    result["input_errors"] = errors
+    _warn_left_out(info)
+    result = {"task": "detection", **metrics.to_dict(), **info}
+    result.setdefault("input_errors", [])
     return _finish(result, output)
 
 
-def _run_rows(args: argparse.Namespace, task: str, compute: Callable[[list[Any]], Any]) -> int:
-    """Read ``--predictions``, compute the task's metrics on its rows, print and write them."""
+def _run_rows(args: argparse.Namespace, task: str, compute: Callable[..., Any]) -> int:
+    """Read ``--predictions``, compute the task's metrics on its rows, print and write them.
+
+    ``compute(rows, skipped)`` may report rows it left out in ``skipped`` as
+    ``{"row": index, "error": reason}``; they become input errors with their line numbers.
+    """
     output = _output(args, args.predictions)
     errors: list[dict[str, Any]] = []
-    rows = _rows(args.predictions, errors)
+    lines: list[int] = []
+    rows = _rows(args.predictions, errors, lines)
+    skipped: list[dict[str, Any]] = []
     try:
-        result = compute(rows)
+        result = compute(rows, skipped)
     except (ValueError, TypeError) as exc:
         raise UsageError(str(exc)) from None
+    for item in skipped:
+        errors.append({"line": lines[item["row"]], "error": item["error"], "text": None})
+        print(
+            f"warning: {args.predictions}:{lines[item['row']]}: row skipped: {item['error']}",
+            file=sys.stderr,
+        )
+    errors.sort(key=lambda e: int(e["line"]))
     return _finish({"task": task, **result, "input_errors": errors}, output)
 
 
@@ -202,7 +288,7 @@ def run_classification(args: argparse.Namespace) -> int:
     return _run_rows(
         args,
         "classification",
-        lambda rows: classification_accuracy(
+        lambda rows, skipped: classification_accuracy(
             rows,
             preset=args.preset,
             completion_field=args.completion_field,
@@ -220,10 +306,11 @@ def run_grounding(args: argparse.Namespace) -> int:
     return _run_rows(
         args,
         "grounding",
-        lambda rows: grounding_metrics(
+        lambda rows, skipped: grounding_metrics(
             rows,
             coords=args.coords,
             completion_field=args.completion_field,
             solution_field=args.solution_field,
+            skipped=skipped,
         ),
     )
