@@ -10,25 +10,45 @@ answer. The values of an item are already in ``x``-first order:
   (:attr:`~visual_rewards.parsing.dialects.Dialect.coords`), with Gemini's ``y``-first
   values swapped;
 - the token dialects decode their numbers to normalised ``[0, 1]`` units with the rule of the
-  model's own post-processor (see each ``_decode_*`` function), so their space is
+  model's own post-processor (cited at each reader), so their space is
   ``"normalized"`` (:func:`dialect_space`).
 
-Every scan is linear in the answer: tags are found with ``str.find`` through cursors that never
-move backwards (:class:`_Cursor`), numbers are read by
+Every scan is linear in the answer: tags are found with ``str.split``/``str.partition`` and
+``str.find`` (through cursors that never move backwards, :class:`_Cursor`), numbers are read by
 :func:`~visual_rewards.parsing.numbers.parse_number`, and no regular expression is used.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
+from typing import TypeVar
 
-from visual_rewards.geometry.coords import CoordSpace
-from visual_rewards.parsing.answers import _Item, _read_items
-from visual_rewards.parsing.dialects import Dialect
+import numpy as np
+
+from visual_rewards.geometry.coords import CoordConfig, CoordSpace
+from visual_rewards.parsing.answers import (
+    Detections,
+    Points,
+    _empty_detections,
+    _Item,
+    _read_items,
+    _valid_boxes,
+    _valid_points,
+    fast_values,
+    prepare_answer,
+)
+from visual_rewards.parsing.dialects import AUTO, Dialect, detect_dialect, get_dialect
 from visual_rewards.parsing.numbers import parse_number
 
-__all__ = ["dialect_space", "read_dialect_items"]
+__all__ = [
+    "detections_in_dialect",
+    "dialect_config",
+    "dialect_space",
+    "points_in_dialect",
+    "read_dialect_items",
+]
 
 _MAX_ITEM_CHARS = 4096
 _MAX_LABEL_CHARS = 256
@@ -64,15 +84,31 @@ def _bad(error: str, label: str | None = None) -> _Item:
     return _Item(None, math.nan, label, error)
 
 
+#: ``float(token)`` of the numbers the dialects write most (integers 0-1023, one-decimal
+#: percentages): a dict lookup is several times cheaper than :func:`parse_number`, and gives
+#: the same value for these tokens.
+_SMALL_INTS: dict[str, float] = {str(k): float(k) for k in range(1024)} | {
+    f"{k / 10:.1f}": k / 10
+    for k in range(1001)  # Molmo's percentages, one decimal
+}
+
+
+def _number(token: str) -> float | None:
+    value = _SMALL_INTS.get(token)
+    return value if value is not None else parse_number(token.strip("'\""))
+
+
 def _numbers(group: str, want: int) -> tuple[list[float] | None, str | None]:
     """``want`` finite numbers separated by commas and/or spaces, or a reason."""
     tokens = group.replace(",", " ").split()
     if len(tokens) != want:
         return None, f"expected {want} numbers, got {len(tokens)}"
-    values = [parse_number(t.strip("'\"")) for t in tokens]
-    if any(v is None for v in values):
-        return None, "not a finite number"
-    return [v for v in values if v is not None], None
+    values = list(map(_SMALL_INTS.get, tokens))
+    if None in values:
+        values = [_number(t) for t in tokens]
+        if None in values:
+            return None, "not a finite number"
+    return values, None  # type: ignore[return-value]
 
 
 def _groups(content: str, want: int) -> list[tuple[list[float] | None, str | None]]:
@@ -82,37 +118,47 @@ def _groups(content: str, want: int) -> list[tuple[list[float] | None, str | Non
     return [_numbers(p, want) for p in pieces]
 
 
+def _last_label(between: str, label_tags: tuple[str, str]) -> str | None:
+    """The last complete ``open…close`` phrase of ``between`` (reading stops at an unclosed
+    one, whose earlier phrase then counts)."""
+    opening, closing = label_tags
+    label = None
+    for part in between.split(opening)[1:]:
+        phrase, sep, _ = part.partition(closing)
+        if not sep:
+            break
+        label = phrase
+    return label
+
+
 def _scan_tags(
     text: str, tags: tuple[str, str], label_tags: tuple[str, str] | None, max_items: int
-) -> list[tuple[str | None, str | None]]:
-    """``(label, content)`` of every ``open…close`` of ``tags``; content None when unclosed or
-    too long. The label is the last ``label_tags`` phrase after the previous tag, if any."""
+) -> list[tuple[str | None, str, bool]]:
+    """``(label, content, closed)`` of every ``open…close`` of ``tags``.
+
+    An item whose closing tag never comes -- the answer ends, or the opening tag comes again
+    first (the model restarted) -- has ``closed=False`` and the content up to there (at most
+    ``_MAX_ITEM_CHARS``, and not past the next label phrase). The label is the last complete
+    ``label_tags`` phrase between the previous item and this one, if any. ``str.split`` and
+    ``str.partition`` only: linear in the text.
+    """
     opening, closing = tags
-    out: list[tuple[str | None, str | None]] = []
-    label_open = _Cursor(text, label_tags[0]) if label_tags else None
-    label_close = _Cursor(text, label_tags[1]) if label_tags else None
-    close = _Cursor(text, closing)
-    pos = 0
-    while len(out) <= max_items:
-        start = text.find(opening, pos)
-        if start < 0:
+    segments = text.split(opening)
+    out: list[tuple[str | None, str, bool]] = []
+    between = segments[0]
+    for segment in segments[1:]:
+        if len(out) > max_items:
             break
-        label = None
-        if label_open is not None and label_close is not None and label_tags is not None:
-            lab = label_open.after(pos)
-            while 0 <= lab < start:
-                end = label_close.after(lab + len(label_tags[0]))
-                if end < 0 or end > start:
-                    break
-                label = text[lab + len(label_tags[0]) : end]
-                lab = label_open.after(end + len(label_tags[1]))
-        body = start + len(opening)
-        end = close.after(body)
-        if end < 0 or end - body > _MAX_ITEM_CHARS:
-            out.append((label, None))
-            break
-        out.append((label, text[body:end]))
-        pos = end + len(closing)
+        label = _last_label(between, label_tags) if label_tags else None
+        content, sep, after = segment.partition(closing)
+        if sep:
+            closed = len(content) <= _MAX_ITEM_CHARS
+            out.append((label, content[:_MAX_ITEM_CHARS], closed))
+            between = after
+            continue
+        cut = segment.find(label_tags[0]) if label_tags else -1
+        content, between = (segment[:cut], segment[cut:]) if cut >= 0 else (segment, "")
+        out.append((label, content[:_MAX_ITEM_CHARS], False))
     return out
 
 
@@ -121,27 +167,27 @@ def _tagged_items(
     tags: tuple[str, str],
     label_tags: tuple[str, str] | None,
     want: int,
-    decode: Callable[[list[float]], list[float]],
+    divisor: float,
     max_items: int,
 ) -> list[_Item]:
+    """Items of every tag, their numbers divided by ``divisor``; in a tag that is never closed, the groups before its last one are
+    still read (the last one is cut) -- as the general reader keeps a truncated answer's
+    complete items."""
     items: list[_Item] = []
-    for raw_label, content in _scan_tags(text, tags, label_tags, max_items):
+    for raw_label, content, closed in _scan_tags(text, tags, label_tags, max_items):
         label = _label(raw_label)
-        if content is None:
-            items.append(_bad("truncated or overlong item", label))
-            continue
-        for values, error in _groups(content, want) or [(None, "empty coordinates")]:
+        groups = _groups(content, want)
+        if not closed:
+            groups = [*groups[:-1], (None, "truncated item")]
+        nan = math.nan
+        for values, error in groups or [(None, "empty coordinates")]:
             if values is None:
-                items.append(_bad(error or "invalid item", label))
+                items.append(_Item(None, nan, label, error or "invalid item"))
             else:
-                items.append(_Item(decode(values), math.nan, label, None))
-            if len(items) > max_items:
-                return items
+                items.append(_Item([v / divisor for v in values], nan, label, None))
+        if len(items) > max_items:
+            return items[: max_items + 1]
     return items
-
-
-def _per(divisor: float) -> Callable[[list[float]], list[float]]:
-    return lambda values: [v / divisor for v in values]
 
 
 def _strip_tags(segment: str) -> str:
@@ -236,20 +282,41 @@ def _kosmos2_box(ul: int, lr: int, grid: int = KOSMOS2_GRID) -> list[float]:
     return [ul_x * cell + half, ul_y * cell + half, lr_x * cell + half, lr_y * cell + half]
 
 
+_PATCH = "<patch_index_"
+
+
+def _patch_pair(pair: str) -> list[int]:
+    """The two indices of ``<patch_index_AAAA><patch_index_BBBB>`` (the common, exact form is
+    sliced; anything else goes through the token scanner), or ``[]``."""
+    if (
+        len(pair) == 36
+        and pair.startswith(_PATCH)
+        and pair.startswith(_PATCH, 18)
+        and pair[17] == ">"
+        and pair[35] == ">"
+    ):
+        a, b = pair[13:17], pair[31:35]
+        if a.isascii() and a.isdigit() and b.isascii() and b.isdigit():
+            return [int(a), int(b)]
+    runs = _token_runs(pair, _PATCH, 4)
+    if len(runs) != 1 or _strip_tags(pair).strip():
+        return []
+    return runs[0][2]
+
+
 def _kosmos2_items(text: str, kind: str, max_items: int) -> list[_Item]:
     """``<phrase>label</phrase><object><patch_index_A><patch_index_B>…</object>``, boxes of one
     object separated by ``</delimiter_of_multi_objects/>``."""
     items: list[_Item] = []
     tags = ("<object>", "</object>")
-    for raw_label, content in _scan_tags(text, tags, ("<phrase>", "</phrase>"), max_items):
+    for raw_label, content, closed in _scan_tags(text, tags, ("<phrase>", "</phrase>"), max_items):
         label = _label(raw_label)
-        if content is None:
-            items.append(_bad("truncated or overlong item", label))
+        if not closed:
+            items.append(_bad("truncated item", label))
             continue
         for pair in content.split("</delimiter_of_multi_objects/>"):
-            runs = _token_runs(pair, "<patch_index_", 4)
-            values = runs[0][2] if len(runs) == 1 else []
-            if len(values) != 2 or _strip_tags(pair).strip():
+            values = _patch_pair(pair)
+            if len(values) != 2:
                 items.append(_bad("expected two <patch_index_NNNN> tokens", label))
             elif max(values) >= KOSMOS2_GRID * KOSMOS2_GRID:
                 items.append(_bad("patch index outside the 32x32 grid", label))
@@ -262,6 +329,12 @@ def _kosmos2_items(text: str, kind: str, max_items: int) -> list[_Item]:
 
 def _attributes(tag: str) -> dict[str, str]:
     """``key="value"`` pairs of one tag (quotes ``"`` or ``'``, or a bare value)."""
+    parts = tag.split('"')
+    if len(parts) % 2 and "'" not in tag:  # every value double-quoted: keys between the quotes
+        heads = [seg.rstrip() for seg in parts[0:-1:2]]
+        if all(h.endswith("=") for h in heads):
+            keys = [h[:-1].rstrip().rpartition(" ")[2].lower() for h in heads]
+            return dict(zip(keys, parts[1::2], strict=True))
     out: dict[str, str] = {}
     pos = 0
     while True:
@@ -285,57 +358,97 @@ def _attributes(tag: str) -> dict[str, str]:
             out[words[-1].lower()] = value
 
 
-def _molmo_points(text: str, max_items: int) -> list[_Item]:
-    """Every point of ``<point x=".." y=".." alt="..">label</point>`` and ``<points x1=..
-    y1=.. x2=.. …>``, in percent of the side (allenai/molmo olmo/util.py extract_points)."""
-    items: list[_Item] = []
-    gt, closer = _Cursor(text, ">"), _Cursor(text, "</point")
-    start = text.find("<point")
-    while start >= 0 and len(items) <= max_items:
-        end = gt.after(start)
-        if end < 0 or end - start > _MAX_ITEM_CHARS:
-            items.append(_bad("truncated or overlong item"))
+_Point = tuple[float, float] | str  # (x, y) normalised, or why the point is unusable
+
+
+def _molmo_points(text: str, max_points: int) -> list[tuple[_Point, str | None]]:
+    """``(point or reason, label)`` of every point of ``<point x=".." y=".." alt="..">label
+    </point>`` and ``<points x1=.. y1=.. x2=.. …>``, in percent of the side (allenai/molmo
+    olmo/util.py extract_points). The label is the tag's text when it is closed before the
+    next ``<point``, else its ``alt``."""
+    out: list[tuple[_Point, str | None]] = []
+    for segment in text.split("<point")[1:]:
+        if len(out) > max_points:
             break
-        attrs = _attributes(text[start + len("<point") : end].lstrip("s"))
-        close = closer.after(end)
-        inner = text[end + 1 : close] if 0 <= close - end <= _MAX_ITEM_CHARS else None
-        label = _label(inner) or _label(attrs.get("alt"))
-        keys = (
-            [("x", "y")] if "x" in attrs else [(f"x{i}", f"y{i}") for i in range(1, 1 + len(attrs))]
+        head, sep, rest = segment.partition(">")
+        if not sep or len(head) > _MAX_ITEM_CHARS:
+            out.append(("truncated or overlong item", None))
+            continue
+        attrs = _attributes(head[1:] if head.startswith("s") else head)
+        inner, closed, _ = rest.partition("</point")
+        label = (_label(inner) if closed and len(inner) <= _MAX_ITEM_CHARS else None) or _label(
+            attrs.get("alt")
         )
         found = False
-        for kx, ky in keys:
-            if kx not in attrs:
-                break
+        for kx, ky in _MOLMO_KEYS:
+            x = attrs.get(kx)
+            if x is None:
+                if found or kx != "x":
+                    break
+                continue  # no single "x": numbered points x1, y1, x2, ...
             found = True
-            values, error = _numbers(f"{attrs[kx]} {attrs.get(ky, '')}", 2)
-            items.append(
-                _bad(error or "", label)
-                if values is None
-                else _Item([v / 100 for v in values], math.nan, label, None)
-            )
+            fx, fy = _SMALL_INTS.get(x), _SMALL_INTS.get(attrs.get(ky, ""))
+            if fx is not None and fy is not None:
+                out.append(((fx / 100, fy / 100), label))
+                continue
+            values, error = _numbers(f"{x} {attrs.get(ky, '')}", 2)
+            point: _Point = (values[0] / 100, values[1] / 100) if values else (error or "")
+            out.append((point, label))
+            if kx == "x":
+                break
         if not found:
-            items.append(_bad("point without coordinates", label))
-        start = text.find("<point", end)
-    return items
+            out.append(("point without coordinates", label))
+    return out
+
+
+#: Attribute names of Molmo's points: ``x``/``y`` for one point, else ``x1``/``y1``, ``x2``...
+_MOLMO_KEYS = [("x", "y")] + [(f"x{k}", f"y{k}") for k in range(1, 1001)]
 
 
 def _molmo_items(text: str, kind: str, max_items: int) -> list[_Item]:
     """Points as they are; boxes as consecutive point pairs, top-left then bottom-right
     (allenai/molmo olmo/util.py extract_bboxes)."""
+    nan = math.nan
     points = _molmo_points(text, 2 * max_items + 1 if kind == "box" else max_items)
     if kind == "point":
-        return points
+        return [
+            _Item(None, nan, label, p) if isinstance(p, str) else _Item(list(p), nan, label, None)
+            for p, label in points
+        ]
     items: list[_Item] = []
     for k in range(0, len(points), 2):
-        first, second = points[k], points[k + 1] if k + 1 < len(points) else None
+        (first, label), second = points[k], points[k + 1][0] if k + 1 < len(points) else None
         if second is None:
-            items.append(_bad("a corner without its pair", first.label))
-        elif first.values is None or second.values is None:
-            items.append(_bad(first.error or second.error or "invalid corner", first.label))
+            items.append(_Item(None, nan, label, "a corner without its pair"))
+        elif isinstance(first, str) or isinstance(second, str):
+            reason = first if isinstance(first, str) else second
+            items.append(_Item(None, nan, label, str(reason) or "invalid corner"))
         else:
-            items.append(_Item(first.values + second.values, math.nan, first.label, None))
+            items.append(_Item([*first, *second], nan, label, None))
     return items
+
+
+def _gemini_fast(text: str, max_items: int) -> list[_Item] | None:
+    """Gemini's well-formed ``[{"box_2d": [...], "label": "..."}]`` through the general reader's
+    fast path (:func:`~visual_rewards.parsing.answers.fast_values`), y first -> x first; None
+    sends the answer to the general reader. The general reader reads ``box_2d`` and ``bbox_2d``
+    alike, and the fast path takes an answer only when every ``{`` starts an item it matched
+    whole (labels without quotes), so renaming the key changes nothing it reads."""
+    if '"box_2d"' not in text or '"bbox_2d"' in text:
+        return None
+    fast = fast_values(text.replace('"box_2d"', '"bbox_2d"'), max_items)
+    if fast is None:
+        return None
+    values, labels = fast
+    return [
+        _Item(
+            [values[5 * k + 1], values[5 * k], values[5 * k + 3], values[5 * k + 2]],
+            math.nan,
+            label,
+            None,
+        )
+        for k, label in enumerate(labels)
+    ]
 
 
 def _yx_to_xy(items: list[_Item]) -> list[_Item]:
@@ -356,7 +469,7 @@ def _tagged_reader(
 ) -> _Reader:
     def read(text: str, kind: str, max_items: int) -> list[_Item]:
         want = 4 if kind == "box" else 2
-        return _tagged_items(text, tags, label_tags, want, _per(divisor), max_items)
+        return _tagged_items(text, tags, label_tags, want, divisor, max_items)
 
     return read
 
@@ -391,16 +504,15 @@ def read_dialect_items(
     Raises:
         ValueError: the dialect writes no items of this kind (a caller error).
     """
-    if (kind == "box" and not dialect.reads_boxes) or (
-        kind == "point" and not dialect.reads_points
-    ):
+    if not (dialect.reads_boxes if kind == "box" else dialect.reads_points):
         raise ValueError(
-            f"dialect {dialect.name!r} writes no {kind}es"
-            if kind == "box"
-            else f"dialect {dialect.name!r} writes no points"
+            f"dialect {dialect.name!r} writes no {'boxes' if kind == 'box' else 'points'}"
         )
     reader = _READERS.get(dialect.name)
     if reader is None:  # a dialect of the general reader
+        fast = _gemini_fast(text, max_items) if dialect.name == "gemini" and kind == "box" else None
+        if fast is not None:
+            return fast, False, True
         items, overflow, recognised = _read_items(text, kind, max_items)
         if dialect.axis_order == "yx":
             items = _yx_to_xy(items)
@@ -408,3 +520,132 @@ def read_dialect_items(
     items = reader(text, kind, max_items)
     overflow = len(items) > max_items
     return items, overflow, bool(items)
+
+
+_R = TypeVar("_R", Detections, Points)
+
+
+def _named(result: _R, name: str) -> _R:
+    """``result`` with its ``dialect`` set: the object was just built here and is not shared
+    yet, so the field is set in place (``dataclasses.replace`` would cost as much as the read)."""
+    object.__setattr__(result, "dialect", name)
+    return result
+
+
+@functools.lru_cache(maxsize=1024)
+def dialect_config(
+    dialect: Dialect,
+    coords: CoordSpace | CoordConfig,
+    image_size: tuple[int, int] | None,
+    bounds: tuple[int | None, int | None] = (None, None),
+) -> CoordConfig:
+    """The coordinate config that normalises ``dialect``'s items (:func:`dialect_space`).
+
+    ``coords`` must be the default ``"norm1000"`` or the dialect's own space (a
+    :class:`CoordConfig` in that space is used as it is, image size and bounds included).
+
+    Raises:
+        ValueError: ``coords`` names another space, or the dialect needs a missing image size.
+    """
+    own = dialect_space(dialect)
+    given = coords.coords if isinstance(coords, CoordConfig) else coords
+    if given not in ("norm1000", own):
+        raise ValueError(
+            f"coords={given!r} conflicts with dialect={dialect.name!r}, which writes in "
+            f"{dialect.scale!r}: the dialect fixes the coordinate space, pass one of them"
+        )
+    if isinstance(coords, CoordConfig) and coords.coords == own:
+        return coords
+    return CoordConfig.from_options(own, image_size, *bounds)
+
+
+def _resolve(text: str | None, dialect: str, kind: str) -> tuple[Dialect | None, str | None]:
+    """The dialect to read ``text`` in, or a failure reason (``auto`` found no family, or the
+    family it found writes no items of this kind)."""
+    if dialect != AUTO:
+        found = get_dialect(dialect)
+        if not (found.reads_boxes if kind == "box" else found.reads_points):
+            raise ValueError(
+                f"dialect {dialect!r} writes no {'boxes' if kind == 'box' else 'points'}"
+            )
+        return found, None
+    name = detect_dialect(text or "")
+    if name is None:
+        return None, (
+            "dialect not identified: no special token of exactly one family; name the dialect"
+        )
+    found = get_dialect(name)
+    if not (found.reads_boxes if kind == "box" else found.reads_points):
+        return None, f"dialect {name!r} identified, but it writes no {kind}s"
+    return found, None
+
+
+def detections_in_dialect(
+    answer: str | None,
+    dialect: str,
+    coords: CoordSpace | CoordConfig,
+    image_size: tuple[int, int] | None,
+    bounds: tuple[int | None, int | None],
+    max_chars: int,
+    max_items: int,
+) -> Detections:
+    """:func:`~visual_rewards.parsing.answers.parse_detections` with ``dialect=`` (see there)."""
+    image_size = None if image_size is None else (int(image_size[0]), int(image_size[1]))
+    if dialect != AUTO:
+        found = get_dialect(dialect)
+        if not found.reads_boxes:
+            raise ValueError(f"dialect {dialect!r} writes no boxes")
+        cfg = dialect_config(found, coords, image_size, bounds)
+    text, reason, empty = prepare_answer(answer, max_chars)
+    if text is None:
+        return _empty_detections(errors=[reason or "no answer"], failed=True)
+    if empty:
+        return _empty_detections(empty=True)
+    found_or_none, failure = _resolve(text, dialect, "box")
+    if found_or_none is None:
+        return _empty_detections(errors=[failure or "no dialect"], failed=True)
+    if dialect == AUTO:
+        cfg = dialect_config(found_or_none, coords, image_size, bounds)
+    items, overflow, recognised = read_dialect_items(text, found_or_none, "box", max_items)
+    if not recognised:
+        out = _empty_detections(errors=["no boxes found"], failed=True)
+    else:
+        overflow = overflow or len(items) > max_items
+        out = _valid_boxes(items[:max_items], cfg, overflow, max_items)
+    return _named(out, found_or_none.name)
+
+
+def points_in_dialect(
+    answer: str | None,
+    dialect: str,
+    coords: CoordSpace | CoordConfig,
+    image_size: tuple[int, int] | None,
+    bounds: tuple[int | None, int | None],
+    max_chars: int,
+    max_items: int,
+) -> Points:
+    """:func:`~visual_rewards.parsing.answers.parse_points` with ``dialect=`` (see there)."""
+    image_size = None if image_size is None else (int(image_size[0]), int(image_size[1]))
+    if dialect != AUTO:
+        found = get_dialect(dialect)
+        if not found.reads_points:
+            raise ValueError(f"dialect {dialect!r} writes no points")
+        cfg = dialect_config(found, coords, image_size, bounds)
+    none = np.zeros((0, 2))
+    text, reason, empty = prepare_answer(answer, max_chars)
+    if text is None:
+        return Points(none, [], errors=[reason or "no answer"], failed=True)
+    if empty:
+        return Points(none, [], empty=True)
+    found_or_none, failure = _resolve(text, dialect, "point")
+    if found_or_none is None:
+        return Points(none, [], errors=[failure or "no dialect"], failed=True)
+    if dialect == AUTO:
+        cfg = dialect_config(found_or_none, coords, image_size, bounds)
+    items, overflow, recognised = read_dialect_items(text, found_or_none, "point", max_items)
+    if not recognised:
+        out = Points(none, [], errors=["no points found"], failed=True)
+    else:
+        overflow = overflow or len(items) > max_items
+        out = _valid_points(items[:max_items], cfg, overflow, max_items)
+    return _named(out, found_or_none.name)

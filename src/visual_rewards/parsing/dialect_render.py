@@ -129,6 +129,8 @@ def _box_text(
     if d.name == "glm4v":
         x1, y1, x2, y2 = _ints(box, 1000, 999)
         return f"<|begin_of_box|>[[{x1}, {y1}, {x2}, {y2}]]<|end_of_box|>"
+    if d.coords is None:  # InternVL, MiniCPM-V: 0-1000 of the image side
+        scale = (1000.0, 1000.0)
     x1, y1, x2, y2 = _ints(box * np.array([scale[0], scale[1]] * 2), 1.0, 1 << 30)
     if d.name == "internvl":
         ref = "" if label is None else f"<ref>{label}</ref>"
