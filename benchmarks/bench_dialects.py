@@ -15,6 +15,7 @@ import argparse
 import random
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _common import best_of, pin_one_core
+from visual_rewards.geometry.coords import CoordConfig
 from visual_rewards.parsing import parse_detections, parse_detections_batch, parse_points
+from visual_rewards.parsing.dialect_readers import dialect_config
 from visual_rewards.parsing.dialect_render import render_boxes, render_points
 from visual_rewards.parsing.dialects import DIALECT_NAMES, DIALECTS
 
@@ -55,9 +58,26 @@ def _answers(dialect: str, sets: list[np.ndarray], points: bool = False) -> list
     return out
 
 
-def _rate(fn: object, n: int) -> float:
-    seconds = best_of(fn, clock=time.process_time)  # type: ignore[arg-type]
-    return n / seconds
+def _rate(fn: Callable[[], object], n: int) -> float:
+    return n / best_of(fn, clock=time.process_time)
+
+
+def _dialect_rates(name: str, sets: list[np.ndarray]) -> tuple[float, float, float | None]:
+    """Answers/s of ``parse_detections``, of ``parse_detections_batch`` and of ``parse_points``
+    (None without points) for one dialect."""
+    d = DIALECTS[name]
+    size = SIZE if d.needs_image_size else None
+    answers = _answers(name, sets)
+    rate = _rate(lambda: [parse_detections(a, dialect=name, image_size=size) for a in answers], N)
+    cfg = dialect_config(d, "norm1000", size) if d.coords else CoordConfig()
+    batch = _rate(lambda: parse_detections_batch(answers, cfg, dialect=name), N)
+    if not d.reads_points:
+        return rate, batch, None
+    point_answers = _answers(name, sets, points=True)
+    points = _rate(
+        lambda: [parse_points(a, dialect=name, image_size=size) for a in point_answers], N
+    )
+    return rate, batch, points
 
 
 def main() -> int:
@@ -74,24 +94,11 @@ def main() -> int:
     print("|---|---:|---:|---:|---:|")
     slow = []
     for name in DIALECT_NAMES:
-        d = DIALECTS[name]
-        answers = _answers(name, sets)
-        size = SIZE if d.needs_image_size else None
-        rate = _rate(
-            lambda: [parse_detections(a, dialect=name, image_size=size) for a in answers], N
-        )  # noqa: B023
-        from visual_rewards.geometry.coords import CoordConfig
-        from visual_rewards.parsing.dialect_readers import dialect_config
-
-        cfg = dialect_config(d, "norm1000", size) if d.coords else CoordConfig()
-        batch = _rate(lambda: parse_detections_batch(answers, cfg, dialect=name), N)  # noqa: B023
-        pts = ""
-        if d.reads_points:
-            point_answers = _answers(name, sets, points=True)
-            pts = f"{_rate(lambda: [parse_points(a, dialect=name, image_size=size) for a in point_answers], N):,.0f}"  # noqa: B023
+        rate, batch, points = _dialect_rates(name, sets)
         ratio = rate / reference
         if ratio < MIN_RATIO:
             slow.append(name)
+        pts = "" if points is None else f"{points:,.0f}"
         print(f"| `{name}` | {rate:,.0f} | {ratio:.2f} | {batch:,.0f} | {pts} |")
     print(f"\nslowest allowed: {MIN_RATIO} x the Visual-RFT path; below it: {slow or 'none'}")
     return 1 if (args.check and slow) else 0

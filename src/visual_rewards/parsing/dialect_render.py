@@ -121,8 +121,8 @@ def _box_text(
         phrase = "" if label is None else f"<phrase>{label}</phrase>"
         return f"{phrase}<object><patch_index_{ul:04d}><patch_index_{lr:04d}></object>"
     if d.name == "molmo":
-        x1, y1, x2, y2 = (round(float(v) * 100, 1) for v in box)
-        return f'<points x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" alt="{tag}">{tag}</points>'
+        p1, q1, p2, q2 = (round(float(v) * 100, 1) for v in box)  # percent, one decimal
+        return f'<points x1="{p1:.1f}" y1="{q1:.1f}" x2="{p2:.1f}" y2="{q2:.1f}" alt="{tag}">{tag}</points>'
     if d.name == "deepseek_vl2":
         x1, y1, x2, y2 = _ints(box, 999, 999)
         return f"<|ref|>{tag}<|/ref|><|det|>[[{x1}, {y1}, {x2}, {y2}]]<|/det|>"
