@@ -330,11 +330,10 @@ def _kosmos2_items(text: str, kind: str, max_items: int) -> list[_Item]:
 def _attributes(tag: str) -> dict[str, str]:
     """``key="value"`` pairs of one tag (quotes ``"`` or ``'``, or a bare value)."""
     parts = tag.split('"')
-    if len(parts) % 2 and "'" not in tag:  # every value double-quoted: keys between the quotes
-        heads = [seg.rstrip() for seg in parts[0:-1:2]]
-        if all(h.endswith("=") for h in heads):
-            keys = [h[:-1].rstrip().rpartition(" ")[2].lower() for h in heads]
-            return dict(zip(keys, parts[1::2], strict=True))
+    if len(parts) % 2:  # Molmo's own form: every value double-quoted after ` key=`
+        keys = [_MOLMO_HEADS.get(head) for head in parts[0:-1:2]]
+        if None not in keys:
+            return dict(zip(keys, parts[1::2], strict=True))  # type: ignore[arg-type]
     out: dict[str, str] = {}
     pos = 0
     while True:
@@ -403,6 +402,12 @@ def _molmo_points(text: str, max_points: int) -> list[tuple[_Point, str | None]]
 
 #: Attribute names of Molmo's points: ``x``/``y`` for one point, else ``x1``/``y1``, ``x2``...
 _MOLMO_KEYS = [("x", "y")] + [(f"x{k}", f"y{k}") for k in range(1, 1001)]
+#: `` key=`` (the text before a quoted value, as Molmo writes it) -> the attribute name.
+_MOLMO_HEADS: dict[str, str] = {
+    f"{space}{key}=": key
+    for key in ("alt", *(k for pair in _MOLMO_KEYS for k in pair))
+    for space in ("", " ")
+}
 
 
 def _molmo_items(text: str, kind: str, max_items: int) -> list[_Item]:
