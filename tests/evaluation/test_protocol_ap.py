@@ -77,7 +77,9 @@ def _judge_detections(rows: list[dict[str, Any]], gt: dict[str, Any]) -> list[di
     preds: list[dict[str, Any]] = []
     for r in rows:
         img = images[r["image_id"]]
-        got, _ = released_row(r["completion"], r["image_id"], r["category_id"], img["width"], img["height"])
+        got, _ = released_row(
+            r["completion"], r["image_id"], r["category_id"], img["width"], img["height"]
+        )
         for i, p in enumerate(got):  # the documented change: a string score ends the row
             if not isinstance(p["score"], (int, float)):
                 got = got[:i]

@@ -226,7 +226,11 @@ def test_rows_are_converted_together_with_their_stats() -> None:
         {"image_id": 1, "category": "hot dog", "completion": TABLE["flipped box"][0]},
         {"image_id": 9, "category": "cat", "completion": ""},
         {"image_id": 1, "category": "unicorn", "completion": ""},
-        {"image_id": 2, "metadata": '{"category": "cat"}', "completion": TABLE["bbox_2d answer"][0]},
+        {
+            "image_id": 2,
+            "metadata": '{"category": "cat"}',
+            "completion": TABLE["bbox_2d answer"][0],
+        },
     ]
     dets, stats = released_detections(rows, GT)
     assert [d["image_id"] for d in dets] == [1]
@@ -254,7 +258,12 @@ def test_exist_map_decides_which_pairs_are_converted() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("<>/answer[]{},:'\" 0123456789.-\nPositionConfidence")), max_size=120))
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("<>/answer[]{},:'\" 0123456789.-\nPositionConfidence")),
+        max_size=120,
+    )
+)
 def test_never_raises_and_agrees_with_the_released_code(text: str) -> None:
     answer = released_answer(text)
     assert len(answer.boxes) == len(answer.scores)

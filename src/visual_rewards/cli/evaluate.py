@@ -35,6 +35,16 @@ def _common(p: argparse.ArgumentParser, predictions_required: bool = True) -> No
     p.add_argument("--completion-field", default="completion")
 
 
+def _protocol(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--protocol",
+        choices=("default", "visual_rft"),
+        default="default",
+        help="default: this library's rules; visual_rft: the released evaluation of the paper "
+        "(its output conversion, exist maps, per-class AP and accuracy rules)",
+    )
+
+
 def add_parser(subparsers: Any) -> None:
     """Register ``visual-rewards evaluate`` and its three tasks."""
     p = subparsers.add_parser(
@@ -68,6 +78,13 @@ def add_parser(subparsers: Any) -> None:
         "--categories",
         help="evaluate only these categories: comma-separated names or ids (e.g. novel classes)",
     )
+    _protocol(d)
+    d.add_argument(
+        "--exist-map",
+        type=Path,
+        help="visual_rft protocol: the released exist_map_*.json; only the (image, category) "
+        "pairs it lists are evaluated, as in the paper",
+    )
     d.add_argument(
         "--only-predicted-images",
         action="store_true",
@@ -81,6 +98,7 @@ def add_parser(subparsers: Any) -> None:
     c.add_argument("--dataset-field", default="dataset")
     c.add_argument("--preset", default="default")
     c.add_argument("--labels", type=Path, help="class-names file (one per line), closed label set")
+    _protocol(c)
     c.set_defaults(func=run_classification)
 
     g = tasks.add_parser("grounding", help="box (and mask) mIoU, gIoU, cIoU")
@@ -106,6 +124,10 @@ def _finish(result: dict[str, Any], output: Path) -> int:
         json.dump(result, f, indent=2, allow_nan=False)
         f.write("\n")
     print(render_metrics(result))
+    if "visual_rft" in result:
+        from visual_rewards.evaluation.protocols import render_visual_rft
+
+        print("\n" + render_visual_rft(result["visual_rft"]))
     print(f"\nwrote {output}")
     return 1 if result.get("input_errors") else 0
 
@@ -147,8 +169,17 @@ def run_detection(args: argparse.Namespace) -> int:
     errors: list[dict[str, Any]] = []
     conversion: dict[str, Any] | None = None
     seen_images: set[Any] = set()
+    rft: dict[str, Any] = {}
+    if args.exist_map is not None and args.protocol != "visual_rft":
+        raise UsageError("--exist-map belongs to --protocol visual_rft")
+    if args.protocol == "visual_rft" and args.coords != "norm1000":
+        raise UsageError("--protocol visual_rft reads boxes in norm1000 (the released code's)")
     try:
-        if args.predictions is not None:
+        cat_ids = category_ids(args.categories, gt) if args.categories else None
+        if args.protocol == "visual_rft":
+            rft, dets, seen_images = _visual_rft(args, gt, cat_ids, errors)
+            conversion = rft.pop("conversion", None)
+        elif args.predictions is not None:
             rows = _rows(args.predictions, errors)
             known = {img["id"] for img in gt.get("images", [])}
             seen_images = {row_value(r, args.image_field) for r in rows} & known
@@ -166,7 +197,6 @@ def run_detection(args: argparse.Namespace) -> int:
                     json.dump(dets, f)
         else:
             dets = _load_json(args.detections, "detections")
-        cat_ids = category_ids(args.categories, gt) if args.categories else None
         img_ids = None
         if args.only_predicted_images:
             img_ids = sorted(seen_images or {d["image_id"] for d in dets}, key=str)
@@ -178,8 +208,38 @@ def run_detection(args: argparse.Namespace) -> int:
     result = {"task": "detection", **metrics.to_dict()}
     if conversion is not None:
         result["conversion"] = conversion
+    if args.protocol == "visual_rft":
+        result["visual_rft"] = rft
     result["input_errors"] = errors
     return _finish(result, output)
+
+
+def _visual_rft(
+    args: argparse.Namespace, gt: Any, cat_ids: Any, errors: list[dict[str, Any]]
+) -> tuple[dict[str, Any], list[dict[str, Any]], set[Any]]:
+    """``--protocol visual_rft``: the released conversion and per-class AP (evaluation.protocols)."""
+    from visual_rewards.data.released import load_exist_map
+    from visual_rewards.evaluation.protocols import visual_rft_detection
+    from visual_rewards.io.files import atomic_writer
+    from visual_rewards.io.rows import row_value
+
+    exist = load_exist_map(args.exist_map) if args.exist_map is not None else None
+    if args.predictions is None:
+        dets = _load_json(args.detections, "detections")
+        rft, dets = visual_rft_detection(gt, detections=dets, cat_ids=cat_ids, kind=args.kind)
+        return rft, dets, set()
+    rows = _rows(args.predictions, errors)
+    known = {img["id"] for img in gt.get("images", [])}
+    seen = {row_value(r, args.image_field) for r in rows} & known
+    rft, dets = visual_rft_detection(
+        gt, rows=rows, exist_map=exist, cat_ids=cat_ids, kind=args.kind,
+        completion_field=args.completion_field, image_field=args.image_field,
+        category_field=args.category_field,
+    )  # fmt: skip
+    if args.save_detections is not None:
+        with atomic_writer(args.save_detections) as f:
+            json.dump(dets, f)
+    return rft, dets, seen
 
 
 def _run_rows(args: argparse.Namespace, task: str, compute: Callable[[list[Any]], Any]) -> int:
@@ -199,6 +259,21 @@ def run_classification(args: argparse.Namespace) -> int:
     from visual_rewards.evaluation.classification import classification_accuracy
 
     options = {"labels": str(args.labels)} if args.labels is not None else {}
+    if args.protocol == "visual_rft":
+        from visual_rewards.evaluation.protocols import released_classification_accuracy
+
+        if args.labels is not None or args.preset != "default":
+            raise UsageError("--protocol visual_rft has its own rule: drop --labels and --preset")
+        return _run_rows(
+            args,
+            "classification",
+            lambda rows: released_classification_accuracy(
+                rows,
+                completion_field=args.completion_field,
+                solution_field=args.solution_field,
+                dataset_field=args.dataset_field,
+            ),
+        )
     return _run_rows(
         args,
         "classification",

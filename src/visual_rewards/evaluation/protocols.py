@@ -500,9 +500,81 @@ def released_classification_accuracy(
 
     return {
         "protocol": "visual_rft",
+        "reward": "visual_rft protocol: the released rule",
         "rows": len(hits),
+        "not_applicable": 0,
         "no_answer": no_answer,
         "accuracy": mean(hits),
-        "per_dataset": {k: {"accuracy": mean(v), "n": len(v)} for k, v in sorted(per_dataset.items())},
+        "per_dataset": {
+            k: {"accuracy": mean(v), "n": len(v)} for k, v in sorted(per_dataset.items())
+        },
         "per_class": {k: {"accuracy": mean(v), "n": len(v)} for k, v in sorted(per_class.items())},
     }
+
+
+def visual_rft_detection(
+    ground_truth: Mapping[str, Any],
+    *,
+    rows: Iterable[Mapping[str, Any]] | None = None,
+    detections: Sequence[Mapping[str, Any]] | None = None,
+    exist_map: Mapping[str, Sequence[str]] | None = None,
+    cat_ids: Sequence[Any] | None = None,
+    kind: str = "auto",
+    completion_field: str = "completion",
+    image_field: str = "image_id",
+    category_field: str = "category",
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The paper's detection numbers from output ``rows`` (or ready COCO ``detections``).
+
+    ``rows`` go through :func:`released_detections` (with ``exist_map``, only the queried
+    pairs); the per-category AP and their mean over ``cat_ids`` follow
+    :func:`released_detection_metrics`. Returns ``(section, detections)``: the section is
+    ``{"protocol", "kind", "per_category", "mAP", "categories"}`` plus ``conversion`` (the
+    :class:`ReleasedStats`) and ``queried_pairs`` when rows were given.
+    """
+    from visual_rewards.evaluation.lvis import is_lvis
+
+    if (rows is None) == (detections is None):
+        raise ValueError("give exactly one of rows (model outputs) or detections")
+    if kind == "auto":
+        kind = "lvis" if is_lvis(ground_truth) else "coco"
+    extra: dict[str, Any] = {}
+    if rows is not None:
+        dets, stats = released_detections(
+            rows, ground_truth, exist_map=exist_map, cat_ids=cat_ids,
+            completion_field=completion_field, image_field=image_field,
+            category_field=category_field,
+        )  # fmt: skip
+        extra["conversion"] = stats.to_dict()
+        if exist_map is not None:
+            extra["queried_pairs"] = len(queried_pairs(exist_map, ground_truth, cat_ids))
+    else:
+        if exist_map is not None:
+            raise ValueError("an exist map selects model outputs; it needs rows, not detections")
+        dets = [dict(d) for d in detections or ()]
+    metrics = released_detection_metrics(ground_truth, dets, kind=kind, cat_ids=cat_ids)
+    return {"protocol": "visual_rft", "kind": kind, **metrics, **extra}, dets
+
+
+def render_visual_rft(section: Mapping[str, Any]) -> str:
+    """The Markdown printed for a ``visual_rft`` detection section (APs x 100, as in the paper).
+
+    >>> print(render_visual_rft({"kind": "lvis", "mAP": 0.5, "categories": 1,
+    ...                          "per_category": {"egg_roll": 0.5}}))
+    visual_rft protocol (LVIS): mAP over 1 categories = 50.0
+    <BLANKLINE>
+    | category | AP |
+    |---|---:|
+    | egg_roll | 50.0 |
+    """
+    from visual_rewards.evaluation.render import markdown_table
+
+    def pct(v: float | None) -> str:
+        return "-" if v is None else f"{100 * v:.1f}"
+
+    head = (
+        f"visual_rft protocol ({str(section['kind']).upper()}): mAP over "
+        f"{section['categories']} categories = {pct(section['mAP'])}"
+    )
+    rows = [[name, pct(ap)] for name, ap in section["per_category"].items()]
+    return head + "\n\n" + markdown_table(["category", "AP"], rows)

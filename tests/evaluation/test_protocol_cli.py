@@ -1,0 +1,78 @@
+"""``visual-rewards evaluate … --protocol visual_rft`` end to end (default unchanged)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_protocol_ap import _coco_gt, _judge_detections, _outputs
+
+from visual_rewards.cli import main
+
+pytest.importorskip("pycocotools")
+
+
+def _write(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_detection_protocols_side_by_side(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gt = _coco_gt(3)
+    ann = tmp_path / "gt.json"
+    ann.write_text(json.dumps(gt))
+    rows = _outputs(gt, seed=8)
+    preds = _write(tmp_path / "p.jsonl", rows)
+    exist = {str(i["id"]): ["c1", "c5"] for i in gt["images"]}
+    (tmp_path / "exist.json").write_text(json.dumps(exist))
+    common = ["evaluate", "detection", "--annotations", str(ann), "--predictions", str(preds)]
+    assert main([*common, "-o", str(tmp_path / "d.json")]) == 0
+    code = main(
+        [*common, "--protocol", "visual_rft", "--exist-map", str(tmp_path / "exist.json"),
+         "--categories", "c1,c2", "--save-detections", str(tmp_path / "dets.json"),
+         "-o", str(tmp_path / "v.json")]
+    )  # fmt: skip
+    assert code == 0
+    default = json.loads((tmp_path / "d.json").read_text())
+    rft = json.loads((tmp_path / "v.json").read_text())
+    assert "visual_rft" not in default
+    section = rft["visual_rft"]
+    assert list(section["per_category"]) == ["c1", "c2"]
+    # c2 is never asked (not in the exist map): no detections, AP 0
+    assert section["per_category"]["c2"] == 0.0
+    asked = [r for r in rows if r["category_id"] == 1]
+    want = _judge_detections(asked, gt)
+    assert json.loads((tmp_path / "dets.json").read_text()) == want
+    conv = rft["conversion"]
+    assert conv["not_queried"] == len(rows) - len(asked)
+    assert conv["converted"] == len(asked) and conv["boxes"] == len(want)
+    assert "visual_rft protocol (COCO): mAP over 2 categories" in capsys.readouterr().out
+
+
+def test_usage_errors(tmp_path: Path) -> None:
+    ann = tmp_path / "gt.json"
+    ann.write_text(json.dumps(_coco_gt(1)))
+    preds = _write(tmp_path / "p.jsonl", [{"image_id": 1, "category_id": 1, "completion": ""}])
+    base = ["evaluate", "detection", "--annotations", str(ann), "--predictions", str(preds)]
+    (tmp_path / "bad.json").write_text('{"1": "cat"}')
+    assert main([*base, "--exist-map", str(tmp_path / "bad.json")]) == 2
+    assert main([*base, "--protocol", "visual_rft", "--exist-map", str(tmp_path / "bad.json")]) == 2
+    assert main([*base, "--protocol", "visual_rft", "--coords", "pixel"]) == 2
+
+
+def test_classification_protocol(tmp_path: Path) -> None:
+    rows = [
+        {"completion": "<answer>Rose</answer>", "solution": "<answer>rose</answer>"},
+        {"completion": "<answer>rose\n</answer>", "solution": "<answer>rose</answer>"},
+        {"completion": "<answer></answer>", "solution": "<answer>tulip</answer>"},
+    ]
+    preds = _write(tmp_path / "c.jsonl", rows)
+    out = tmp_path / "c.json"
+    base = ["evaluate", "classification", "--predictions", str(preds), "-o", str(out)]
+    assert main([*base, "--protocol", "visual_rft"]) == 0
+    result = json.loads(out.read_text())
+    assert result["accuracy"] == pytest.approx(2 / 3) and result["no_answer"] == 1
