@@ -530,7 +530,8 @@ def visual_rft_detection(
     pairs); the per-category AP and their mean over ``cat_ids`` follow
     :func:`released_detection_metrics`. Returns ``(section, detections)``: the section is
     ``{"protocol", "kind", "per_category", "mAP", "categories"}`` plus ``conversion`` (the
-    :class:`ReleasedStats`) and ``queried_pairs`` when rows were given.
+    :class:`ReleasedStats`) when rows were given, and with an exist map ``queried_pairs`` and
+    ``images_not_in_exist_map`` (images of the annotations the map does not list).
     """
     from visual_rewards.evaluation.lvis import is_lvis
 
@@ -548,6 +549,9 @@ def visual_rft_detection(
         extra["conversion"] = stats.to_dict()
         if exist_map is not None:
             extra["queried_pairs"] = len(queried_pairs(exist_map, ground_truth, cat_ids))
+            images = [str(i["id"]) for i in ground_truth.get("images", [])]
+            # the released script stops at the first such image (KeyError); here none is asked
+            extra["images_not_in_exist_map"] = sum(i not in exist_map for i in images)
     else:
         if exist_map is not None:
             raise ValueError("an exist map selects model outputs; it needs rows, not detections")
