@@ -69,3 +69,18 @@ def test_exist_map(tmp_path: Path) -> None:
             load_exist_map(bad)
     with pytest.raises(ValueError, match="not a file"):
         load_exist_map(tmp_path)
+
+
+def test_cli_released(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from visual_rewards.cli import main
+
+    hub = tmp_path / "hub"
+    (hub / "data").mkdir(parents=True)
+    _released(2).to_parquet(str(hub / "data" / "train-00000-of-00001.parquet"))
+    out = tmp_path / "out"
+    assert main(["build-dataset", "released", "--source", str(hub), "--hf", str(out)]) == 0
+    assert len(datasets.DatasetDict.load_from_disk(str(out))["train"]) == 2
+    assert "2 training rows" in capsys.readouterr().err
+    assert (
+        main(["build-dataset", "released", "--source", str(tmp_path / "no"), "--hf", str(out)]) == 2
+    )

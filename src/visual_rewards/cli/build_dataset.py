@@ -7,6 +7,7 @@ Sub-commands (``visual-rewards build-dataset <kind> --help`` lists every option)
 ``detection-eval``      every (image, category) pair of chosen categories (novel / rare tests)
 ``classification``      k images per class from an image folder or a CSV (§4.2)
 ``grounding``           LISA ReasonSeg queries with their target box (§4.4)
+``released``            a downloaded released dataset, saved for ``DatasetDict.load_from_disk``
 
 At least one output is required: ``--hf DIR`` (``datasets.Dataset.save_to_disk``, for TRL),
 ``--parquet FILE`` (veRL layout) or ``--jsonl FILE`` (image paths, no extra dependency).
@@ -167,6 +168,17 @@ def add_parser(subparsers: Any) -> None:
     )
     _outputs(p)
 
+    p = kinds.add_parser(
+        "released",
+        help="save a downloaded released dataset where the authors' grpo.py reads it",
+        description="Read a released Visual-RFT dataset as downloaded from the Hub (a folder "
+        "of data/train-*.parquet) or a save_to_disk folder, and save it as a DatasetDict with "
+        "a 'train' split (DatasetDict.load_from_disk). The authors' few-shot picks exist only "
+        "in these datasets: they published no seeds or image ids.",
+    )
+    p.add_argument("--source", required=True, help="the downloaded dataset's folder")
+    p.add_argument("--hf", required=True, metavar="DIR", help="write the DatasetDict here")
+
     parser.set_defaults(func=run)
 
 
@@ -254,10 +266,24 @@ def _drop_missing_images(report: BuildReport) -> None:
     report.records = kept
 
 
+def _run_released(args: argparse.Namespace) -> int:
+    """``build-dataset released``: visual_rewards.data.released.save_released_dataset."""
+    from visual_rewards.data.released import save_released_dataset
+
+    try:
+        n = save_released_dataset(args.source, args.hf)
+    except (OSError, ValueError, ImportError) as exc:
+        raise UsageError(str(exc)) from None
+    print(f"build-dataset released: {n} training rows written to {args.hf}", file=sys.stderr)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Build, validate and write; return the exit code (1 when input items were skipped)."""
     from visual_rewards.data import export
 
+    if args.kind == "released":
+        return _run_released(args)
     if not (args.hf or args.parquet or args.jsonl):
         raise UsageError("give at least one output: --hf DIR, --parquet FILE or --jsonl FILE")
     if args.protocol != "visual_rft" and (
