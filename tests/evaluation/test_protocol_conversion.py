@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import math
 import random
+import time
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from released_eval import released_row
@@ -270,3 +272,37 @@ def test_never_raises_and_agrees_with_the_released_code(text: str) -> None:
     ours, errors = _ours(text)
     want, want_errors = _expected(text)
     assert _same(ours, want) and errors == want_errors
+
+
+ADVERSARIAL = {
+    "many openings": "<answer>" * 200_000,
+    "openings on lines": "<answer>\n" * 100_000,
+    "unclosed objects": "<answer>" + "[{" * 100_000,
+    "deep nesting": "<answer>[" + "[ " * 50_000 + "]</answer>",
+    "long integer": "<answer>[{'Position': ["
+    + "9" * 5000
+    + ", 1, 2, 3], 'Confidence': 1}]</answer>",
+    "many boxes": "<answer>["
+    + ", ".join(["{'Position': [1, 2, 3, 4], 'Confidence': 1}"] * 50_000)
+    + "]</answer>",
+}
+
+
+@pytest.mark.parametrize("name", list(ADVERSARIAL))
+def test_hostile_outputs_take_linear_time_and_never_raise(name: str) -> None:
+    from visual_rewards.evaluation.protocols import released_class_hit
+
+    text = ADVERSARIAL[name]
+    start = time.perf_counter()
+    answer = released_answer(text)
+    released_class_hit(text, "cat")
+    assert time.perf_counter() - start < 2.0, name
+    if name.startswith("many openings") or name.startswith("openings"):
+        # the released regular expression is quadratic here: compare with the known outcome
+        assert answer == released_answer("") and not answer.boxes
+    else:
+        ours, errors = _ours(text)
+        want, want_errors = _expected(text)
+        assert _same(ours, want) and errors == want_errors
+    if name in ("deep nesting", "long integer"):
+        assert answer.error is not None and answer.error.startswith("answer could not be read")
