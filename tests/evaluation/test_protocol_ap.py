@@ -158,3 +158,10 @@ def test_map_is_undefined_when_a_class_has_no_ap() -> None:
     gt["categories"].append({"id": 9, "name": "never"})
     got = released_detection_metrics(gt, [], kind="coco", cat_ids=[1, 9])
     assert got["per_category"] == {"c1": 0.0, "never": None} and got["mAP"] is None
+
+
+def test_without_a_category_list_classes_without_ap_are_left_out() -> None:
+    gt = _coco_gt(4)
+    gt["categories"].append({"id": 9, "name": "never"})
+    got = released_detection_metrics(gt, [], kind="coco")
+    assert got["per_category"] == {"c1": 0.0, "c2": 0.0, "c5": 0.0} and got["mAP"] == 0.0

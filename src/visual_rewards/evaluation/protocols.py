@@ -402,8 +402,9 @@ def released_detection_metrics(
     """Per-category AP and their mean over ``cat_ids`` (default: every category), released rule.
 
     Returns ``{"per_category": {name: AP or None}, "mAP": mean or None, "categories": n}``;
-    APs are fractions (the notebooks print them x 100). ``mAP`` is None when a category has
-    no AP (the notebooks' mean is NaN then). LVIS uses the federated rules and 300 detections
+    APs are fractions (the notebooks print them x 100). With ``cat_ids`` (the notebooks'
+    ``selected_cate``), ``mAP`` is None when one of them has no AP (the notebooks' mean is
+    NaN then); without, the categories that have no AP are left out of both. LVIS uses the federated rules and 300 detections
     per image, COCO 100 per image and category.
     """
     from visual_rewards.evaluation.lvis import box_evaluate
@@ -422,6 +423,8 @@ def released_detection_metrics(
         names[c]: (None if math.isnan(v) else float(v))
         for c, v in zip(ev.cat_ids, ap.tolist(), strict=True)
     }
+    if cat_ids is None:  # no list chosen: the categories that have an AP, as COCOeval averages
+        per_category = {k: v for k, v in per_category.items() if v is not None}
     values = list(per_category.values())
     defined = [v for v in values if v is not None]
     mean = float(np.mean(defined)) if defined and len(defined) == len(values) else None
