@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 from typing import Any
@@ -76,3 +77,23 @@ def test_classification_protocol(tmp_path: Path) -> None:
     assert main([*base, "--protocol", "visual_rft"]) == 0
     result = json.loads(out.read_text())
     assert result["accuracy"] == pytest.approx(2 / 3) and result["no_answer"] == 1
+
+
+def _protocol_choices(parser: argparse.ArgumentParser) -> list[tuple[str, ...]]:
+    found = []
+    for action in parser._actions:
+        if "--protocol" in action.option_strings:
+            found.append(tuple(action.choices or ()))
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found.extend(_protocol_choices(sub))
+    return found
+
+
+def test_every_protocol_flag_offers_the_protocols() -> None:
+    from visual_rewards.cli import build_parser
+    from visual_rewards.evaluation.protocols import PROTOCOLS
+
+    found = _protocol_choices(build_parser())
+    assert len(found) == 7  # evaluate detection and classification; five build-dataset kinds
+    assert set(found) == {PROTOCOLS}
