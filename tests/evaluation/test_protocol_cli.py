@@ -97,3 +97,14 @@ def test_every_protocol_flag_offers_the_protocols() -> None:
     found = _protocol_choices(build_parser())
     assert len(found) == 7  # evaluate detection and classification; five build-dataset kinds
     assert set(found) == {PROTOCOLS}
+
+
+def test_categories_accept_the_paper_presets(shared_data: Path, tmp_path: Path) -> None:
+    ann = shared_data / "lvis_tiny" / "lvis_val_100.json"
+    preds = _write(tmp_path / "p.jsonl", [{"image_id": 1, "category_id": 1, "completion": ""}])
+    out = tmp_path / "m.json"
+    code = main(["evaluate", "detection", "--annotations", str(ann), "--predictions", str(preds),
+                 "--protocol", "visual_rft", "--categories", "paper-lvis-13", "-o", str(out)])  # fmt: skip
+    assert code == 0
+    section = json.loads(out.read_text())["visual_rft"]
+    assert section["categories"] == 13 and "egg_roll" in section["per_category"]

@@ -76,7 +76,8 @@ def add_parser(subparsers: Any) -> None:
     d.add_argument("--save-detections", type=Path, help="write the COCO results made from outputs")
     d.add_argument(
         "--categories",
-        help="evaluate only these categories: comma-separated names or ids (e.g. novel classes)",
+        help="evaluate only these categories: comma-separated names or ids, or a preset "
+        "(paper-coco-8, paper-coco-novel-15, paper-lvis-6, paper-lvis-13, ...)",
     )
     _protocol(d)
     d.add_argument(
@@ -175,7 +176,7 @@ def run_detection(args: argparse.Namespace) -> int:
     if args.protocol == "visual_rft" and args.coords != "norm1000":
         raise UsageError("--protocol visual_rft reads boxes in norm1000 (the released code's)")
     try:
-        cat_ids = category_ids(args.categories, gt) if args.categories else None
+        cat_ids = category_ids(_preset_names(args.categories), gt) if args.categories else None
         if args.protocol == "visual_rft":
             rft, dets, seen_images = _visual_rft(args, gt, cat_ids, errors)
             conversion = rft.pop("conversion", None)
@@ -212,6 +213,13 @@ def run_detection(args: argparse.Namespace) -> int:
         result["visual_rft"] = rft
     result["input_errors"] = errors
     return _finish(result, output)
+
+
+def _preset_names(text: str) -> str:
+    """A category preset of the dataset builders (``paper-lvis-13``, …) as its names."""
+    from visual_rewards.data.categories import CATEGORY_PRESETS
+
+    return ",".join(CATEGORY_PRESETS[text]) if text in CATEGORY_PRESETS else text
 
 
 def _visual_rft(
