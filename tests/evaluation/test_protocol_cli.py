@@ -95,7 +95,7 @@ def test_every_protocol_flag_offers_the_protocols() -> None:
     from visual_rewards.evaluation.protocols import PROTOCOLS
 
     found = _protocol_choices(build_parser())
-    assert len(found) == 7  # evaluate detection and classification; five build-dataset kinds
+    assert len(found) == 8  # evaluate's three tasks; five build-dataset kinds
     assert set(found) == {PROTOCOLS}
 
 
@@ -108,3 +108,16 @@ def test_categories_accept_the_paper_presets(shared_data: Path, tmp_path: Path) 
     assert code == 0
     section = json.loads(out.read_text())["visual_rft"]
     assert section["categories"] == 13 and "egg_roll" in section["per_category"]
+
+
+def test_grounding_protocol(tmp_path: Path) -> None:
+    rows = [
+        {"completion": "<answer>(100,200),(300,400)</answer>", "solution": "<answer>(100,200),(300,400)</answer>",
+         "metadata": json.dumps({"box_xyxy_pixel": [64.0, 96.0, 192.0, 192.0], "image_size": [640, 480]})},
+        {"completion": "<answer>[100, 200, 300, 400]</answer>", "solution": "<answer>(100,200),(300,400)</answer>"},
+    ]  # fmt: skip
+    out = tmp_path / "g.json"
+    base = ["evaluate", "grounding", "--predictions", str(_write(tmp_path / "g.jsonl", rows))]
+    assert main([*base, "--protocol", "visual_rft", "-o", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["no_prediction"] == 1 and result["box"]["mIoU"] == pytest.approx(0.5, abs=1e-4)

@@ -139,3 +139,29 @@ def released_class_right(response: str, class_name: str) -> bool:
         return truth in answer or answer in truth
     except Exception:
         return False
+
+
+LISA_PATTERN = r"\(\s*(\d+)\s*,\s*(\d+)\s*\)\s*,\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)"
+
+
+def lisa_iou(a: list[float], b: list[float]) -> float:
+    """The LISA evaluation's IoU (``1e-6`` added to the union)."""
+    xa, ya = max(a[0], b[0]), max(a[1], b[1])
+    xb, yb = min(a[2], b[2]), min(a[3], b[3])
+    inter = max(0, xb - xa) * max(0, yb - ya)
+    area_a = (a[2] - a[0]) * (a[3] - a[1])
+    area_b = (b[2] - b[0]) * (b[3] - b[1])
+    return inter / float(area_a + area_b - inter + 1e-6)
+
+
+def lisa_row_iou(response: str, box_pixel: list[float], size: tuple[int, int]) -> float:
+    """One item of the LISA evaluation loop: the first box pattern, or 0 on any failure."""
+    w, h = size
+    truth = [box_pixel[0] / w, box_pixel[1] / h, box_pixel[2] / w, box_pixel[3] / h]
+    try:
+        matches = re.findall(LISA_PATTERN, response)
+        x1, y1, x2, y2 = map(int, matches[0])
+        pred = [int(x1) / 1000, int(y1) / 1000, int(x2) / 1000, int(y2) / 1000]
+        return lisa_iou(pred, truth)
+    except Exception:
+        return 0

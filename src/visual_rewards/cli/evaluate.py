@@ -106,6 +106,7 @@ def add_parser(subparsers: Any) -> None:
     _common(g)
     g.add_argument("--solution-field", default="solution")
     g.add_argument("--coords", choices=COORD_SPACES, default="norm1000")
+    _protocol(g)
     g.set_defaults(func=run_grounding)
 
 
@@ -299,6 +300,19 @@ def run_classification(args: argparse.Namespace) -> int:
 def run_grounding(args: argparse.Namespace) -> int:
     """``evaluate grounding``."""
     from visual_rewards.evaluation.grounding import grounding_metrics
+
+    if args.protocol == "visual_rft":
+        from visual_rewards.evaluation.protocols import released_grounding_metrics
+
+        if args.coords != "norm1000":
+            raise UsageError("--protocol visual_rft reads boxes in norm1000 (the released code's)")
+        return _run_rows(
+            args,
+            "grounding",
+            lambda rows: released_grounding_metrics(
+                rows, completion_field=args.completion_field, solution_field=args.solution_field
+            ),
+        )
 
     return _run_rows(
         args,

@@ -585,3 +585,134 @@ def render_visual_rft(section: Mapping[str, Any]) -> str:
     )
     rows = [[name, pct(ap)] for name, ap in section["per_category"].items()]
     return head + "\n\n" + markdown_table(["category", "AP"], rows)
+
+
+def _skip_space(text: str, i: int) -> int:
+    while i < len(text) and text[i].isspace():
+        i += 1
+    return i
+
+
+def _digits(text: str, i: int) -> int:
+    """End of the run of decimal digits at ``i`` (``i`` when there is none)."""
+    while i < len(text) and text[i].isdecimal():
+        i += 1
+    return i
+
+
+def _pair_at(text: str, i: int, values: list[str]) -> int:
+    """Match ``(\\s*\\d+\\s*,\\s*\\d+\\s*)`` at ``i`` (``text[i] == "("``); append the
+    two digit strings and return the end, or return -1."""
+    for sep in (",", ")"):
+        i = _skip_space(text, i + 1)
+        end = _digits(text, i)
+        if end == i:
+            return -1
+        values.append(text[i:end])
+        i = _skip_space(text, end)
+        if i >= len(text) or text[i] != sep:
+            return -1
+    return i + 1
+
+
+def _first_box_digits(text: str) -> list[str] | None:
+    """The four digit strings of the first ``(x1,y1),(x2,y2)`` match, or None."""
+    start = text.find("(")
+    while start >= 0:
+        values: list[str] = []
+        end = _pair_at(text, start, values)
+        if end >= 0:
+            mid = _skip_space(text, end)
+            if mid < len(text) and text[mid] == ",":
+                second = _skip_space(text, mid + 1)
+                is_open = second < len(text) and text[second] == "("
+                if is_open and _pair_at(text, second, values) >= 0:
+                    return values
+        start = text.find("(", start + 1)
+    return None
+
+
+def released_grounding_box(text: str) -> Scaled | None:
+    """The first ``(x1,y1),(x2,y2)`` of decimal digits anywhere in ``text`` (spaces allowed
+    around every number, comma and parenthesis), divided by 1000; None when there is none
+    (or when its first match holds a number too long to read, which the released code
+    scores 0 too).
+
+    Equal to the released LISA evaluation's ``re.findall`` of that pattern, first match; one
+    pass over the text (each character is looked at by at most two match attempts).
+
+    >>> released_grounding_box("<answer>( 12, 30 ),(400,500)</answer>")
+    (0.012, 0.03, 0.4, 0.5)
+    >>> released_grounding_box("(x1,y1),(1,2)") is None
+    True
+    """
+    found = _first_box_digits(text)
+    if found is None:
+        return None
+    try:
+        x1, y1, x2, y2 = (int(v) for v in found)
+    except ValueError:  # more digits than int() reads
+        return None
+    return x1 / 1000, y1 / 1000, x2 / 1000, y2 / 1000
+
+
+def released_box_iou(pred: Sequence[float], truth: Sequence[float]) -> float:
+    """The released LISA evaluation's IoU of two ``(x1, y1, x2, y2)`` boxes (``1e-6`` added to
+    the union; a flipped box is not repaired).
+
+    >>> round(released_box_iou((0, 0, 0.5, 0.5), (0, 0, 0.5, 1.0)), 6)
+    0.499999
+    """
+    ix = max(0.0, min(pred[2], truth[2]) - max(pred[0], truth[0]))
+    iy = max(0.0, min(pred[3], truth[3]) - max(pred[1], truth[1]))
+    inter = ix * iy
+    area_p = (pred[2] - pred[0]) * (pred[3] - pred[1])
+    area_t = (truth[2] - truth[0]) * (truth[3] - truth[1])
+    union = float(area_p + area_t - inter + 1e-6)
+    return 0.0 if union == 0.0 else inter / union
+
+
+def _truth_box(row: Mapping[str, Any], solution_field: str) -> Scaled | None:
+    """The row's true box in ``0..1``: exact from ``box_xyxy_pixel`` and ``image_size`` (as the
+    released evaluation divides the pixel box), else read from the ``norm1000`` solution."""
+    box, size = row_value(row, "box_xyxy_pixel"), row_value(row, "image_size")
+    if (
+        isinstance(box, list) and len(box) == 4 and all(_is_number(v) for v in box)
+        and isinstance(size, list) and len(size) == 2 and all(_is_number(v) and v > 0 for v in size)
+    ):  # fmt: skip
+        w, h = size
+        return box[0] / w, box[1] / h, box[2] / w, box[3] / h
+    sol = row.get(solution_field)
+    return released_grounding_box(sol) if isinstance(sol, str) else None
+
+
+def released_grounding_metrics(
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    completion_field: str = "completion",
+    solution_field: str = "solution",
+) -> dict[str, Any]:
+    """The released LISA evaluation: mean IoU, a row without a readable box scoring 0.
+
+    The prediction is :func:`released_grounding_box` of the completion; the truth is the
+    row's pixel box over its image size (``metadata`` written by ``build-dataset grounding``)
+    or the solution's box. A row without a readable true box is counted in
+    ``bad_ground_truth`` and left out.
+    """
+    ious: list[float] = []
+    no_prediction = bad_truth = 0
+    for row in rows:
+        truth = _truth_box(row, solution_field)
+        if truth is None:
+            bad_truth += 1
+            continue
+        pred = released_grounding_box(_text(row.get(completion_field)))
+        no_prediction += pred is None
+        ious.append(0.0 if pred is None else released_box_iou(pred, truth))
+    return {
+        "protocol": "visual_rft",
+        "rows": len(ious) + bad_truth,
+        "no_prediction": no_prediction,
+        "bad_ground_truth": bad_truth,
+        "box": {"mIoU": sum(ious) / len(ious) if ious else None},
+    }
