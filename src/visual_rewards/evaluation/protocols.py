@@ -26,6 +26,8 @@ side):
 * **Classification** (:func:`released_class_hit`): the first ``<answer>…</answer>`` on one
   line, not stripped; spaces and ``_`` removed and lower-cased on both sides; a hit when either
   contains the other; no answer is a miss.
+* **Grounding** (:func:`released_grounding_metrics`): the first ``(x1,y1),(x2,y2)`` of digits
+  anywhere in the output, over 1000, against the unrounded true box; no box scores 0; mIoU.
 
 Model text is untrusted: every function here is linear in its input, uses no regular
 expression and never raises on model text.
@@ -52,12 +54,17 @@ __all__ = [
     "check_protocol",
     "queried_pairs",
     "released_answer",
+    "released_box_iou",
     "released_class_ap",
     "released_class_hit",
     "released_classification_accuracy",
     "released_detection_metrics",
     "released_detections",
+    "released_grounding_box",
+    "released_grounding_metrics",
     "released_xywh",
+    "render_visual_rft",
+    "visual_rft_detection",
 ]
 
 #: The evaluation (and dataset-building) protocols: today's cleaner rules, or the authors'.
