@@ -121,3 +121,28 @@ def test_grounding_protocol(tmp_path: Path) -> None:
     assert main([*base, "--protocol", "visual_rft", "-o", str(out)]) == 0
     result = json.loads(out.read_text())
     assert result["no_prediction"] == 1 and result["box"]["mIoU"] == pytest.approx(0.5, abs=1e-4)
+
+
+def test_build_then_evaluate_perfect_answers_on_coco_tiny(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    tiny = shared_data / "coco_tiny"
+    gt = json.loads((tiny / "gt_dataset.json").read_text())
+    # an exist map asking every category in every image (absent ones expect "No Objects")
+    exist = {str(i["id"]): [c["name"] for c in gt["categories"]] for i in gt["images"]}
+    (tmp_path / "exist.json").write_text(json.dumps(exist))
+    common = ["--protocol", "visual_rft", "--exist-map", str(tmp_path / "exist.json")]
+    eval_set = tmp_path / "eval.jsonl"
+    assert main(["build-dataset", "detection-eval", "--annotations", str(tiny / "gt_dataset.json"),
+                 "--image-root", str(tiny), "--categories", "cloud,heart,arrow,star",
+                 "--image-prefix", "--jsonl", str(eval_set), *common]) == 0  # fmt: skip
+    rows = [json.loads(x) for x in eval_set.read_text().splitlines()]
+    assert len(rows) == 12 and sum("No Objects" in r["solution"] for r in rows) == 3
+    for r in rows:  # a perfect model: the solution, with thinking
+        r["completion"] = "<think>seen</think> " + r.pop("solution")
+    out = tmp_path / "m.json"
+    assert main(["evaluate", "detection", "--annotations", str(tiny / "gt_dataset.json"),
+                 "--predictions", str(_write(tmp_path / "p.jsonl", rows)), "-o", str(out),
+                 *common]) == 0  # fmt: skip
+    section = json.loads(out.read_text())["visual_rft"]
+    assert section["mAP"] == 1.0 and section["categories"] == 4
