@@ -168,3 +168,24 @@ def test_detection_eval_asks_the_exist_map_pairs(tmp_path: Path) -> None:
     rows = [json.loads(x) for x in out.read_text().splitlines()]
     assert [r["solution"] for r in rows] == [s for *_, s in got]
     assert all(r["problem"].startswith("<image>\nDetect all objects") for r in rows)
+
+
+def test_classification_under_the_protocol(tmp_path: Path) -> None:
+    for cls in ("rose", "tulip"):
+        (tmp_path / "img" / cls).mkdir(parents=True)
+        for i in range(2):
+            _image(tmp_path / "img" / cls / f"{i}.jpg", (20, 20))
+    out = tmp_path / "cls"
+    code = main(["build-dataset", "classification", "--image-folder", str(tmp_path / "img"),
+                 "-k", "2", "--dataset", "flowers", "--protocol", "visual_rft", "--image-prefix",
+                 "--hf", str(out)])  # fmt: skip
+    assert code == 0
+    train = datasets.DatasetDict.load_from_disk(str(out))["train"]
+    assert len(train) == 4
+    assert all(
+        p.startswith(IMAGE_PREFIX + "This is an image containing a plant.")
+        for p in train["problem"]
+    )
+    reward = get_reward("classification", "visual_rft")
+    res = reward.score([_perfect(s) for s in train["solution"]], train["solution"])
+    assert res.components["accuracy"].tolist() == [1.0] * 4
