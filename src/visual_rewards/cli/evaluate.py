@@ -41,7 +41,9 @@ def _protocol(p: argparse.ArgumentParser) -> None:
         choices=("default", "visual_rft"),
         default="default",
         help="default: this library's rules; visual_rft: the released evaluation of the paper "
-        "(its output conversion, exist maps, per-class AP and accuracy rules)",
+        "(its output conversion, exist maps, per-class AP, accuracy and LISA IoU rules; "
+        "--categories also takes the presets paper-coco-8, paper-coco-novel-15, paper-lvis-6, "
+        "paper-lvis-13)",
     )
 
 
@@ -76,8 +78,7 @@ def add_parser(subparsers: Any) -> None:
     d.add_argument("--save-detections", type=Path, help="write the COCO results made from outputs")
     d.add_argument(
         "--categories",
-        help="evaluate only these categories: comma-separated names or ids, or a preset "
-        "(paper-coco-8, paper-coco-novel-15, paper-lvis-6, paper-lvis-13, ...)",
+        help="evaluate only these categories: comma-separated names or ids (e.g. novel classes)",
     )
     _protocol(d)
     d.add_argument(
@@ -163,6 +164,10 @@ def run_detection(args: argparse.Namespace) -> int:
     from visual_rewards.io.files import atomic_writer
     from visual_rewards.io.rows import row_value
 
+    if args.protocol == "visual_rft":
+        return _run_detection_visual_rft(args)
+    if args.exist_map is not None:
+        raise UsageError("--exist-map belongs to --protocol visual_rft")
     if (args.predictions is None) == (args.detections is None):
         raise UsageError("give exactly one of --predictions (model outputs) or --detections")
     source = args.predictions if args.predictions is not None else args.detections
@@ -171,17 +176,8 @@ def run_detection(args: argparse.Namespace) -> int:
     errors: list[dict[str, Any]] = []
     conversion: dict[str, Any] | None = None
     seen_images: set[Any] = set()
-    rft: dict[str, Any] = {}
-    if args.exist_map is not None and args.protocol != "visual_rft":
-        raise UsageError("--exist-map belongs to --protocol visual_rft")
-    if args.protocol == "visual_rft" and args.coords != "norm1000":
-        raise UsageError("--protocol visual_rft reads boxes in norm1000 (the released code's)")
     try:
-        cat_ids = category_ids(_preset_names(args.categories), gt) if args.categories else None
-        if args.protocol == "visual_rft":
-            rft, dets, seen_images = _visual_rft(args, gt, cat_ids, errors)
-            conversion = rft.pop("conversion", None)
-        elif args.predictions is not None:
+        if args.predictions is not None:
             rows = _rows(args.predictions, errors)
             known = {img["id"] for img in gt.get("images", [])}
             seen_images = {row_value(r, args.image_field) for r in rows} & known
@@ -199,6 +195,7 @@ def run_detection(args: argparse.Namespace) -> int:
                     json.dump(dets, f)
         else:
             dets = _load_json(args.detections, "detections")
+        cat_ids = category_ids(args.categories, gt) if args.categories else None
         img_ids = None
         if args.only_predicted_images:
             img_ids = sorted(seen_images or {d["image_id"] for d in dets}, key=str)
@@ -210,8 +207,6 @@ def run_detection(args: argparse.Namespace) -> int:
     result = {"task": "detection", **metrics.to_dict()}
     if conversion is not None:
         result["conversion"] = conversion
-    if args.protocol == "visual_rft":
-        result["visual_rft"] = rft
     result["input_errors"] = errors
     return _finish(result, output)
 
@@ -223,32 +218,58 @@ def _preset_names(text: str) -> str:
     return ",".join(CATEGORY_PRESETS[text]) if text in CATEGORY_PRESETS else text
 
 
-def _visual_rft(
-    args: argparse.Namespace, gt: Any, cat_ids: Any, errors: list[dict[str, Any]]
-) -> tuple[dict[str, Any], list[dict[str, Any]], set[Any]]:
-    """``--protocol visual_rft``: the released conversion and per-class AP (evaluation.protocols)."""
+def _run_detection_visual_rft(args: argparse.Namespace) -> int:
+    """``evaluate detection --protocol visual_rft``: the released conversion (with an exist
+    map, only its pairs), the evaluator's usual metrics on those detections, and the
+    ``visual_rft`` section (per-class AP and mAP by the authors' notebooks)."""
     from visual_rewards.data.released import load_exist_map
+    from visual_rewards.evaluation.detection import category_ids, evaluate_detection
     from visual_rewards.evaluation.protocols import visual_rft_detection
     from visual_rewards.io.files import atomic_writer
     from visual_rewards.io.rows import row_value
 
-    exist = load_exist_map(args.exist_map) if args.exist_map is not None else None
-    if args.predictions is None:
-        dets = _load_json(args.detections, "detections")
-        rft, dets = visual_rft_detection(gt, detections=dets, cat_ids=cat_ids, kind=args.kind)
-        return rft, dets, set()
-    rows = _rows(args.predictions, errors)
-    known = {img["id"] for img in gt.get("images", [])}
-    seen = {row_value(r, args.image_field) for r in rows} & known
-    rft, dets = visual_rft_detection(
-        gt, rows=rows, exist_map=exist, cat_ids=cat_ids, kind=args.kind,
-        completion_field=args.completion_field, image_field=args.image_field,
-        category_field=args.category_field,
-    )  # fmt: skip
-    if args.save_detections is not None:
-        with atomic_writer(args.save_detections) as f:
-            json.dump(dets, f)
-    return rft, dets, seen
+    if (args.predictions is None) == (args.detections is None):
+        raise UsageError("give exactly one of --predictions (model outputs) or --detections")
+    if args.coords != "norm1000":
+        raise UsageError("--protocol visual_rft reads boxes in norm1000 (the released code's)")
+    source = args.predictions if args.predictions is not None else args.detections
+    output = _output(args, source)
+    gt = _load_json(args.annotations, "annotation")
+    errors: list[dict[str, Any]] = []
+    seen: set[Any] = set()
+    try:
+        exist = load_exist_map(args.exist_map) if args.exist_map is not None else None
+        cats = category_ids(_preset_names(args.categories), gt) if args.categories else None
+        if args.predictions is not None:
+            rows = _rows(args.predictions, errors)
+            seen = {row_value(r, args.image_field) for r in rows}
+            rft, dets = visual_rft_detection(
+                gt, rows=rows, exist_map=exist, cat_ids=cats, kind=args.kind,
+                completion_field=args.completion_field, image_field=args.image_field,
+                category_field=args.category_field,
+            )  # fmt: skip
+        else:
+            dets = _load_json(args.detections, "detections")
+            rft, dets = visual_rft_detection(gt, detections=dets, cat_ids=cats, kind=args.kind)
+        if args.save_detections is not None:
+            with atomic_writer(args.save_detections) as f:
+                json.dump(dets, f)
+        img_ids = None
+        if args.only_predicted_images:
+            known = {img["id"] for img in gt.get("images", [])}
+            img_ids = sorted((seen or {d["image_id"] for d in dets}) & known, key=str)
+        metrics = evaluate_detection(
+            gt, dets, kind=args.kind, iou_type=args.iou_type, cat_ids=cats, img_ids=img_ids
+        )
+    except (ValueError, ImportError) as exc:
+        raise UsageError(str(exc)) from None
+    conversion = rft.pop("conversion", None)
+    result = {"task": "detection", **metrics.to_dict()}
+    if conversion is not None:
+        result["conversion"] = conversion
+    result["visual_rft"] = rft
+    result["input_errors"] = errors
+    return _finish(result, output)
 
 
 def _run_rows(args: argparse.Namespace, task: str, compute: Callable[[list[Any]], Any]) -> int:
