@@ -35,7 +35,6 @@ expression and never raises on model text.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +45,8 @@ import numpy.typing as npt
 
 from visual_rewards.geometry.labels import normalize_label
 from visual_rewards.io.rows import row_value
+from visual_rewards.parsing.completion import visual_rft_answer
+from visual_rewards.rewards.paper import read_released_list
 
 __all__ = [
     "PROTOCOLS",
@@ -127,17 +128,8 @@ def _read_list(text: str) -> Any:
     Raises :class:`_Failed` where the reader raises something other than a decode error
     (an integer too long to read, nesting too deep).
     """
-    start = text.find(_OPEN)
-    if start < 0:
-        return None
-    end = text.find(_CLOSE)
-    payload = text[start + len(_OPEN) : end if end >= 0 else len(text)]
-    if not payload.endswith("]"):
-        payload = payload.rsplit("},", 1)[0] + "}]"
     try:
-        return json.loads(payload.replace("'", '"'))
-    except json.JSONDecodeError:
-        return None
+        return read_released_list(text, raise_unreadable=True)
     except (ValueError, RecursionError) as exc:
         raise _Failed(f"answer could not be read ({type(exc).__name__})") from None
 
@@ -438,25 +430,6 @@ def released_detection_metrics(
     return {"per_category": per_category, "mAP": mean, "categories": len(values)}
 
 
-def _released_first_answer(text: str) -> str | None:
-    """``re.search(r"<answer>(.*?)</answer>", text).group(1)`` (``.`` stops at ``\\n``), or None.
-
-    >>> _released_first_answer("<answer>a\\nb</answer><answer>c</answer>")
-    'c'
-    """
-    pos = 0
-    while True:
-        start = text.find(_OPEN, pos)
-        if start < 0:
-            return None
-        eol = text.find("\n", start)
-        eol = len(text) if eol < 0 else eol
-        end = text.find(_CLOSE, start + len(_OPEN), eol)
-        if end >= 0:
-            return text[start + len(_OPEN) : end]
-        pos = eol + 1  # every later opening on this line runs into the same line break
-
-
 def _class_key(text: str) -> str:
     return text.replace(" ", "").replace("_", "").lower()
 
@@ -469,7 +442,7 @@ def released_class_hit(completion: str, class_name: str) -> bool:
     >>> released_class_hit("<answer>rose\\n</answer>", "rose")
     False
     """
-    found = _released_first_answer(completion)
+    found = visual_rft_answer(completion)
     if found is None:
         return False
     answer, truth = _class_key(found), _class_key(class_name)
@@ -499,7 +472,7 @@ def released_classification_accuracy(
         sol = row.get(solution_field)
         name = str(sol.get("label", "")) if isinstance(sol, Mapping) else unwrap_answer(str(sol))
         text = _text(row.get(completion_field))
-        no_answer += _released_first_answer(text) is None
+        no_answer += visual_rft_answer(text) is None
         hit = released_class_hit(text, name)
         hits.append(hit)
         per_dataset.setdefault(str(row.get(dataset_field, "all")), []).append(hit)
