@@ -302,7 +302,7 @@ def preset_for(task: str, preset: str, options: tuple[tuple[str, str], ...] = ()
     >>> preset_for("counting", "visual_rft")
     Traceback (most recent call last):
     ...
-    ValueError: task 'counting' has no preset 'visual_rft'; valid presets: ['default'] (name one for this task with --option counting.preset=NAME)
+    ValueError: CountingReward (task 'counting') has no preset 'visual_rft'; valid presets: ['default'] (name one for this task with --option counting.preset=NAME)
     """
     for key, value in options:
         scope, dot, name = key.rpartition(".")

@@ -36,6 +36,18 @@ def _common(p: argparse.ArgumentParser, predictions_required: bool = True) -> No
     p.add_argument("--completion-field", default="completion")
 
 
+def _protocol(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--protocol",
+        choices=("default", "visual_rft"),
+        default="default",
+        help="default: this library's rules; visual_rft: the released evaluation of the paper "
+        "(its output conversion, exist maps, per-class AP, accuracy and LISA IoU rules; "
+        "--categories also takes the presets paper-coco-8, paper-coco-novel-15, paper-lvis-6, "
+        "paper-lvis-13)",
+    )
+
+
 def add_parser(subparsers: Any) -> None:
     """Register ``visual-rewards evaluate`` and its three tasks."""
     p = subparsers.add_parser(
@@ -69,6 +81,13 @@ def add_parser(subparsers: Any) -> None:
         "--categories",
         help="evaluate only these categories: comma-separated names or ids (e.g. novel classes)",
     )
+    _protocol(d)
+    d.add_argument(
+        "--exist-map",
+        type=Path,
+        help="visual_rft protocol: the released exist_map_*.json; only the (image, category) "
+        "pairs it lists are evaluated, as in the paper",
+    )
     d.add_argument(
         "--unknown-images",
         choices=["count", "error"],
@@ -89,12 +108,14 @@ def add_parser(subparsers: Any) -> None:
     c.add_argument("--dataset-field", default="dataset")
     c.add_argument("--preset", default="default")
     c.add_argument("--labels", type=Path, help="class-names file (one per line), closed label set")
+    _protocol(c)
     c.set_defaults(func=run_classification)
 
     g = tasks.add_parser("grounding", help="box (and mask) mIoU, gIoU, cIoU")
     _common(g)
     g.add_argument("--solution-field", default="solution")
     g.add_argument("--coords", choices=COORD_SPACES, default="norm1000")
+    _protocol(g)
     g.set_defaults(func=run_grounding)
 
 
@@ -114,6 +135,10 @@ def _finish(result: dict[str, Any], output: Path) -> int:
         json.dump(result, f, indent=2, allow_nan=False)
         f.write("\n")
     print(render_metrics(result))
+    if "visual_rft" in result:
+        from visual_rewards.evaluation.protocols import render_visual_rft
+
+        print("\n" + render_visual_rft(result["visual_rft"]))
     print(f"\nwrote {output}")
     return 1 if result.get("input_errors") else 0
 
@@ -228,6 +253,10 @@ def run_detection(args: argparse.Namespace) -> int:
     from visual_rewards.evaluation.detection import category_ids, evaluate_detection
     from visual_rewards.evaluation.inputs import check_ground_truth
 
+    if args.protocol == "visual_rft":
+        return _run_detection_visual_rft(args)
+    if args.exist_map is not None:
+        raise UsageError("--exist-map belongs to --protocol visual_rft")
     if (args.predictions is None) == (args.detections is None):
         raise UsageError("give exactly one of --predictions (model outputs) or --detections")
     source = args.predictions if args.predictions is not None else args.detections
@@ -252,6 +281,67 @@ def run_detection(args: argparse.Namespace) -> int:
     _warn_left_out(info)
     result = {"task": "detection", **metrics.to_dict(), **info}
     result.setdefault("input_errors", [])
+    return _finish(result, output)
+
+
+def _preset_names(text: str) -> str:
+    """A category preset of the dataset builders (``paper-lvis-13``, …) as its names."""
+    from visual_rewards.data.categories import CATEGORY_PRESETS
+
+    return ",".join(CATEGORY_PRESETS[text]) if text in CATEGORY_PRESETS else text
+
+
+def _run_detection_visual_rft(args: argparse.Namespace) -> int:
+    """``evaluate detection --protocol visual_rft``: the released conversion (with an exist
+    map, only its pairs), the evaluator's usual metrics on those detections, and the
+    ``visual_rft`` section (per-class AP and mAP by the authors' notebooks)."""
+    from visual_rewards.data.released import load_exist_map
+    from visual_rewards.evaluation.detection import category_ids, evaluate_detection
+    from visual_rewards.evaluation.protocols import visual_rft_detection
+    from visual_rewards.io.files import atomic_writer
+    from visual_rewards.io.rows import row_value
+
+    if (args.predictions is None) == (args.detections is None):
+        raise UsageError("give exactly one of --predictions (model outputs) or --detections")
+    if args.coords != "norm1000":
+        raise UsageError("--protocol visual_rft reads boxes in norm1000 (the released code's)")
+    source = args.predictions if args.predictions is not None else args.detections
+    output = _output(args, source)
+    gt = _load_json(args.annotations, "annotation")
+    errors: list[dict[str, Any]] = []
+    seen: set[Any] = set()
+    try:
+        exist = load_exist_map(args.exist_map) if args.exist_map is not None else None
+        cats = category_ids(_preset_names(args.categories), gt) if args.categories else None
+        if args.predictions is not None:
+            rows = _rows(args.predictions, errors)
+            seen = {row_value(r, args.image_field) for r in rows}
+            rft, dets = visual_rft_detection(
+                gt, rows=rows, exist_map=exist, cat_ids=cats, kind=args.kind,
+                completion_field=args.completion_field, image_field=args.image_field,
+                category_field=args.category_field,
+            )  # fmt: skip
+        else:
+            dets = _load_json(args.detections, "detections")
+            rft, dets = visual_rft_detection(gt, detections=dets, cat_ids=cats, kind=args.kind)
+        if args.save_detections is not None:
+            with atomic_writer(args.save_detections) as f:
+                json.dump(dets, f)
+        img_ids = None
+        if args.only_predicted_images:
+            known = {img["id"] for img in gt.get("images", [])}
+            img_ids = sorted((seen or {d["image_id"] for d in dets}) & known, key=str)
+        metrics = evaluate_detection(
+            gt, dets, kind=args.kind, iou_type=args.iou_type, cat_ids=cats, img_ids=img_ids
+        )
+    except (ValueError, ImportError) as exc:
+        raise UsageError(str(exc)) from None
+    conversion = rft.pop("conversion", None)
+    result = {"task": "detection", **metrics.to_dict()}
+    if conversion is not None:
+        result["conversion"] = conversion
+    result["visual_rft"] = rft
+    result["input_errors"] = errors
     return _finish(result, output)
 
 
@@ -285,6 +375,21 @@ def run_classification(args: argparse.Namespace) -> int:
     from visual_rewards.evaluation.classification import classification_accuracy
 
     options = {"labels": str(args.labels)} if args.labels is not None else {}
+    if args.protocol == "visual_rft":
+        from visual_rewards.evaluation.protocols import released_classification_accuracy
+
+        if args.labels is not None or args.preset != "default":
+            raise UsageError("--protocol visual_rft has its own rule: drop --labels and --preset")
+        return _run_rows(
+            args,
+            "classification",
+            lambda rows, skipped: released_classification_accuracy(
+                rows,
+                completion_field=args.completion_field,
+                solution_field=args.solution_field,
+                dataset_field=args.dataset_field,
+            ),
+        )
     return _run_rows(
         args,
         "classification",
@@ -302,6 +407,19 @@ def run_classification(args: argparse.Namespace) -> int:
 def run_grounding(args: argparse.Namespace) -> int:
     """``evaluate grounding``."""
     from visual_rewards.evaluation.grounding import grounding_metrics
+
+    if args.protocol == "visual_rft":
+        from visual_rewards.evaluation.protocols import released_grounding_metrics
+
+        if args.coords != "norm1000":
+            raise UsageError("--protocol visual_rft reads boxes in norm1000 (the released code's)")
+        return _run_rows(
+            args,
+            "grounding",
+            lambda rows, skipped: released_grounding_metrics(
+                rows, completion_field=args.completion_field, solution_field=args.solution_field
+            ),
+        )
 
     return _run_rows(
         args,

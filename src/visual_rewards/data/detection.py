@@ -7,7 +7,10 @@ lists *all* boxes of that category in the image. Three builders:
 - :func:`build_open_vocab_train`: ``num_samples`` (image, base category) prompts, seeded
   (the paper samples 6K on COCO's 65 base categories).
 - :func:`build_detection_eval`: every (image, category) pair of the chosen categories that the
-  image contains (the paper's evaluation asks only about categories present in the image).
+  image contains. (The paper's evaluation asked instead about the pairs listed in its
+  released "exist maps", the baseline model's own judgments of which categories an image
+  shows: ``protocol="visual_rft"``,
+  :func:`visual_rewards.data.protocols.build_detection_eval_exist_map`.)
 
 What is left out, and why (each reported in :class:`~visual_rewards.data.records.BuildReport`):
 

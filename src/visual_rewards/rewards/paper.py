@@ -143,7 +143,7 @@ def released_boxes_text(completion: str) -> str:
     return wrapped.replace("[[", "[").replace("]]", "]").replace("\n", "")
 
 
-def read_released_list(text: str) -> object | None:
+def read_released_list(text: str, *, raise_unreadable: bool = False) -> object | None:
     """The released list reader: the JSON value it reads from ``text``, or None.
 
     Nothing without ``<answer>``. The payload runs from the first ``<answer>`` to the first
@@ -151,7 +151,9 @@ def read_released_list(text: str) -> object | None:
     its last ``},`` and closed with ``}]`` (the whole payload is kept when it has no ``},``).
     Single quotes become double quotes, and the result is read as JSON (``NaN`` and
     ``Infinity`` included); anything unreadable -- nesting too deep, integers too long --
-    gives None.
+    gives None, or -- with ``raise_unreadable`` -- raises (``ValueError``/``RecursionError``)
+    where the released reader fails other than by a JSON decode error (the released evaluation
+    loop treats those rows as errors).
 
     >>> read_released_list("<answer>[{'Position': [1, 2, 3, 4]}, {'Posi</answer>")
     [{'Position': [1, 2, 3, 4]}]
@@ -171,7 +173,11 @@ def read_released_list(text: str) -> object | None:
         payload = (payload if cut < 0 else payload[:cut]) + "}]"
     try:
         value: object = json.loads(payload.replace("'", '"'))
-    except (ValueError, RecursionError):  # JSONDecodeError, int digit limit, deep nesting
+    except json.JSONDecodeError:
+        return None
+    except (ValueError, RecursionError):  # int digit limit, deep nesting
+        if raise_unreadable:
+            raise
         return None
     return value
 
