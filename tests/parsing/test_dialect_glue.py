@@ -92,3 +92,9 @@ def test_builder_rejects_unknown_dialect() -> None:
         DetectionOptions(dialect="qwen4")
     with pytest.raises(ValueError, match="writes no points"):
         dialect_prompt("paligemma", "cup", kind="point")
+
+
+def test_cli_choices_are_the_registry() -> None:
+    from visual_rewards.cli.score import DIALECT_CHOICES
+
+    assert (*DIALECT_NAMES, "auto") == DIALECT_CHOICES

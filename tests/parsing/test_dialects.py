@@ -306,9 +306,9 @@ def test_pathological_answers_in_bounded_time(dialect: str) -> None:
                 DIALECTS[dialect].reads_boxes if kind == "box" else DIALECTS[dialect].reads_points
             ):
                 continue
-            start = time.perf_counter()
+            start = time.process_time()  # CPU time: robust to a loaded machine
             result = parse(text, dialect=dialect)
-            seconds = time.perf_counter() - start
+            seconds = time.process_time() - start
             assert seconds < 1.0, (dialect, name, kind, seconds)
             assert len(result) <= 1000
 

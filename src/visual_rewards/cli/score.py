@@ -9,9 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from visual_rewards.cli.errors import Terminated, UsageError
-from visual_rewards.parsing.dialects import AUTO, DIALECT_NAMES, DIALECTS
 
-__all__ = ["add_parser", "dialect_options", "parse_option", "run"]
+__all__ = ["DIALECT_CHOICES", "add_parser", "dialect_options", "parse_option", "run"]
+
+#: ``--dialect`` choices: :data:`visual_rewards.parsing.dialects.DIALECT_NAMES` and ``"auto"``
+#: (a test checks they agree; repeated so that ``--help`` does not import the parsers).
+DIALECT_CHOICES = (
+    "visual_rft", "qwen2vl", "qwen25vl", "qwen3vl", "internvl", "deepseek_vl2", "glm4v",
+    "paligemma", "florence2", "gemini", "molmo", "kosmos2", "minicpmv", "auto",
+)  # fmt: skip
 
 
 def parse_option(text: str) -> tuple[str, str]:
@@ -60,7 +66,7 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument(
         "--dialect",
-        choices=[*DIALECT_NAMES, AUTO],
+        choices=DIALECT_CHOICES,
         help="grounding dialect of the answers of the box and point tasks (docs/dialects.md); "
         "same as --option TASK.dialect=NAME for detection, grounding and pointing",
     )
@@ -98,6 +104,8 @@ def dialect_options(dialect: str | None) -> tuple[tuple[str, str], ...]:
     """
     if dialect is None:
         return ()
+    from visual_rewards.parsing.dialects import AUTO, DIALECTS
+
     tasks = ["detection", "grounding"]
     if dialect == AUTO or DIALECTS[dialect].reads_points:
         tasks.append("pointing")
