@@ -200,13 +200,19 @@ def _matched_values(iou: FloatArray, match: IntArray) -> FloatArray:
 def _confidence_terms(
     scores: FloatArray, matched: BoolArray, valid: BoolArray, rule: str, unmatched: str
 ) -> FloatArray:
-    """``(k, W)``: each valid prediction's confidence term (0 without a confidence).
+    """``(k, W)``: each valid prediction's confidence term.
 
     Matched: ``c`` (linear) or ``1 - (1 - c)²`` (Brier). Unmatched, ``"complement"`` (the
     paper's): ``1 - c`` or ``1 - c²``; ``"cost"``: the same minus 1, ``-c`` or ``-c²`` (a
-    shift by a function of the outcome alone, so the Brier rule stays proper).
+    shift by a function of the outcome alone, so the Brier rule stays proper). A box without a
+    confidence adds 0 under ``"complement"``; under ``"cost"`` it counts as the worst
+    confidence for its outcome (0 when matched, 1 when not), so leaving a confidence out never
+    pays more than writing one.
     """
     has_score = ~np.isnan(scores)
+    if unmatched == "cost":
+        scores = np.where(has_score, scores, np.where(matched, 0.0, 1.0))
+        has_score = np.ones_like(has_score)
     s = np.where(has_score, scores, 0.0)
     if rule == "linear":
         hit, miss = s, 1.0 - s
