@@ -103,6 +103,9 @@ ISSUE_CASES = [
     "[{'Position': [1e2, 2, 3, 4], 'Confidence': 0.5}]",
     "[{'Position': [100, 100, 300, 300], 'Confidence': 0.9}}]",
     "[{'Position': [-0, 100, 300, 300], 'Confidence': .5}]",
+    # found by fuzz/fuzz_differential.py: a brace inside a label ends the general reader's item
+    '[("bb_"}, {"bbox_2d": [1, 2, 3, 4], "label": "},g"}: [100]',
+    '[{"bbox_2d": [1, 2, 3, 4], "label": "a{b"}]',
 ]
 PIECES = ["[", "]", "{", "}", ",", ":", "'", '"', " ", "\n", "1", "0.", "-", ".", "e", "}.9", ""]
 

@@ -266,7 +266,7 @@ _FAST_VRFT_RE = re.compile(
 )
 _FAST_BBOX_RE = re.compile(
     rf"""\{{\s*"bbox_2d"\s*:\s*\[{_FAST_NUM},{_FAST_NUM},{_FAST_NUM},{_FAST_NUM}\]\s*"""
-    r"""(?:,\s*"label"\s*:\s*"([^"\\]{0,256})"\s*)?\}"""
+    r"""(?:,\s*"label"\s*:\s*"([^"\\{}]{0,256})"\s*)?\}"""  # a brace in a label: general
 )
 
 
