@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from visual_rewards.cli.errors import UsageError
 from visual_rewards.geometry.coords import COORD_SPACES
+from visual_rewards.parsing.dialects import DIALECT_NAMES
 
 if TYPE_CHECKING:
     from visual_rewards.data.records import BuildReport
@@ -80,6 +81,11 @@ def _detection_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--image-root", required=True, help="folder the image file names are under")
     p.add_argument("--coords", choices=_COORDS, default="norm1000")
     p.add_argument("--style", choices=_ANSWER_STYLES, default="visual_rft")
+    p.add_argument(
+        "--dialect",
+        choices=DIALECT_NAMES,
+        help="grounding dialect of the prompt and of metadata.dialect_answer (docs/dialects.md)",
+    )
     p.add_argument("--negatives", type=int, default=0, help="negative prompts per record")
     p.add_argument(
         "--category-text",
@@ -157,6 +163,11 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--reasonseg", required=True, help="folder of ReasonSeg image + json pairs")
     p.add_argument("--coords", choices=_COORDS, default="norm1000")
     p.add_argument("--texts", choices=("all", "first"), default="all")
+    p.add_argument(
+        "--dialect",
+        choices=DIALECT_NAMES,
+        help="grounding dialect of the prompt and of metadata.dialect_answer (docs/dialects.md)",
+    )
     p.add_argument("--num-samples", type=int, default=None)
     p.add_argument(
         "--role",
@@ -223,6 +234,7 @@ def _build(args: argparse.Namespace) -> BuildReport:
             style=args.style,
             negatives=args.negatives,
             category_text=args.category_text,
+            dialect=args.dialect,
         )
         if args.kind == "fewshot-detection":
             return data.build_fewshot_detection(
@@ -248,8 +260,9 @@ def _build(args: argparse.Namespace) -> BuildReport:
         )  # fmt: skip
     files = data.find_reasonseg_files(args.reasonseg)
     return data.build_grounding(
-        files, coords=args.coords, texts=args.texts, num_samples=args.num_samples, seed=args.seed
-    )
+        files, coords=args.coords, texts=args.texts, num_samples=args.num_samples,
+        seed=args.seed, dialect=args.dialect,
+    )  # fmt: skip
 
 
 def _image_root(args: argparse.Namespace) -> str:

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from visual_rewards.cli.errors import Terminated, UsageError
+from visual_rewards.parsing.dialects import AUTO, DIALECT_NAMES, DIALECTS
 
-__all__ = ["add_parser", "parse_option", "run"]
+__all__ = ["add_parser", "dialect_options", "parse_option", "run"]
 
 
 def parse_option(text: str) -> tuple[str, str]:
@@ -60,6 +61,12 @@ def add_parser(subparsers: Any) -> None:
         metavar="KEY=VALUE",
         help="reward option (JSON value; TASK.KEY for one task only), repeatable",
     )
+    p.add_argument(
+        "--dialect",
+        choices=[*DIALECT_NAMES, AUTO],
+        help="grounding dialect of the answers of the box and point tasks (docs/dialects.md); "
+        "same as --option TASK.dialect=NAME for detection, grounding and pointing",
+    )
     p.add_argument("--completion-field", default="completion")
     p.add_argument("--solution-field", default="solution")
     p.add_argument("--result-field", default="scores", help="field added to every row")
@@ -89,6 +96,23 @@ def add_parser(subparsers: Any) -> None:
         help="progress bar on stderr, shown after a second (auto: when stderr is a terminal)",
     )
     p.set_defaults(func=run)
+
+
+def dialect_options(dialect: str | None) -> tuple[tuple[str, str], ...]:
+    """``--dialect NAME`` as task options of the box and point tasks (a dialect without points
+    leaves pointing alone).
+
+    >>> dialect_options("paligemma")
+    (('detection.dialect', '"paligemma"'), ('grounding.dialect', '"paligemma"'))
+    >>> len(dialect_options("molmo")), dialect_options(None)
+    (3, ())
+    """
+    if dialect is None:
+        return ()
+    tasks = ["detection", "grounding"]
+    if dialect == AUTO or DIALECTS[dialect].reads_points:
+        tasks.append("pointing")
+    return tuple((f"{task}.dialect", json.dumps(dialect)) for task in tasks)
 
 
 def _check_folder(path: Path | None, what: str) -> None:
@@ -129,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
             task=args.task,
             task_field=args.task_field,
             preset=args.preset,
-            options=tuple(args.option),
+            options=tuple(args.option) + dialect_options(args.dialect),
             completion_field=args.completion_field,
             solution_field=args.solution_field,
             result_field=args.result_field,

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from visual_rewards.data.categories import resolve_categories
-from visual_rewards.data.prompts import detection_prompt
+from visual_rewards.data.prompts import detection_prompt, dialect_prompt
 from visual_rewards.data.records import (
     ANSWER_STYLES,
     AnswerStyle,
@@ -52,8 +52,10 @@ from visual_rewards.data.records import (
     coord_precision,
     derived_rng,
     format_boxes_answer,
+    format_dialect_answer,
 )
 from visual_rewards.geometry.coords import COORD_SPACES, CoordConfig, CoordSpace
+from visual_rewards.parsing.dialects import get_dialect
 
 __all__ = [
     "DetectionOptions",
@@ -316,12 +318,16 @@ class DetectionOptions:
         category_text: ``"as_is"`` writes the file's category name into the prompt (the
             released code does this, LVIS underscores included); ``"spaces"`` replaces ``_``
             with spaces.
+        dialect: a grounding dialect (:data:`~visual_rewards.parsing.dialects.DIALECTS`): the
+            prompt is the family's own instruction, and ``metadata["dialect_answer"]`` holds the
+            ground truth written in it; the ``solution`` stays in ``coords`` / ``style``.
     """
 
     coords: CoordSpace = "norm1000"
     style: AnswerStyle = "visual_rft"
     negatives: int = 0
     category_text: str = "as_is"
+    dialect: str | None = None
 
     def __post_init__(self) -> None:
         if self.coords not in COORD_SPACES:
@@ -332,6 +338,8 @@ class DetectionOptions:
             raise TypeError(f"negatives must be an int, got {self.negatives!r}")
         if self.negatives < 0:
             raise ValueError(f"negatives must be >= 0, got {self.negatives}")
+        if self.dialect is not None:
+            get_dialect(self.dialect)  # unknown names are a caller error
         if self.category_text not in ("as_is", "spaces"):
             raise ValueError(
                 f"category_text must be 'as_is' or 'spaces', got {self.category_text!r}"
@@ -350,6 +358,8 @@ def prompt_for(category: str, options: DetectionOptions) -> str:
     True
     """
     text = category.replace("_", " ") if options.category_text == "spaces" else category
+    if options.dialect is not None:
+        return dialect_prompt(options.dialect, text)
     prompt = detection_prompt(text)
     ranges = {
         "norm1000": "(between 0 and 1000, integer)",
@@ -396,6 +406,12 @@ def _record(
         "negative": len(ids) == 0,
         **extra,
     }
+    if options.dialect is not None:
+        meta["dialect"] = options.dialect
+        dialect_text = format_dialect_answer(
+            boxes, options.dialect, image_size=img.size, label=label
+        )
+        meta["dialect_answer"] = answer(dialect_text)
     return Record(img.path, prompt_for(name, options), answer(text), "detection", meta)
 
 

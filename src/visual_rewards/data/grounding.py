@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from visual_rewards.data.prompts import grounding_prompt
+from visual_rewards.data.prompts import dialect_prompt, grounding_prompt
 from visual_rewards.data.records import (
     BuildReport,
     Record,
@@ -32,10 +32,12 @@ from visual_rewards.data.records import (
     check_positive_int,
     coord_precision,
     derived_rng,
+    format_dialect_answer,
     round_boxes,
 )
 from visual_rewards.geometry.coords import CoordSpace
 from visual_rewards.io.files import image_file_size
+from visual_rewards.parsing.dialects import get_dialect
 
 __all__ = ["build_grounding", "find_reasonseg_files", "format_grounding_answer"]
 
@@ -148,14 +150,21 @@ def build_grounding(
     texts: str = "all",
     num_samples: int | None = None,
     seed: int = 0,
+    dialect: str | None = None,
 ) -> BuildReport:
     """Records from ReasonSeg ``(json path, image path)`` pairs (see :func:`find_reasonseg_files`).
+
+    With a grounding ``dialect`` the prompt is the family's own instruction and
+    ``metadata["dialect_answer"]`` the ground-truth box written in it (the ``solution`` stays
+    in ``coords``).
 
     ``texts="all"`` makes one record per query text, ``"first"`` only from the first.
     ``num_samples`` keeps a seeded sample of that many records (in input order).
     """
     if texts not in ("all", "first"):
         raise ValueError(f"texts must be 'all' or 'first', got {texts!r}")
+    if dialect is not None:
+        get_dialect(dialect)  # unknown names are a caller error
     report = BuildReport()
     records: list[Record] = []
     for json_path, image_path in files:
@@ -177,7 +186,9 @@ def build_grounding(
             queries = queries[:1]
         for qi, query in enumerate(queries):
             problem = grounding_prompt(query)
-            if coords != "norm1000":
+            if dialect is not None:
+                problem = dialect_prompt(dialect, query)
+            elif coords != "norm1000":
                 problem = problem.replace(
                     " format.", f" format. x1,y1,x2,y2 are {_RANGES[coords]}.", 1
                 )
@@ -194,6 +205,11 @@ def build_grounding(
                 "coords": coords,
                 "seed": seed,
             }
+            if dialect is not None:
+                meta["dialect"] = dialect
+                meta["dialect_answer"] = answer(
+                    format_dialect_answer([box], dialect, image_size=size, label=query)
+                )
             records.append(Record(image_path, problem, answer(text), "grounding", meta))
     if num_samples is not None:
         check_positive_int("num_samples", num_samples)

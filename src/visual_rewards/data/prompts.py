@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from visual_rewards.parsing.dialects import get_dialect
+
 __all__ = [
     "CLASSIFICATION_NOUNS",
     "CLASSIFICATION_PROMPT",
@@ -25,6 +27,7 @@ __all__ = [
     "ClassificationNoun",
     "classification_prompt",
     "detection_prompt",
+    "dialect_prompt",
     "grounding_prompt",
 ]
 
@@ -142,3 +145,33 @@ def grounding_prompt(query: str) -> str:
     if text.endswith("."):
         text = text[:-1]
     return GROUNDING_PROMPT.format(query=text)
+
+
+#: The paper's think/answer instruction, appended to a dialect's own grounding instruction.
+THINK_ANSWER = (
+    "Output the thinking process in <think> </think> and final answer in <answer> </answer> tags."
+)
+
+
+def dialect_prompt(dialect: str, target: str, *, kind: str = "box") -> str:
+    """A prompt asking a model family for the boxes (or points) of ``target`` in its own
+    grounding dialect, then for the paper's think/answer format.
+
+    The instruction is the dialect's ``box_prompt``/``point_prompt``
+    (:data:`~visual_rewards.parsing.dialects.DIALECTS`): the wording the family was trained on.
+
+    >>> dialect_prompt("paligemma", "cat").split(".")[0]
+    'detect cat\\nOutput the thinking process in <think> </think> and final answer in <answer> </answer> tags'
+    >>> dialect_prompt("molmo", "cup", kind="point").startswith("Point to every cup.")
+    True
+
+    Raises:
+        ValueError: an unknown dialect, or one that writes no items of ``kind``.
+    """
+    if not isinstance(target, str) or not target.strip():
+        raise ValueError(f"target must be a non-empty string, got {target!r}")
+    d = get_dialect(dialect)
+    template = d.box_prompt if kind == "box" else d.point_prompt
+    if template is None:
+        raise ValueError(f"dialect {dialect!r} writes no {'boxes' if kind == 'box' else 'points'}")
+    return template.format(target) + "\n" + THINK_ANSWER

@@ -31,6 +31,7 @@ import numpy.typing as npt
 
 from visual_rewards.data.prompts import NO_OBJECTS
 from visual_rewards.geometry.coords import COORD_SPACES, CoordConfig, CoordSpace, denormalize_xyxy
+from visual_rewards.parsing.dialect_render import render_boxes
 
 __all__ = [
     "ANSWER_STYLES",
@@ -42,6 +43,7 @@ __all__ = [
     "coord_precision",
     "derived_rng",
     "format_boxes_answer",
+    "format_dialect_answer",
     "round_boxes",
 ]
 
@@ -227,6 +229,29 @@ def format_boxes_answer(
                 item["label"] = label
             items.append(json.dumps(item, ensure_ascii=False))
     return "[" + ", ".join(items) + "]"
+
+
+def format_dialect_answer(
+    boxes_xyxy_pixel: npt.ArrayLike,
+    dialect: str,
+    *,
+    image_size: tuple[int, int],
+    label: str | None = None,
+) -> str:
+    """The ground-truth answer (without tags) for pixel xyxy boxes ``(N, 4)`` written as the
+    model family ``dialect`` writes it (:func:`~visual_rewards.parsing.dialect_render.render_boxes`,
+    with the family's own quantisation); ``No Objects`` when empty.
+
+    >>> format_dialect_answer([[0, 0, 50, 100]], "paligemma", image_size=(100, 100), label="cat")
+    '<loc0000><loc0000><loc1023><loc0512> cat'
+    """
+    w, h = image_size
+    boxes = np.asarray(boxes_xyxy_pixel, dtype=np.float64).reshape(-1, 4)
+    if boxes.shape[0] == 0:
+        return NO_OBJECTS
+    norm = np.clip(boxes / np.array([w, h, w, h]), 0.0, 1.0)
+    labels = [label] * len(norm)
+    return render_boxes(dialect, norm, labels, scores=[1.0] * len(norm), image_size=image_size)
 
 
 def answer(text: str) -> str:

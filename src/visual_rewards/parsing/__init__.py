@@ -33,24 +33,39 @@ from visual_rewards.parsing.completion import (
     visual_rft_answer,
     visual_rft_format_ok,
 )
+from visual_rewards.parsing.dialect_render import render_boxes, render_points
+from visual_rewards.parsing.dialects import (
+    DIALECT_NAMES,
+    DIALECTS,
+    Dialect,
+    detect_dialect,
+    get_dialect,
+)
 from visual_rewards.parsing.numbers import NUMBER_WORDS, parse_count, parse_number
 
 __all__ = [
     "DEFAULT_MAX_ANSWER_CHARS",
     "DEFAULT_MAX_COMPLETION_CHARS",
     "DEFAULT_MAX_ITEMS",
+    "DIALECTS",
+    "DIALECT_NAMES",
     "NUMBER_WORDS",
     "Detections",
     "DetectionsBatch",
+    "Dialect",
     "ParsedCompletion",
     "Points",
     "completion_text",
+    "detect_dialect",
+    "get_dialect",
     "parse_completion",
     "parse_count",
     "parse_detections",
     "parse_detections_batch",
     "parse_number",
     "parse_points",
+    "render_boxes",
+    "render_points",
     "unwrap_answer",
     "visual_rft_answer",
     "visual_rft_format_ok",

@@ -54,6 +54,7 @@ class _ReadStatus:
     empty: bool = False
     failed: bool = False
     overflow: bool = False
+    dialect: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,8 @@ class Detections(_ReadStatus):
         empty: the answer explicitly says there is nothing (``No Objects``, ``[]``).
         failed: nothing could be read (no answer, no recognisable payload, or too long).
         overflow: more than ``max_items`` items were present; reading stopped there.
+        dialect: the grounding dialect the answer was read in (``None``: the general reader;
+            with ``dialect="auto"``, the family identified, or ``None`` when none was).
     """
 
     boxes: npt.NDArray[np.float64]
@@ -90,7 +93,8 @@ class Points(_ReadStatus):
     Attributes:
         points: ``(N, 2)`` float64, normalised ``(x, y)``, inside ``[0, 1]``.
         labels: ``N`` labels (``None`` where none was given).
-        errors, n_invalid, empty, failed, overflow: as in :class:`Detections` (keyword-only).
+        errors, n_invalid, empty, failed, overflow, dialect: as in :class:`Detections`
+            (keyword-only).
     """
 
     points: npt.NDArray[np.float64]
@@ -431,6 +435,7 @@ def parse_detections(
     coords: CoordSpace | CoordConfig = "norm1000",
     image_size: tuple[int, int] | None = None,
     *,
+    dialect: str | None = None,
     min_pixels: int | None = None,
     max_pixels: int | None = None,
     max_chars: int = DEFAULT_MAX_ANSWER_CHARS,
@@ -454,12 +459,17 @@ def parse_detections(
         answer: the answer text (usually :attr:`ParsedCompletion.answer`); None gives a failed result.
         coords: the coordinate space the model wrote in (see :mod:`visual_rewards.geometry.coords`).
         image_size: ``(width, height)`` of the original image, for ``"pixel"`` and ``"qwen25vl"``.
+        dialect: read the answer in a model family's grounding dialect instead (a name of
+            :data:`~visual_rewards.parsing.dialects.DIALECTS`, or ``"auto"`` to identify the
+            family from its special tokens); the dialect fixes the coordinate space, so
+            ``coords`` must then be left at its default or name the dialect's own space.
         min_pixels, max_pixels: the Qwen2.5-VL processor's bounds for ``"qwen25vl"``.
         max_chars: longer answers are not parsed (``failed=True``).
         max_items: at most this many items are read; more sets ``overflow=True``.
 
     Raises:
-        ValueError: for a bad ``coords``/``image_size`` (caller error), never for model text.
+        ValueError: for a bad ``coords``/``image_size``/``dialect`` (caller error), never for
+            model text.
 
     >>> d = parse_detections("[{'Position': [100, 200, 300, 400], 'Confidence': 0.9}]")
     >>> d.boxes, d.scores
@@ -470,6 +480,12 @@ def parse_detections(
     >>> parse_detections("No Objects").empty
     True
     """
+    if dialect is not None:  # the dialect readers build on this module: imported on use
+        from visual_rewards.parsing.dialect_readers import detections_in_dialect
+
+        return detections_in_dialect(
+            answer, dialect, coords, image_size, (min_pixels, max_pixels), max_chars, max_items
+        )
     cfg = CoordConfig.from_options(coords, image_size, min_pixels, max_pixels)
     text, reason, empty = prepare_answer(answer, max_chars)
     if text is None:
@@ -547,6 +563,7 @@ def parse_points(
     coords: CoordSpace | CoordConfig = "norm1000",
     image_size: tuple[int, int] | None = None,
     *,
+    dialect: str | None = None,
     min_pixels: int | None = None,
     max_pixels: int | None = None,
     max_chars: int = DEFAULT_MAX_ANSWER_CHARS,
@@ -562,6 +579,12 @@ def parse_points(
     >>> parse_points("(10, 20)", coords="pixel", image_size=(100, 40)).points
     array([[0.1, 0.5]])
     """
+    if dialect is not None:  # the dialect readers build on this module: imported on use
+        from visual_rewards.parsing.dialect_readers import points_in_dialect
+
+        return points_in_dialect(
+            answer, dialect, coords, image_size, (min_pixels, max_pixels), max_chars, max_items
+        )
     cfg = CoordConfig.from_options(coords, image_size, min_pixels, max_pixels)
     text, reason, empty = prepare_answer(answer, max_chars)
     if text is None:
@@ -572,11 +595,17 @@ def parse_points(
     if not recognised:
         return Points(np.zeros((0, 2)), [], errors=["no points found"], failed=True)
     overflow = overflow or len(items) > max_items  # exactly max_items + 1 items read
+    return _valid_points(items[:max_items], cfg, overflow, max_items)
+
+
+def _valid_points(items: list[_Item], cfg: CoordConfig, overflow: bool, max_items: int) -> Points:
+    """The points of read items: unreadable ones and those outside the image once normalised
+    dropped and counted, each with its reason."""
     errors: list[str] = [f"more than {max_items} items" for _ in range(int(overflow))]
     raw: list[list[float]] = []
     labels: list[str | None] = []
     n_invalid = 0
-    for item in items[:max_items]:
+    for item in items:
         if item.error is not None or item.values is None:
             n_invalid += 1
             errors.append(item.error or "invalid item")

@@ -18,10 +18,13 @@ from visual_rewards.geometry.coords import CoordConfig
 from visual_rewards.parsing.answers import (
     DEFAULT_MAX_ANSWER_CHARS,
     DEFAULT_MAX_ITEMS,
+    Detections,
     fast_values,
     parse_detections,
     prepare_answer,
 )
+from visual_rewards.parsing.dialect_readers import dialect_config
+from visual_rewards.parsing.dialects import AUTO, get_dialect
 
 __all__ = ["DetectionsBatch", "parse_detections_batch"]
 
@@ -138,6 +141,7 @@ def parse_detections_batch(
     answers: Sequence[str | None],
     coords: CoordConfig | Sequence[CoordConfig] | None = None,
     *,
+    dialect: str | None = None,
     max_chars: int = DEFAULT_MAX_ANSWER_CHARS,
     max_items: int = DEFAULT_MAX_ITEMS,
 ) -> DetectionsBatch:
@@ -150,6 +154,10 @@ def parse_detections_batch(
         answers: ``B`` answer texts (None = no answer).
         coords: one :class:`~visual_rewards.geometry.coords.CoordConfig` for all, or one per answer
             (default ``norm1000``).
+        dialect: as in :func:`~visual_rewards.parsing.answers.parse_detections`. The dialects
+            the general reader reads x-first (``visual_rft``, ``qwen2vl``, ``qwen25vl``,
+            ``qwen3vl``) take the fast path, in their own coordinate space; every other dialect
+            (and ``"auto"``) is read answer by answer by ``parse_detections`` itself.
         max_chars, max_items: as in :func:`~visual_rewards.parsing.answers.parse_detections`.
 
     >>> b = parse_detections_batch(["[{'Position': [100, 200, 300, 400], 'Confidence': 0.9}]",
@@ -163,6 +171,15 @@ def parse_detections_batch(
     cfgs: Sequence[CoordConfig] = [coords] * n if isinstance(coords, CoordConfig) else coords
     if len(cfgs) != n:
         raise ValueError(f"expected {n} coordinate configs (one per answer), got {len(cfgs)}")
+    if dialect is not None:
+        found = None if dialect == AUTO else get_dialect(dialect)
+        if found is None or found.coords is None or found.axis_order != "xy":
+            return _one_by_one(answers, cfgs, dialect, max_chars, max_items)
+        own: dict[CoordConfig, CoordConfig] = {}
+        for cfg in cfgs:  # the dialect's own space, once per distinct config
+            if cfg not in own:
+                own[cfg] = dialect_config(found, cfg, cfg.image_size, _bounds(cfg))
+        cfgs = [own[cfg] for cfg in cfgs]
     rows = _read_rows(answers, cfgs, max_chars, max_items)
     counts = np.array(rows.counts, dtype=np.intp)
     flat = np.array(rows.values, dtype=np.float64).reshape(-1, 5)
@@ -192,4 +209,38 @@ def parse_detections_batch(
         empty=rows.empty,
         failed=rows.failed,
         overflow=rows.overflow,
+    )
+
+
+def _bounds(cfg: CoordConfig) -> tuple[int | None, int | None]:
+    return cfg.min_pixels, cfg.max_pixels
+
+
+def _one_by_one(
+    answers: Sequence[str | None],
+    cfgs: Sequence[CoordConfig],
+    dialect: str,
+    max_chars: int,
+    max_items: int,
+) -> DetectionsBatch:
+    """The batch of a dialect the fast path does not read: ``parse_detections`` per answer."""
+    dets: list[Detections] = [
+        parse_detections(
+            answer, cfg, cfg.image_size, dialect=dialect, max_chars=max_chars, max_items=max_items
+        )
+        for answer, cfg in zip(answers, cfgs, strict=True)
+    ]
+    labels: list[str | None] = []
+    for det in dets:
+        labels += det.labels
+    return DetectionsBatch(
+        boxes=np.concatenate([np.zeros((0, 4))] + [d.boxes for d in dets]),
+        raw_boxes=np.concatenate([np.zeros((0, 4))] + [d.raw_boxes for d in dets]),
+        scores=np.concatenate([np.zeros(0)] + [d.scores for d in dets]),
+        labels=labels,
+        counts=np.array([len(d) for d in dets], dtype=np.intp),
+        n_invalid=np.array([d.n_invalid for d in dets], dtype=np.intp),
+        empty=np.array([d.empty for d in dets], dtype=bool),
+        failed=np.array([d.failed for d in dets], dtype=bool),
+        overflow=np.array([d.overflow for d in dets], dtype=bool),
     )

@@ -42,6 +42,7 @@ from visual_rewards.parsing.completion import (
     parse_completion,
     visual_rft_format_ok,
 )
+from visual_rewards.parsing.dialects import AUTO, DIALECT_NAMES
 from visual_rewards.rewards.calling import log_result, reward_columns
 
 __all__ = [
@@ -60,6 +61,8 @@ FloatArray = npt.NDArray[np.float64]
 
 #: The format checks a reward's ``format_rule`` may name.
 FORMAT_RULES: tuple[str, ...] = ("strict", "visual_rft")
+#: The values the ``dialect`` option takes (a dialect name, or ``"auto"``).
+DIALECT_CHOICES: tuple[str, ...] = (*DIALECT_NAMES, AUTO)
 #: The preset names every reward may offer (each reward lists the ones it has).
 PRESETS: tuple[str, ...] = ("default", "visual_rft")
 #: Other spellings of preset names, resolved by every reward and by the registry.
@@ -91,12 +94,17 @@ class CoordOptions(SharedOptions):
         gt_coords: the space of the ground truth's coordinates (``None``: same as ``coords``).
         min_pixels, max_pixels: Qwen2.5-VL processor bounds for ``"qwen25vl"`` (``None``: the
             processor's defaults).
+        dialect: the grounding dialect the model writes (a name of
+            :data:`~visual_rewards.parsing.dialects.DIALECTS`, or ``"auto"``); ``None`` reads
+            answers with the general reader in ``coords``. A dialect fixes the space of the
+            predictions; the ground truth is still read in ``gt_coords`` (or ``coords``).
     """
 
     coords: CoordSpace = "norm1000"
     gt_coords: CoordSpace | None = None
     min_pixels: int | None = None
     max_pixels: int | None = None
+    dialect: str | None = None
 
 
 def format_scores(parsed: Sequence[ParsedCompletion], rule: str) -> FloatArray:
@@ -236,6 +244,8 @@ class Reward(abc.ABC):
                 and value not in COORD_SPACES
             ):
                 raise ValueError(f"{f.name} must be one of {COORD_SPACES}, got {value!r}")
+            if f.name == "dialect" and value is not None and value not in DIALECT_CHOICES:
+                raise ValueError(f"dialect must be one of {DIALECT_CHOICES}, got {value!r}")
         self._check_options()
 
     def _check_options(self) -> None:

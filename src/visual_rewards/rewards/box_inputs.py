@@ -15,10 +15,12 @@ import numpy.typing as npt
 
 from visual_rewards.geometry.coords import PIXEL_SPACES, CoordConfig, CoordSpace
 from visual_rewards.io.images import image_sizes
+from visual_rewards.parsing.dialect_readers import dialect_config
+from visual_rewards.parsing.dialects import AUTO, get_dialect
 from visual_rewards.rewards.base import CoordOptions, Reward, check_lengths
 from visual_rewards.targets import BoxTarget, TargetError, parse_box_targets
 
-__all__ = ["BoxRows", "read_box_rows", "read_box_targets", "row_coords"]
+__all__ = ["BoxRows", "dialect_cfgs", "read_box_rows", "read_box_targets", "row_coords"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,10 @@ def read_box_rows(
     pred_cfgs, gt_cfgs = row_coords(
         n, options.coords, options.gt_coords, options.min_pixels, options.max_pixels, columns
     )
+    if options.dialect is not None:
+        pred_cfgs = dialect_cfgs(
+            options.dialect, n, options.min_pixels, options.max_pixels, columns
+        )
     targets = read_box_targets(reward, solutions, gt_cfgs)
     parsed, fmt = reward.read_completions(completions)
     return BoxRows(pred_cfgs, targets, [p.text for p in parsed], [p.answer for p in parsed], fmt)
@@ -128,4 +134,43 @@ def read_box_targets(
             out.append(None)
         else:
             out.append(target)
+    return out
+
+
+def dialect_cfgs(
+    dialect: str,
+    n: int,
+    min_pixels: int | None,
+    max_pixels: int | None,
+    columns: Mapping[str, Any],
+) -> list[CoordConfig]:
+    """Coordinate configs of ``n`` rows of predictions written in ``dialect``; ``"auto"`` keeps
+    the default and lets each answer name its family. Only a dialect in pixels (``qwen25vl``)
+    reads the image sizes (:func:`~visual_rewards.io.images.image_sizes`).
+
+    Raises:
+        ValueError: the dialect needs image sizes and a row has none (a caller error).
+
+    >>> dialect_cfgs("paligemma", 2, None, None, {})[0].coords
+    'normalized'
+    """
+    if dialect == AUTO:
+        return [CoordConfig()] * n
+    found = get_dialect(dialect)
+    bounds = (min_pixels, max_pixels)
+    if not found.needs_image_size:
+        return [dialect_config(found, "norm1000", None, bounds)] * n
+    sizes = image_sizes(columns, n)
+    if sizes is None or None in sizes:
+        row = 0 if sizes is None else sizes.index(None)
+        raise ValueError(
+            f"dialect={dialect!r} needs image sizes (row {row} has none): "
+            "pass an image_size=[(w, h), ...] or image=[PIL images] column"
+        )
+    cache: dict[tuple[int, int] | None, CoordConfig] = {}
+    out = []
+    for size in sizes:
+        if size not in cache:
+            cache[size] = dialect_config(found, "norm1000", size, bounds)
+        out.append(cache[size])
     return out

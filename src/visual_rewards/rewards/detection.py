@@ -330,6 +330,11 @@ class DetectionReward(Reward):
 
     def _check_options(self) -> None:
         c = self.config
+        if c.answer_reader == "released" and c.dialect is not None:
+            raise ValueError(
+                "answer_reader='released' reads the paper's answer format only; a dialect needs "
+                "answer_reader='lenient' (e.g. the default preset)"
+            )
         if c.matching not in ("hungarian", "greedy"):
             raise ValueError(f"matching must be 'hungarian' or 'greedy', got {c.matching!r}")
         if c.matching == "hungarian" and not 0.0 < c.iou_threshold <= 1.0:
@@ -390,7 +395,9 @@ class DetectionReward(Reward):
         )
         if c.answer_reader == "released":
             return self._score_released(rows, solutions)
-        batch = parse_detections_batch(rows.answers, rows.pred_cfgs, max_items=max_items)
+        batch = parse_detections_batch(
+            rows.answers, rows.pred_cfgs, dialect=c.dialect, max_items=max_items
+        )
         as_written = c.iou_space == "as_written"
         gt_rows = [
             gt_boxes(t, cfg, as_written)

@@ -88,6 +88,11 @@ class GroundingReward(Reward):
 
     def _check_options(self) -> None:
         c = self.config
+        if c.answer_reader == "released" and c.dialect is not None:
+            raise ValueError(
+                "answer_reader='released' reads the paper's answer format only; a dialect needs "
+                "answer_reader='lenient' (e.g. the default preset)"
+            )
         if c.metric not in ("iou", "giou", "giou_plus_one"):
             raise ValueError(f"metric must be 'iou', 'giou' or 'giou_plus_one', got {c.metric!r}")
         if c.multiple not in ("worst", "first", "best", "penalize"):
@@ -139,7 +144,7 @@ class GroundingReward(Reward):
             value[[t is None for t in targets]] = np.nan
             failed = np.zeros(len(targets), dtype=bool)
             return self.result({"iou": value, "format": rows.fmt}, failed, rows.missing)
-        batch = parse_detections_batch(rows.answers, rows.pred_cfgs)
+        batch = parse_detections_batch(rows.answers, rows.pred_cfgs, dialect=self.config.dialect)
         value = self._values(batch, targets)
         return self.result({"iou": value, "format": rows.fmt}, batch.failed.copy(), rows.missing)
 

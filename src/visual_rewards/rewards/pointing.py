@@ -43,6 +43,8 @@ from visual_rewards.geometry.points import (
 )
 from visual_rewards.io.images import image_sizes
 from visual_rewards.parsing.answers import DEFAULT_MAX_ITEMS, Points, parse_points
+from visual_rewards.parsing.dialect_readers import dialect_config
+from visual_rewards.parsing.dialects import AUTO, get_dialect
 from visual_rewards.rewards.base import CoordOptions, Reward, RewardResult, check_lengths
 from visual_rewards.targets import PointTarget, point_target
 
@@ -120,10 +122,22 @@ class PointingReward(Reward):
             raise ValueError(
                 f"distance_scale must be a positive number, got {cfg.distance_scale!r}"
             )
+        if cfg.dialect not in (None, AUTO) and not get_dialect(cfg.dialect).reads_points:
+            raise ValueError(f"dialect {cfg.dialect!r} writes no points")
         if not (isinstance(cfg.max_points, int) and 1 <= cfg.max_points <= DEFAULT_MAX_ITEMS):
             raise ValueError(
                 f"max_points must be an int in [1, {DEFAULT_MAX_ITEMS}], got {cfg.max_points!r}"
             )
+
+    def _answer_space(self, size: tuple[int, int] | None) -> CoordConfig:
+        """The space answers are read in: ``coords``, or the dialect's own."""
+        cfg = self.config
+        if cfg.dialect is None:
+            return CoordConfig.from_options(cfg.coords, size, cfg.min_pixels, cfg.max_pixels)
+        if cfg.dialect == AUTO:
+            return CoordConfig()
+        bounds = (cfg.min_pixels, cfg.max_pixels)
+        return dialect_config(get_dialect(cfg.dialect), "norm1000", size, bounds)
 
     def _region(self, raw: Any, column_size: tuple[int, int] | None) -> _Region:
         """Validate one ground truth and normalise it; ``ValueError`` says what is wrong."""
@@ -132,7 +146,7 @@ class PointingReward(Reward):
         size = target.image_size or column_size or cfg.image_size
         options = (size, cfg.min_pixels, cfg.max_pixels)
         gt_space = CoordConfig.from_options(target.coords or cfg.gt_coords or cfg.coords, *options)
-        answer_space = CoordConfig.from_options(cfg.coords, *options)
+        answer_space = self._answer_space(size)
         sx, sy = gt_space.scale()
         if target.box is not None:
             box = np.asarray(target.box, dtype=np.float64) / np.array([sx, sy, sx, sy])
@@ -193,7 +207,10 @@ class PointingReward(Reward):
                 missing[row] = True
                 continue
             pts = parse_points(
-                parsed[row].answer, region.answer_space, max_items=self.config.max_points
+                parsed[row].answer,
+                region.answer_space,
+                dialect=self.config.dialect,
+                max_items=self.config.max_points,
             )
             failed[row] = pts.failed
             accuracy[row], distance[row] = self._row(pts, region)
