@@ -4,11 +4,12 @@ Trainers call a reward with one device's batch (TRL: 8 to 16 completions) or one
 time (veRL). At those sizes the padded array path of :mod:`visual_rewards.rewards.detection`
 spends most of its time setting up numpy temporaries, not computing. :func:`detection_sums`
 computes the same per-row sums -- matched IoU, confidence terms, counts and each item's
-matched IoU -- row by row with Python floats, for calls of at most :data:`SMALL_BATCH_MAX`
-completions.
+matched IoU -- for calls of at most :data:`SMALL_BATCH_MAX` completions: the IoU of every
+(prediction, ground truth) pair of a row in one flat array operation (no padding), then
+duplicates, matching and sums row by row with Python floats.
 
 Its results are identical to the array path's, bit for bit: the same IEEE operations in the
-same order (IoU as in :func:`~visual_rewards.geometry.boxes.batched_box_iou`, squares as
+same order (IoU by the array path's own function, squares as
 products as numpy computes ``x ** 2``, sums left to right in the visiting order as
 ``np.add.accumulate``), first-of-equals wherever the array path takes an ``argmax``, and
 ``scipy.optimize.linear_sum_assignment`` on the very matrix the array path would pass it when
@@ -27,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from visual_rewards.geometry import labels as label_rules
+from visual_rewards.geometry.boxes import _iou_parts
 from visual_rewards.geometry.matching import TIE_BREAK, _assign
 from visual_rewards.parsing.answers import DEFAULT_MAX_ITEMS
 
@@ -40,31 +42,30 @@ __all__ = ["SMALL_BATCH_MAX", "detection_sums"]
 SMALL_BATCH_MAX = 32
 
 FloatArray = npt.NDArray[np.float64]
-Box = Sequence[float]
-
+IntArray = npt.NDArray[np.intp]
 _INF = float("inf")
 
 
-def _iou(a: Box, b: Box) -> float:
-    """IoU of prediction ``a`` and ground truth ``b`` (xyxy), as ``batched_box_iou`` (without
-    an overlap the array path's result is 0 as well: returned early)."""
-    a0, a1, a2, a3 = a
-    b0, b1, b2, b3 = b
-    ix1 = a0 if a0 >= b0 else b0
-    ix2 = a2 if a2 <= b2 else b2
-    if not ix2 > ix1:
-        return 0.0
-    iy1 = a1 if a1 >= b1 else b1
-    iy2 = a3 if a3 <= b3 else b3
-    if not iy2 > iy1:
-        return 0.0
-    inter = (ix2 - ix1) * (iy2 - iy1)
-    area_a = (a2 - a0) * (a3 - a1) if (a2 > a0 and a3 > a1) else 0.0
-    area_b = (b2 - b0) * (b3 - b1) if (b2 > b0 and b3 > b1) else 0.0
-    union = (area_b + area_a) - inter
-    if not (area_a > 0 and area_b > 0):
-        return 0.0
-    return inter / union if inter > 0 else 0.0
+def _pair_ious(
+    pred: FloatArray, counts: list[int], gts: Sequence[FloatArray]
+) -> tuple[FloatArray, IntArray, IntArray]:
+    """IoU of every (prediction, ground truth) pair of the same row, flat -- row by row, item
+    by item, ground truth by ground truth -- with each pair's item (index into the batch's
+    items) and ground truth (index within its row). One array operation over all pairs with
+    the array path's own IoU (``geometry.boxes._iou_parts``: element for element the same)."""
+    g_counts = np.array([g.shape[0] for g in gts], dtype=np.intp)
+    per_item = np.repeat(g_counts, counts)  # (N,) ground truths of each item's row
+    n_pairs = int(per_item.sum())
+    item = np.repeat(np.arange(per_item.shape[0]), per_item)
+    if not n_pairs:
+        return np.zeros(0), item, item
+    pair_start = np.repeat(np.cumsum(per_item) - per_item, per_item)
+    local = np.arange(n_pairs) - pair_start  # ground truth within the row
+    gt_start = np.repeat(np.repeat(np.cumsum(g_counts) - g_counts, counts), per_item)
+    inter, union = _iou_parts(pred[item], np.concatenate(gts)[gt_start + local])
+    out = np.zeros(n_pairs)
+    np.divide(inter, union, out=out, where=inter > 0)
+    return out, item, local
 
 
 def _usable(
@@ -81,84 +82,75 @@ def _usable(
             if key in seen:
                 counted[i] = usable[i] = False
             seen.add(key)
-    elif config.duplicates == "invalid" and k > 1:
+    elif config.duplicates == "invalid" and k > 1 and len(set(map(tuple, raw))) < k:
         norm = label_rules.normalize_label
         keys = [(None if x is None else norm(x), *box) for x, box in zip(labels, raw, strict=True)]
         times: dict[tuple[Any, ...], int] = {}
         for key in keys:
             times[key] = times.get(key, 0) + 1
-        if len(times) < k:
-            usable = [times[key] == 1 for key in keys]
+        usable = [times[key] == 1 for key in keys]
     if config.validate_confidence:
         usable = [u and not (s < 0.0 or s > 1.0) for u, s in zip(usable, scores, strict=True)]
     return counted, usable
 
 
-def _greedy(
-    iou: list[list[float]], scores: list[float], usable: list[bool], threshold: float
-) -> tuple[list[int], list[int]]:
+#: A row's candidate pairs: item (within the row) -> [(ground truth, IoU), ...] in gt order.
+Candidates = dict[int, list[tuple[int, float]]]
+
+
+def _greedy(cands: Candidates, scores: list[float], usable: list[bool]) -> tuple[list[int], list[int]]:
     """``(order, match)`` of one row, as ``batched_greedy_match``: usable items first, then
-    those with a confidence, in descending confidence (stable)."""
+    those with a confidence, in descending confidence (stable); each takes its available
+    ground truth of highest IoU above the threshold (the first among equals). Only pairs
+    above the threshold (``cands``) can be taken, so only they are looked at."""
     k = len(scores)
     order = sorted(
         range(k),
         key=lambda p: (not usable[p], scores[p] != scores[p], -scores[p] if scores[p] == scores[p] else 0.0),
     )
     match = [-1] * k
-    n_gt = len(iou[0]) if k else 0
-    if not n_gt:
+    if not cands:
         return order, match
-    available = [True] * n_gt
+    taken: set[int] = set()
     for p in order:
         if not usable[p]:
             break
-        row = iou[p]
-        best, best_g = -_INF, 0
-        for g in range(n_gt):
-            v = row[g] if available[g] else -1.0
-            if v > best:
+        best, best_g = -_INF, -1
+        for g, v in cands.get(p, ()):
+            if v > best and g not in taken:
                 best, best_g = v, g
-        if best > threshold:
-            available[best_g] = False
+        if best_g >= 0:
+            taken.add(best_g)
             match[p] = best_g
     return order, match
 
 
-def _hungarian(
-    iou: list[list[float]],
-    usable: list[bool],
-    allowed: list[list[bool]] | None,
-    threshold: float,
-    shape: tuple[int, int],
-) -> list[int]:
-    """The match of one row, as ``batched_hungarian_match`` on the padded group of ``shape``:
-    stars resolved directly, anything else by scipy on the same matrix."""
-    k = len(iou)
+def _hungarian(cands: Candidates, k: int, shape: tuple[int, int]) -> list[int]:
+    """The match of one row, as ``batched_hungarian_match`` on the padded group of ``shape``
+    (``cands``: the candidate pairs, usable and allowed): stars resolved directly, anything
+    else by scipy on the same matrix."""
     match = [-1] * k
-    # candidates per prediction: (gt index, weight = IoU + tie-break priority)
-    cands: list[list[tuple[int, float]]] = []
-    per_gt: dict[int, int] = {}
-    for p in range(k):
-        row: list[tuple[int, float]] = []
-        if usable[p]:
-            bonus = TIE_BREAK * (1.0 - 2.0 * p / DEFAULT_MAX_ITEMS)
-            for g, v in enumerate(iou[p]):
-                if v >= threshold and v > 0.0 and (allowed is None or allowed[p][g]):
-                    row.append((g, v + bonus))
-                    per_gt[g] = per_gt.get(g, 0) + 1
-        cands.append(row)
-    if not per_gt:
+    if not cands:
         return match
-    if all(len(row) <= 1 for row in cands):  # each ground truth takes its best candidate
+    # weights: IoU + the tie-break priority of the prediction's position
+    weighted = {
+        p: [(g, v + TIE_BREAK * (1.0 - 2.0 * p / DEFAULT_MAX_ITEMS)) for g, v in row]
+        for p, row in cands.items()
+    }
+    per_gt: dict[int, int] = {}
+    for row in cands.values():
+        for g, _ in row:
+            per_gt[g] = per_gt.get(g, 0) + 1
+    if all(len(row) <= 1 for row in cands.values()):  # each gt takes its best candidate
         best: dict[int, tuple[float, int]] = {}
-        for p, row in enumerate(cands):
-            for g, w in row:
+        for p in sorted(weighted):
+            for g, w in weighted[p]:
                 if g not in best or w > best[g][0]:
                     best[g] = (w, p)
         for g, (_, p) in best.items():
             match[p] = g
     elif max(per_gt.values()) <= 1:  # each prediction takes its best candidate
-        for p, row in enumerate(cands):
+        for p, row in weighted.items():
             top, top_g = -_INF, -1
             for g, w in row:
                 if w > top:
@@ -167,7 +159,7 @@ def _hungarian(
     else:  # the array path's scipy call, on the same padded matrix
         w_mat = np.zeros(shape)
         c_mat = np.zeros(shape, dtype=bool)
-        for p, row in enumerate(cands):
+        for p, row in weighted.items():
             for g, w in row:
                 w_mat[p, g] = w
                 c_mat[p, g] = True
@@ -205,6 +197,33 @@ def _ordered_sum(values: list[float], order: Sequence[int], padded: bool) -> flo
     return total + 0.0 if padded else total
 
 
+def _row_candidates(
+    reward: Any, batch: DetectionsBatch, gt_rows: Sequence[FloatArray], counts: list[int]
+) -> list[Candidates]:
+    """Per row, the pairs that may be matched on IoU alone: ``IoU >= τ`` (and ``> 0``) for
+    the Hungarian matching, ``IoU > τ`` for the greedy one."""
+    c = reward.config
+    pred = batch.raw_boxes if c.iou_space == "as_written" else batch.boxes
+    iou, item, local = _pair_ious(pred, counts, gt_rows)
+    if c.matching == "greedy":
+        keep = np.flatnonzero(iou > c.iou_threshold)
+    else:
+        keep = np.flatnonzero((iou >= c.iou_threshold) & (iou > 0.0))
+    row_of = np.repeat(np.arange(len(counts)), counts)
+    first = np.cumsum(counts) - counts  # each row's first item
+    out: list[Candidates] = [{} for _ in counts]
+    items = item[keep]
+    for b, p, g, v in zip(
+        row_of[items].tolist(),
+        (items - first[row_of[items]]).tolist(),
+        local[keep].tolist(),
+        iou[keep].tolist(),
+        strict=True,
+    ):
+        out[b].setdefault(p, []).append((g, v))
+    return out
+
+
 def detection_sums(
     reward: Any,
     batch: DetectionsBatch,
@@ -225,12 +244,11 @@ def detection_sums(
     if n > SMALL_BATCH_MAX or max(counts, default=0) > _PAD_LIMIT:
         return None
     c = reward.config
-    as_written = c.iou_space == "as_written"
-    boxes = (batch.raw_boxes if as_written else batch.boxes).tolist()
     raw = batch.raw_boxes.tolist()
     scores = batch.scores.tolist()
-    gts = [g.tolist() for g in gt_rows]
-    shape = (max(counts, default=0), max((len(g) for g in gts), default=0))
+    n_invalid = batch.n_invalid.tolist()
+    row_cands = _row_candidates(reward, batch, gt_rows, counts)
+    shape = (max(counts, default=0), max((g.shape[0] for g in gt_rows), default=0))
     out: list[list[float]] = [[], [], [], [], []]
     item_iou: list[float] = []
     start = 0
@@ -239,23 +257,26 @@ def detection_sums(
         end = start + k
         row_raw, row_scores = raw[start:end], scores[start:end]
         counted, usable = _usable(c, row_raw, row_scores, batch.labels[start:end])
-        iou = [[_iou(p, g) for g in gts[b]] for p in boxes[start:end]]
+        cands = {p: row for p, row in row_cands[b].items() if usable[p]}
         if c.matching == "greedy":
-            order, match = _greedy(iou, row_scores, usable, c.iou_threshold)
+            order, match = _greedy(cands, row_scores, usable)
         else:
-            allowed = None
             t = targets[b]
-            if c.class_aware and t is not None and t.labels is not None:
-                allowed = allowed_pairs(batch.labels[start:end], t.labels, k, len(t)).tolist()
-            match = _hungarian(iou, usable, allowed, c.iou_threshold, shape)
+            if cands and c.class_aware and t is not None and t.labels is not None:
+                ok = allowed_pairs(batch.labels[start:end], t.labels, k, len(t)).tolist()
+                cands = {p: [(g, v) for g, v in row if ok[p][g]] for p, row in cands.items()}
+                cands = {p: row for p, row in cands.items() if row}
+            match = _hungarian(cands, k, shape)
             order = list(range(k))
-        matched_iou = [iou[p][m] if m >= 0 else 0.0 for p, m in enumerate(match)]
+        values = {p: dict(row) for p, row in cands.items()}
+        matched_iou = [values[p][m] if m >= 0 else 0.0 for p, m in enumerate(match)]
         terms = _terms(c, row_scores, [m >= 0 for m in match], usable)
-        out[0].append(_ordered_sum(matched_iou, order, k < shape[0]))
-        out[1].append(_ordered_sum(terms, order, k < shape[0]))
-        out[2].append(int(batch.n_invalid[b]) + sum(counted))
-        out[3].append(int(batch.n_invalid[b]) + sum(a and not u for a, u in zip(counted, usable)))
-        out[4].append(sum(m >= 0 for m in match))
+        padded = k < shape[0]
+        out[0].append(_ordered_sum(matched_iou, order, padded))
+        out[1].append(_ordered_sum(terms, order, padded))
+        out[2].append(n_invalid[b] + sum(counted))
+        out[3].append(n_invalid[b] + sum(a and not u for a, u in zip(counted, usable, strict=True)))
+        out[4].append(k - match.count(-1))
         item_iou += matched_iou
         start = end
     return (
