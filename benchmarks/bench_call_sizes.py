@@ -35,15 +35,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
 
 import released_visual_rft as released
-from bench_detection import make_group
 
 from _common import THINK_SENTENCES, pin_one_core, random_box
+from bench_detection import make_group
 from visual_rewards import ClassificationReward, DetectionReward, GroundingReward, targets
 from visual_rewards.rewards.base import Reward
 
@@ -194,7 +193,9 @@ def _calls(
     return run
 
 
-def _baseline(fn: Callable[[str, str], float], comps: list[str], sols: list[str]) -> Callable[[], object]:
+def _baseline(
+    fn: Callable[[str, str], float], comps: list[str], sols: list[str]
+) -> Callable[[], object]:
     def run() -> object:
         return [fn(c, s) for c, s in zip(comps, sols, strict=True)]
 
@@ -228,7 +229,9 @@ def bench_task(task: Task, sizes: Sequence[int], timer: Timer) -> dict[tuple[str
                     cells.append(f"{rate:,.0f} ({rate / base[pool]:.1f}x)")
                 print(f"| {preset} | {mode} | {cache} | " + " | ".join(cells) + " |")
         for size in sizes:
-            rates[("released", mode, "none", str(size))] = base[N if size > SMALL_POOL else SMALL_POOL]
+            rates[("released", mode, "none", str(size))] = base[
+                N if size > SMALL_POOL else SMALL_POOL
+            ]
     return rates
 
 
@@ -260,14 +263,17 @@ def verl_latency(task: Task, timer: Timer, concurrent: int = 8) -> None:
     for preset in task.rewards:
         options = RewardOptions.from_kwargs({"preset": preset, "task": task.name})
         rounds = [
-            [ScoreItem(task.name, c, s) for c, s in zip(comps[k : k + concurrent], sols[k : k + concurrent], strict=True)]
+            [
+                ScoreItem(task.name, c, s)
+                for c, s in zip(comps[k : k + concurrent], sols[k : k + concurrent], strict=True)
+            ]
             for k in range(0, 64 * concurrent, concurrent)
         ]
 
         async def main(coalescer: _Coalescer, items: list[ScoreItem]) -> None:
             await asyncio.gather(*(coalescer.submit(item) for item in items))
 
-        def run() -> None:
+        def run(options: RewardOptions = options, rounds: list[list[ScoreItem]] = rounds) -> None:
             loop = asyncio.new_event_loop()
             try:
                 coalescer = _Coalescer(options, concurrent, 0.02)
@@ -288,7 +294,9 @@ def verl_latency(task: Task, timer: Timer, concurrent: int = 8) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--task", action="append", choices=["detection", "grounding", "classification"])
+    parser.add_argument(
+        "--task", action="append", choices=["detection", "grounding", "classification"]
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--repeat", type=int, default=5, help="best of this many runs")
     parser.add_argument("--wall", action="store_true", help="wall time instead of CPU time")
@@ -297,8 +305,10 @@ def main() -> None:
     pin_one_core()
     timer = Timer(args.repeat, args.wall)
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
-    print(f"python {sys.version.split()[0]}, cores {os.cpu_count()}, load {load}, "
-          f"{'wall' if args.wall else 'CPU'} time, best of {args.repeat}")
+    print(
+        f"python {sys.version.split()[0]}, cores {os.cpu_count()}, load {load}, "
+        f"{'wall' if args.wall else 'CPU'} time, best of {args.repeat}"
+    )
     all_tasks = tasks()
     chosen = args.task or list(all_tasks)
     for name in chosen:

@@ -102,8 +102,9 @@ def test_small_path_equals_array_path_on_generated_answers(rows: list[tuple[str,
     try:
         for preset, options in VARIANTS:
             reward = DetectionReward(preset, **options)
-            _assert_identical(reward.score(comps, sols, details=True),
-                              _array_path(patch, reward, comps, sols))
+            _assert_identical(
+                reward.score(comps, sols, details=True), _array_path(patch, reward, comps, sols)
+            )
     finally:
         patch.undo()
 
@@ -118,14 +119,18 @@ def cases() -> list[tuple[str, Any]]:
 
 @pytest.mark.parametrize(("preset", "options"), VARIANTS)
 def test_small_path_equals_array_path_on_training_like_calls(
-    preset: str, options: dict[str, Any], cases: list[tuple[str, Any]], monkeypatch: pytest.MonkeyPatch
+    preset: str,
+    options: dict[str, Any],
+    cases: list[tuple[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     reward = DetectionReward(preset, **options)
     for k in range(0, len(cases), 8):
         comps = [c for c, _ in cases[k : k + 8]]
         sols = [s for _, s in cases[k : k + 8]]
-        _assert_identical(reward.score(comps, sols, details=True),
-                          _array_path(monkeypatch, reward, comps, sols))
+        _assert_identical(
+            reward.score(comps, sols, details=True), _array_path(monkeypatch, reward, comps, sols)
+        )
 
 
 def test_the_scipy_branch_is_taken_and_agrees(monkeypatch: pytest.MonkeyPatch) -> None:

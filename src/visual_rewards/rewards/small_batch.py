@@ -4,12 +4,11 @@ Trainers call a reward with one device's batch (TRL: 8 to 16 completions) or one
 time (veRL). At those sizes the padded array path of :mod:`visual_rewards.rewards.detection`
 spends most of its time setting up numpy temporaries, not computing. :func:`detection_sums`
 computes the same per-row sums -- matched IoU, confidence terms, counts and each item's
-matched IoU -- for calls of at most :data:`SMALL_BATCH_MAX` completions: the IoU of every
-(prediction, ground truth) pair of a row in one flat array operation (no padding), then
-duplicates, matching and sums row by row with Python floats.
+matched IoU -- row by row with Python floats, for calls of at most :data:`SMALL_BATCH_MAX`
+completions, looking at a pair only when its IoU makes it a candidate for matching.
 
 Its results are identical to the array path's, bit for bit: the same IEEE operations in the
-same order (IoU by the array path's own function, squares as
+same order (IoU as ``geometry.boxes._iou_parts`` computes it, squares as
 products as numpy computes ``x ** 2``, sums left to right in the visiting order as
 ``np.add.accumulate``), first-of-equals wherever the array path takes an ``argmax``, and
 ``scipy.optimize.linear_sum_assignment`` on the very matrix the array path would pass it when
@@ -28,7 +27,6 @@ import numpy as np
 import numpy.typing as npt
 
 from visual_rewards.geometry import labels as label_rules
-from visual_rewards.geometry.boxes import _iou_parts
 from visual_rewards.geometry.matching import TIE_BREAK, _assign
 from visual_rewards.parsing.answers import DEFAULT_MAX_ITEMS
 
@@ -39,33 +37,11 @@ __all__ = ["SMALL_BATCH_MAX", "detection_sums"]
 
 #: Calls of at most this many completions take the plain-Python path (chosen by measurement:
 #: ``benchmarks/bench_call_sizes.py``; above it the array path is faster per completion).
-SMALL_BATCH_MAX = 32
+SMALL_BATCH_MAX = 24
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
 _INF = float("inf")
-
-
-def _pair_ious(
-    pred: FloatArray, counts: list[int], gts: Sequence[FloatArray]
-) -> tuple[FloatArray, IntArray, IntArray]:
-    """IoU of every (prediction, ground truth) pair of the same row, flat -- row by row, item
-    by item, ground truth by ground truth -- with each pair's item (index into the batch's
-    items) and ground truth (index within its row). One array operation over all pairs with
-    the array path's own IoU (``geometry.boxes._iou_parts``: element for element the same)."""
-    g_counts = np.array([g.shape[0] for g in gts], dtype=np.intp)
-    per_item = np.repeat(g_counts, counts)  # (N,) ground truths of each item's row
-    n_pairs = int(per_item.sum())
-    item = np.repeat(np.arange(per_item.shape[0]), per_item)
-    if not n_pairs:
-        return np.zeros(0), item, item
-    pair_start = np.repeat(np.cumsum(per_item) - per_item, per_item)
-    local = np.arange(n_pairs) - pair_start  # ground truth within the row
-    gt_start = np.repeat(np.repeat(np.cumsum(g_counts) - g_counts, counts), per_item)
-    inter, union = _iou_parts(pred[item], np.concatenate(gts)[gt_start + local])
-    out = np.zeros(n_pairs)
-    np.divide(inter, union, out=out, where=inter > 0)
-    return out, item, local
 
 
 def _usable(
@@ -78,10 +54,10 @@ def _usable(
     if config.duplicates == "drop" and k > 1:
         seen: set[tuple[float, ...]] = set()
         for i, box in enumerate(raw):
-            key = tuple(box)
-            if key in seen:
+            position = tuple(box)
+            if position in seen:
                 counted[i] = usable[i] = False
-            seen.add(key)
+            seen.add(position)
     elif config.duplicates == "invalid" and k > 1 and len(set(map(tuple, raw))) < k:
         norm = label_rules.normalize_label
         keys = [(None if x is None else norm(x), *box) for x, box in zip(labels, raw, strict=True)]
@@ -98,7 +74,9 @@ def _usable(
 Candidates = dict[int, list[tuple[int, float]]]
 
 
-def _greedy(cands: Candidates, scores: list[float], usable: list[bool]) -> tuple[list[int], list[int]]:
+def _greedy(
+    cands: Candidates, scores: list[float], usable: list[bool]
+) -> tuple[list[int], list[int]]:
     """``(order, match)`` of one row, as ``batched_greedy_match``: usable items first, then
     those with a confidence, in descending confidence (stable); each takes its available
     ground truth of highest IoU above the threshold (the first among equals). Only pairs
@@ -106,7 +84,11 @@ def _greedy(cands: Candidates, scores: list[float], usable: list[bool]) -> tuple
     k = len(scores)
     order = sorted(
         range(k),
-        key=lambda p: (not usable[p], scores[p] != scores[p], -scores[p] if scores[p] == scores[p] else 0.0),
+        key=lambda p: (
+            not usable[p],
+            scores[p] != scores[p],
+            -scores[p] if scores[p] == scores[p] else 0.0,
+        ),
     )
     match = [-1] * k
     if not cands:
@@ -197,30 +179,50 @@ def _ordered_sum(values: list[float], order: Sequence[int], padded: bool) -> flo
     return total + 0.0 if padded else total
 
 
+def _iou(a: list[float], b: list[float]) -> float:
+    """IoU of prediction ``a`` and ground truth ``b`` (xyxy) in Python floats: the operations
+    of ``geometry.boxes._iou_parts`` in its order, so the same value to the last bit (without
+    an overlap that function's result is 0 too: returned early)."""
+    a0, a1, a2, a3 = a
+    b0, b1, b2, b3 = b
+    ix1 = a0 if a0 >= b0 else b0
+    ix2 = a2 if a2 <= b2 else b2
+    if not ix2 > ix1:
+        return 0.0
+    iy1 = a1 if a1 >= b1 else b1
+    iy2 = a3 if a3 <= b3 else b3
+    if not iy2 > iy1:
+        return 0.0
+    inter = (ix2 - ix1) * (iy2 - iy1)
+    area_a = (a2 - a0) * (a3 - a1) if (a2 > a0 and a3 > a1) else 0.0
+    area_b = (b2 - b0) * (b3 - b1) if (b2 > b0 and b3 > b1) else 0.0
+    union = (area_b + area_a) - inter
+    if not (area_a > 0 and area_b > 0):
+        return 0.0
+    return inter / union if inter > 0 else 0.0
+
+
 def _row_candidates(
-    reward: Any, batch: DetectionsBatch, gt_rows: Sequence[FloatArray], counts: list[int]
+    config: Any, pred: list[list[float]], gt_rows: Sequence[FloatArray], counts: list[int]
 ) -> list[Candidates]:
-    """Per row, the pairs that may be matched on IoU alone: ``IoU >= τ`` (and ``> 0``) for
-    the Hungarian matching, ``IoU > τ`` for the greedy one."""
-    c = reward.config
-    pred = batch.raw_boxes if c.iou_space == "as_written" else batch.boxes
-    iou, item, local = _pair_ious(pred, counts, gt_rows)
-    if c.matching == "greedy":
-        keep = np.flatnonzero(iou > c.iou_threshold)
-    else:
-        keep = np.flatnonzero((iou >= c.iou_threshold) & (iou > 0.0))
-    row_of = np.repeat(np.arange(len(counts)), counts)
-    first = np.cumsum(counts) - counts  # each row's first item
-    out: list[Candidates] = [{} for _ in counts]
-    items = item[keep]
-    for b, p, g, v in zip(
-        row_of[items].tolist(),
-        (items - first[row_of[items]]).tolist(),
-        local[keep].tolist(),
-        iou[keep].tolist(),
-        strict=True,
-    ):
-        out[b].setdefault(p, []).append((g, v))
+    """Per row, the pairs that may be matched on IoU alone: ``IoU >= τ`` (and ``> 0``) for the
+    Hungarian matching, ``IoU > τ`` for the greedy one. (In Python: at these sizes numpy's
+    setup costs more than the IoUs, measured with ``benchmarks/bench_call_sizes.py``.)"""
+    greedy = config.matching == "greedy"
+    tau = config.iou_threshold
+    out: list[Candidates] = []
+    start = 0
+    for k, gt in zip(counts, gt_rows, strict=True):
+        row: Candidates = {}
+        gts = gt.tolist() if k else []
+        for p in range(k):
+            box = pred[start + p]
+            for g, other in enumerate(gts):
+                v = _iou(box, other)
+                if (v > tau) if greedy else (v >= tau and v > 0.0):
+                    row.setdefault(p, []).append((g, v))
+        out.append(row)
+        start += k
     return out
 
 
@@ -229,7 +231,7 @@ def detection_sums(
     batch: DetectionsBatch,
     gt_rows: Sequence[FloatArray],
     targets: Sequence[Any],
-) -> tuple[FloatArray, ...] | None:
+) -> tuple[FloatArray, FloatArray, IntArray, IntArray, IntArray, FloatArray] | None:
     """The six per-row arrays of ``DetectionReward._sums`` (matched IoU sum, confidence sum,
     predictions counted, unusable items, matched boxes ``(B,)``; each item's matched IoU
     ``(N,)``), computed row by row; None where the array path must run (more than
@@ -247,7 +249,8 @@ def detection_sums(
     raw = batch.raw_boxes.tolist()
     scores = batch.scores.tolist()
     n_invalid = batch.n_invalid.tolist()
-    row_cands = _row_candidates(reward, batch, gt_rows, counts)
+    pred = batch.raw_boxes if c.iou_space == "as_written" else batch.boxes
+    row_cands = _row_candidates(c, pred.tolist(), gt_rows, counts)
     shape = (max(counts, default=0), max((g.shape[0] for g in gt_rows), default=0))
     out: list[list[float]] = [[], [], [], [], []]
     item_iou: list[float] = []
