@@ -226,6 +226,49 @@ def _row_candidates(
     return out
 
 
+def _row_sums(
+    reward: Any,
+    raw: list[list[float]],
+    scores: list[float],
+    labels: list[str | None],
+    row_cands: Candidates,
+    target: Any,
+    shape: tuple[int, int],
+) -> tuple[float, float, int, int, int, list[float]]:
+    """One row with ``k >= 1`` items: matched IoU sum, confidence sum, items counted, unusable
+    items, matched boxes, and each item's matched IoU (before the row's unreadable items)."""
+    c = reward.config
+    k = len(raw)
+    counted, usable = _usable(c, raw, scores, labels)
+    cands = {p: row for p, row in row_cands.items() if usable[p]}
+    if c.matching == "greedy":
+        order, match = _greedy(cands, scores, usable)
+    else:
+        if cands and c.class_aware and target is not None and target.labels is not None:
+            from visual_rewards.rewards.detection import allowed_pairs
+
+            ok = allowed_pairs(labels, target.labels, k, len(target)).tolist()
+            cands = {p: [(g, v) for g, v in row if ok[p][g]] for p, row in cands.items()}
+            cands = {p: row for p, row in cands.items() if row}
+        match = _hungarian(cands, k, shape) if cands else [-1] * k
+        order = list(range(k))
+    if cands:
+        values = {p: dict(row) for p, row in cands.items()}
+        matched_iou = [values[p][m] if m >= 0 else 0.0 for p, m in enumerate(match)]
+    else:
+        matched_iou = [0.0] * k
+    terms = _terms(c, scores, [m >= 0 for m in match], usable)
+    padded = k < shape[0]
+    return (
+        _ordered_sum(matched_iou, order, padded),
+        _ordered_sum(terms, order, padded),
+        sum(counted),
+        sum(a and not u for a, u in zip(counted, usable, strict=True)),
+        k - match.count(-1),
+        matched_iou,
+    )
+
+
 def detection_sums(
     reward: Any,
     batch: DetectionsBatch,
@@ -239,7 +282,7 @@ def detection_sums(
 
     ``gt_rows``: per row the ground-truth boxes ``(G, 4)`` in the space IoU is taken in.
     """
-    from visual_rewards.rewards.detection import _PAD_LIMIT, allowed_pairs
+    from visual_rewards.rewards.detection import _PAD_LIMIT
 
     n = len(batch)
     counts = batch.counts.tolist()
@@ -255,32 +298,20 @@ def detection_sums(
     out: list[list[float]] = [[], [], [], [], []]
     item_iou: list[float] = []
     start = 0
-    for b in range(n):
-        k = counts[b]
+    for b, k in enumerate(counts):
         end = start + k
-        row_raw, row_scores = raw[start:end], scores[start:end]
-        counted, usable = _usable(c, row_raw, row_scores, batch.labels[start:end])
-        cands = {p: row for p, row in row_cands[b].items() if usable[p]}
-        if c.matching == "greedy":
-            order, match = _greedy(cands, row_scores, usable)
+        if k:
+            row = _row_sums(
+                reward, raw[start:end], scores[start:end], batch.labels[start:end],
+                row_cands[b], targets[b], shape,
+            )  # fmt: skip
         else:
-            t = targets[b]
-            if cands and c.class_aware and t is not None and t.labels is not None:
-                ok = allowed_pairs(batch.labels[start:end], t.labels, k, len(t)).tolist()
-                cands = {p: [(g, v) for g, v in row if ok[p][g]] for p, row in cands.items()}
-                cands = {p: row for p, row in cands.items() if row}
-            match = _hungarian(cands, k, shape)
-            order = list(range(k))
-        values = {p: dict(row) for p, row in cands.items()}
-        matched_iou = [values[p][m] if m >= 0 else 0.0 for p, m in enumerate(match)]
-        terms = _terms(c, row_scores, [m >= 0 for m in match], usable)
-        padded = k < shape[0]
-        out[0].append(_ordered_sum(matched_iou, order, padded))
-        out[1].append(_ordered_sum(terms, order, padded))
-        out[2].append(n_invalid[b] + sum(counted))
-        out[3].append(n_invalid[b] + sum(a and not u for a, u in zip(counted, usable, strict=True)))
-        out[4].append(k - match.count(-1))
-        item_iou += matched_iou
+            row = (0.0, 0.0, 0, 0, 0, [])
+        for column, value in zip(out, row[:5], strict=False):
+            column.append(value)
+        out[2][-1] += n_invalid[b]
+        out[3][-1] += n_invalid[b]
+        item_iou += row[5]
         start = end
     return (
         np.array(out[0], dtype=np.float64),
