@@ -235,20 +235,21 @@ def bench_task(task: Task, sizes: Sequence[int], timer: Timer) -> dict[tuple[str
     return rates
 
 
-def grpo_latency(task: Task, timer: Timer) -> None:
-    """Latency of one call of 512 (a GRPO batch: 64 prompts x 8 completions)."""
+def grpo_latency(task: Task, timer: Timer) -> dict[str, float]:
+    """Latency of one call of 512 (a GRPO batch: 64 prompts x 8 completions), in ms by
+    ``"<preset> <cache>"``."""
     comps, sols = task.data["shared"]
+    out = {}
     for preset, reward in task.rewards.items():
         for cache in ("warm", "cold"):
             run = _calls(reward, comps[:512], sols[:512], 512, cache == "cold")
             run()
-            print(
-                f"{task.name} {preset}: one GRPO batch of 512, {cache} cache: "
-                f"{1e3 * timer.best(run):.2f} ms"
-            )
+            out[f"{preset} {cache}"] = ms = 1e3 * timer.best(run)
+            print(f"{task.name} {preset}: one GRPO batch of 512, {cache} cache: {ms:.2f} ms")
+    return out
 
 
-def verl_latency(task: Task, timer: Timer, concurrent: int = 8) -> None:
+def verl_latency(task: Task, timer: Timer, concurrent: int = 8) -> dict[str, float]:
     """Per-sample latency of the veRL manager's coalescing queue with ``concurrent`` samples
     in flight: each round submits ``concurrent`` samples at once (as the reward loop's
     ``run_single`` tasks do) to the manager's own queue with ``max_batch_size=concurrent``,
@@ -258,8 +259,9 @@ def verl_latency(task: Task, timer: Timer, concurrent: int = 8) -> None:
         from visual_rewards.verl.manager import _Coalescer
     except ImportError as exc:  # veRL not installed
         print(f"veRL manager: skipped ({exc})")
-        return
+        return {}
     comps, sols = task.data["shared"]
+    out = {}
     for preset in task.rewards:
         options = RewardOptions.from_kwargs({"preset": preset, "task": task.name})
         rounds = [
@@ -290,6 +292,8 @@ def verl_latency(task: Task, timer: Timer, concurrent: int = 8) -> None:
             f"latency {1e3 * wall:.2f} ms wall ({1e3 * cpu:.2f} ms CPU), "
             f"{concurrent / wall:,.0f} samples/s"
         )
+        out[preset] = 1e3 * wall
+    return out
 
 
 def main() -> None:
@@ -311,13 +315,50 @@ def main() -> None:
     )
     all_tasks = tasks()
     chosen = args.task or list(all_tasks)
-    for name in chosen:
-        bench_task(all_tasks[name], args.sizes, timer)
+    rates = {name: bench_task(all_tasks[name], args.sizes, timer) for name in chosen}
     print()
+    grpo: dict[str, float] = {}
+    verl: dict[str, float] = {}
     if "detection" in chosen:
-        grpo_latency(all_tasks["detection"], timer)
+        grpo = grpo_latency(all_tasks["detection"], timer)
         if not args.no_verl:
-            verl_latency(all_tasks["detection"], timer)
+            verl = verl_latency(all_tasks["detection"], timer)
+    print_targets(rates, grpo, verl)
+
+
+def _check(name: str, value: float, target: float, unit: str, op: str = ">=") -> None:
+    met = {">=": value >= target, "<=": value <= target, "<": value < target}[op]
+    print(
+        f"{name}: {value:,.2f}{unit} (target {op} {target:,}{unit}) {'met' if met else 'NOT met'}"
+    )
+
+
+def print_targets(
+    rates: dict[str, dict[tuple[str, ...], float]], grpo: dict[str, float], verl: dict[str, float]
+) -> None:
+    """The targets of issue 16, each with the measured value (shared ground truths, warm
+    cache unless stated)."""
+    print("\n## targets (issue 16)")
+    for task, low in (("detection", 3.0), ("classification", 1.5)):
+        r = rates.get(task, {})
+        base = r.get(("released", "shared", "none", "8"))
+        for preset in ("default", "visual_rft"):
+            ours = r.get((preset, "shared", "warm", "8"))
+            if base and ours:
+                _check(f"{task} {preset}, calls of 8 / released", ours / base, low, "x")
+    r = rates.get("detection", {})
+    for mode in ("shared", "distinct"):
+        cold = r.get(("default", mode, "cold", str(N)))
+        base = r.get(("released", mode, "none", str(N)))
+        if cold and base:
+            _check(f"detection default, one cold call of {N:,} ({mode})", cold, 100_000, "/s")
+            _check(f"  ... over the released loop ({mode})", cold / base, 4.0, "x")
+    if "default warm" in grpo:
+        _check(
+            "detection default, GRPO batch of 512 (warm)", grpo["default warm"], 5.0, " ms", False
+        )
+    for preset, ms in verl.items():
+        _check(f"veRL manager per-sample latency, 8 concurrent ({preset})", ms, 1.0, " ms", "<")
 
 
 if __name__ == "__main__":
