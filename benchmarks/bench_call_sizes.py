@@ -355,7 +355,7 @@ def print_targets(
             _check(f"  ... over the released loop ({mode})", cold / base, 4.0, "x")
     if "default warm" in grpo:
         _check(
-            "detection default, GRPO batch of 512 (warm)", grpo["default warm"], 5.0, " ms", False
+            "detection default, GRPO batch of 512 (warm)", grpo["default warm"], 5.0, " ms", "<="
         )
     for preset, ms in verl.items():
         _check(f"veRL manager per-sample latency, 8 concurrent ({preset})", ms, 1.0, " ms", "<")
