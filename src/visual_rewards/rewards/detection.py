@@ -27,7 +27,7 @@ from visual_rewards.geometry.coords import CoordConfig
 from visual_rewards.geometry.matching import batched_greedy_match, batched_hungarian_match
 from visual_rewards.parsing.answers import DEFAULT_MAX_ITEMS
 from visual_rewards.parsing.batch import DetectionsBatch, parse_detections_batch
-from visual_rewards.rewards import paper
+from visual_rewards.rewards import paper, small_batch
 from visual_rewards.rewards.base import CoordOptions, Reward, RewardResult
 from visual_rewards.rewards.box_inputs import BoxRows, read_box_rows
 from visual_rewards.targets import BoxTarget
@@ -427,7 +427,11 @@ class DetectionReward(Reward):
         gt_rows: Sequence[FloatArray],
         targets: Sequence[BoxTarget | None],
     ) -> _Sums:
-        """The per-row sums of the whole batch, group by group (see :func:`_groups`)."""
+        """The per-row sums of the whole batch, group by group (see :func:`_groups`); small
+        calls take the identical plain-Python path (:mod:`visual_rewards.rewards.small_batch`)."""
+        small = small_batch.detection_sums(self, batch, gt_rows, targets)
+        if small is not None:
+            return _Sums(*small)
         n = len(batch)
         iou_sum, conf_sum = np.zeros(n), np.zeros(n)
         n_pred, n_unusable = batch.n_invalid.copy(), batch.n_invalid.copy()
