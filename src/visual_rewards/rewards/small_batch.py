@@ -159,6 +159,8 @@ def _terms(
     cost = config.unmatched_confidence == "cost"
     out = []
     for s, hit, ok in zip(scores, matched, usable, strict=True):
+        if ok and s != s and cost:  # no confidence: the worst one for the outcome
+            s = 0.0 if hit else 1.0
         if not ok or s != s:
             out.append(0.0)
             continue
