@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from visual_rewards.cli.errors import Terminated, UsageError
-from visual_rewards.parsing.dialects import AUTO, DIALECT_NAMES, DIALECTS
+from visual_rewards.cli.types import dialect_name
 
 __all__ = ["add_parser", "dialect_options", "parse_option", "run"]
 
@@ -63,8 +63,10 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument(
         "--dialect",
-        choices=[*DIALECT_NAMES, AUTO],
-        help="grounding dialect of the answers of the box and point tasks (docs/dialects.md); "
+        type=dialect_name,
+        metavar="NAME",
+        help="grounding dialect of the answers of the box and point tasks (docs/dialects.md; "
+        "'auto' picks only families it can tell apart); "
         "same as --option TASK.dialect=NAME for detection, grounding and pointing",
     )
     p.add_argument("--completion-field", default="completion")
@@ -107,6 +109,8 @@ def dialect_options(dialect: str | None) -> tuple[tuple[str, str], ...]:
     >>> len(dialect_options("molmo")), dialect_options(None)
     (3, ())
     """
+    from visual_rewards.parsing.dialects import AUTO, DIALECTS
+
     if dialect is None:
         return ()
     tasks = ["detection", "grounding"]
