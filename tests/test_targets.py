@@ -124,3 +124,110 @@ def test_unwrap_answer_is_the_first_closed_answer_block(text: str) -> None:
 
     match = re.search(r"<answer>(.*?)</answer>", text, re.DOTALL)  # the reference, tests only
     assert unwrap_answer(text) == (match.group(1) if match else text).strip()
+
+
+# --------------------------------------------------------------------------------------------
+# The ground-truth cache: only the general reader's result, bounded in entries and characters
+# --------------------------------------------------------------------------------------------
+
+
+def test_cache_holds_only_what_the_general_reader_reads() -> None:
+    from batch_check import general_detections
+
+    from visual_rewards import DetectionReward, targets
+    from visual_rewards.parsing import unwrap_answer
+
+    targets._STRING_CACHE.clear()
+    sols = [
+        "<answer>[{'Position1': [100, 100, 300, 300], 'Confidence': }]</answer>",
+        "<answer>[{'Position': [100, 100, 300, 300], 'Confidence': 1}]</answer>",
+        '[{"bbox_2d": [10, 20, 30, 40], "label": ""}]',
+        "<answer>[{'Position': [1, 2, 30, 40], 'Confidence': 1}, {'Position': [5, 5, 9, 9]}]</answer>",
+    ]
+    DetectionReward().score(["x"] * len(sols), sols)
+    assert len(targets._STRING_CACHE.entries) == len(sols)
+    for (text, cfg), target in targets._STRING_CACHE.entries.items():
+        want = general_detections(unwrap_answer(text), coords=cfg)
+        np.testing.assert_array_equal(target.raw_boxes, want.raw_boxes)
+        np.testing.assert_array_equal(target.boxes, want.boxes)
+
+
+def test_cache_is_bounded_in_characters() -> None:
+    from visual_rewards import targets
+
+    targets._STRING_CACHE.clear()
+    junk = " " * (1 << 20)
+    for k in range(300):  # 300 ground truths with 1 MiB of trailing text each
+        parse_box_target(f"<answer>[{k}, 0, {k + 10}, 10]</answer>{junk}")
+    assert targets._STRING_CACHE.chars == 0 and not targets._STRING_CACHE.entries
+    cache = targets._TargetCache(max_entries=1000, max_chars=10_000)
+    box = parse_box_target([1, 2, 3, 4])
+    for k in range(5000):
+        cache.put((f"{k:04d}" * 50, CoordConfig()), box)
+        assert cache.chars <= cache.max_chars and len(cache.entries) <= cache.max_entries
+
+
+_ORDER_SCRIPT = """
+import json, sys
+from visual_rewards import DetectionReward, GroundingReward
+from visual_rewards.targets import parse_box_target
+pairs = json.loads(sys.stdin.read())
+order = json.loads(sys.argv[1])
+if sys.argv[2] == "single-first":  # read every ground truth alone before scoring
+    for _, sol in pairs:
+        try:
+            parse_box_target(sol)
+        except ValueError:
+            pass
+out = {}
+for preset in ("default", "visual_rft"):
+    r = DetectionReward(preset)
+    res = r.score([pairs[i][0] for i in order], [pairs[i][1] for i in order])
+    for i, t in zip(order, res.total.tolist()):
+        out[f"{preset}/{i}"] = repr(t)
+print(json.dumps(out, sort_keys=True))
+"""
+
+
+def test_same_pairs_score_the_same_in_fresh_processes_in_any_order() -> None:
+    import json
+    import random
+    import subprocess
+    import sys
+    import warnings
+
+    think = "<think>looked</think>"
+    sols = [
+        "<answer>[{'Position1': [100, 100, 300, 300], 'Confidence': }]</answer>",
+        "<answer>[{'Position': [100, 100, 300, 300], 'Confidence': }.9}]</answer>",
+        "<answer>[{'Position': [100, 100, 300, 300], 'Confidence': 1}]</answer>",
+        '[{"bbox_2d": [100, 100, 300, 300], "label": "cat"}]',
+    ]
+    comps = [
+        think + "<answer>[{'Position': [100, 100, 300, 300], 'Confidence': 0.9}]</answer>",
+        think + "<answer>[{'Position1': [100, 100, 300, 300], 'Confidence': }]</answer>",
+        think + "<answer>[{'Position': [100, 100, 300, 300], 'Confidence': }.9}]</answer>",
+    ]
+    pairs = [[c, s] for c in comps for s in sols]
+    rng = random.Random(0)
+    runs = []
+    for mode in ("batch-first", "single-first", "batch-first"):
+        order = list(range(len(pairs)))
+        rng.shuffle(order)
+        proc = subprocess.run(
+            [sys.executable, "-c", _ORDER_SCRIPT, json.dumps(order), mode],
+            input=json.dumps(pairs),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        runs.append(proc.stdout)
+    assert runs[0] == runs[1] == runs[2]
+    from visual_rewards import DetectionReward
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        totals = DetectionReward().score([c for c, _ in pairs], [s for _, s in pairs]).total
+    here = {f"default/{i}": repr(t) for i, t in enumerate(totals.tolist())}
+    got = json.loads(runs[0])
+    assert {k: v for k, v in got.items() if k.startswith("default/")} == here

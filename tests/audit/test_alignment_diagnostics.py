@@ -49,7 +49,9 @@ def test_alignment_of_a_reward_that_is_its_metric() -> None:
     table = alignment(GroundingReward(), [[100, 100, 400, 400], [0, 0, 500, 900]], n=48, seed=1)
     rows = {r.score: r for r in table.rows}
     assert set(rows) == {"total", "iou", "format"}
-    assert rows["iou"].kendall_tau == pytest.approx(1.0) and rows["iou"].discordant == 0.0
+    # the metric is the first box's IoU (as `evaluate grounding` reads it); the default reward
+    # scores the worst box written, so it differs only on answers with several boxes
+    assert rows["iou"].kendall_tau > 0.8 and rows["iou"].discordant < 0.1
     assert rows["total"].pairs > 0 and 0.0 <= rows["total"].discordant <= 1.0
     assert json.loads(json.dumps(table.to_dict()))["rows"][0]["score"] == "total"
 

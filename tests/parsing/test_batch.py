@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from batch_check import check_batch
 from hypothesis import given, settings
@@ -74,4 +75,75 @@ canonicalish = st.builds(
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.one_of(canonicalish, answer, st.none()), min_size=1, max_size=8))
 def test_parse_detections_batch_equals_parse_detections(answers: list[str | None]) -> None:
+    check_batch(answers)
+
+
+# --------------------------------------------------------------------------------------------
+# One parser truth: mutated real answers, zero tolerance
+# --------------------------------------------------------------------------------------------
+
+REAL = [
+    "[{'Position': [100, 200, 300, 400], 'Confidence': 0.9}, {'Position': [5, 5, 50, 60], "
+    "'Confidence': 0.35}]",
+    '[{"Position": [10, 20, 30, 40], "Confidence": 1}]',
+    '[{"bbox_2d": [10, 20, 300, 400], "label": "cat"}, {"bbox_2d": [1, 2, 3, 4], "label": "dog"}]',
+    '```json\n[\n  {"bbox_2d": [12, 34, 56, 78], "label": "hot dog"}\n]\n```',
+    "[{'Position': [254, 10, 999, 1000], 'Confidence': 0.97, 'label': 'person'}]",
+    "(10,20),(30,40)",
+    "[100, 200, 300, 400]",
+    "No Objects",
+]
+ISSUE_CASES = [
+    "[{'Position1': [100, 100, 300, 300], 'Confidence': }]",
+    "[{'Position': [100, 100, 300, 300], 'Confidence': }.9}]",
+    "[{'Position': [100, 100, 300, 300], 'Confidence': }]",
+    "[{'Position': [100, 100, 300, 300], 'Confidence': 0.9}, {'Position': [1, 2, 3, 4], 'Confi",
+    '[{"bbox_2d": [10, 20, 30, 40], "label": ""}]',
+    '[{"bbox_2d": [10, 20, 30, 40], "label": "  "}]',
+    "[{'Position': [1e2, 2, 3, 4], 'Confidence': 0.5}]",
+    "[{'Position': [100, 100, 300, 300], 'Confidence': 0.9}}]",
+    "[{'Position': [-0, 100, 300, 300], 'Confidence': .5}]",
+    # found by fuzz/fuzz_differential.py: a brace inside a label ends the general reader's item
+    '[("bb_"}, {"bbox_2d": [1, 2, 3, 4], "label": "},g"}: [100]',
+    '[{"bbox_2d": [1, 2, 3, 4], "label": "a{b"}]',
+]
+PIECES = ["[", "]", "{", "}", ",", ":", "'", '"', " ", "\n", "1", "0.", "-", ".", "e", "}.9", ""]
+
+
+@st.composite
+def mutated(draw: Any) -> str:
+    """A real answer with mutations: a digit in a key, an emptied value, stray brackets and
+    punctuation, a truncation."""
+    text = draw(st.sampled_from(REAL + ISSUE_CASES))
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["insert", "delete", "truncate", "key_digit", "empty"]))
+        at = draw(st.integers(0, len(text)))
+        if kind == "insert":
+            text = text[:at] + draw(st.sampled_from(PIECES)) + text[at:]
+        elif kind == "delete":
+            text = text[:at] + text[at + draw(st.integers(1, 6)) :]
+        elif kind == "truncate":
+            text = text[:at]
+        elif kind == "key_digit":
+            for key in ("Position", "Confidence", "bbox_2d", "label"):
+                text = text.replace(key, key + draw(st.sampled_from(["1", "0", ""])), 1)
+        else:
+            for key in ("'Confidence': ", '"label": '):
+                start = text.find(key)
+                if start >= 0:
+                    end = start + len(key)
+                    stop = min(
+                        (i for i in (text.find(c, end) for c in ",}") if i >= 0), default=end
+                    )
+                    text = text[:end] + text[stop:]
+    return text
+
+
+def test_issue_cases_read_the_same_everywhere() -> None:
+    check_batch(ISSUE_CASES)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(mutated(), min_size=1, max_size=4))
+def test_fast_paths_equal_the_general_reader_on_mutated_answers(answers: list[str]) -> None:
     check_batch(answers)

@@ -191,7 +191,9 @@ def test_detection_confidence_is_monotone(scene: Any, data: Any, raise_to: float
     raised = [dict(it) for it in items]
     raised[k]["conf"] = raise_to
     before, later, ious = detection_pair(truth, items, raised)
-    if ious[k] > 0:  # matched: raising its confidence never lowers the total
+    if old is None:  # a box without a confidence counts as the worst one for its outcome:
+        assert later >= before - EPS  # writing any confidence never lowers the total
+    elif ious[k] > 0:  # matched: raising its confidence never lowers the total
         assert later >= before - EPS
     else:  # unmatched: raising its confidence never raises the total
         assert later <= before + EPS

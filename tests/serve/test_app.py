@@ -106,7 +106,7 @@ def test_an_option_another_task_lacks_is_422() -> None:
     [
         ServeConfig(task="detection", options=(("no_such_option", "1"),)),
         ServeConfig(task="counting", preset="visual_rft"),
-        ServeConfig(preset="visual-rft"),
+        ServeConfig(preset="paper"),
         ServeConfig(task="segmentation"),
     ],
 )

@@ -36,4 +36,17 @@ def adversarial_completions(size: int = MIB) -> dict[str, str]:
         "nested no objects": _wrap("['No Objects'" * (size // 13)),
         "whitespace": _wrap(" " * size),
         "unicode digits": _wrap("[" + "٣" * size + "]"),
+        # issue 13: the paper's format regex and answer extraction were quadratic on these
+        "think then answer opens": "<think>" + "</think><answer>" * (size // 16) + "x",
+        "answer opens": "<answer>" * (size // 8),
+        "answer per line": "<think>x</think>" + "<answer>x\n" * (size // 10) + "</answer>",
+        "invisible content": "<think>"
+        + "\u200b" * (size // 2)
+        + "</think><answer>"
+        + "\u00ad\u0301" * (size // 4)
+        + "</answer>",
+        "digits in keys": _wrap(
+            "[" + "{'Position1': [1, 2, 3, 4], 'Confidence': }, " * (size // 45) + "]"
+        ),
+        "hedged counts": _wrap("not 3 or about 4 to 5, " * (size // 23)),
     }

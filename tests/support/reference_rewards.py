@@ -293,7 +293,8 @@ def default(
 ) -> dict[str, float]:
     """The default preset, from docs/rewards/detection.md: Hungarian matching (ties to the box
     written first), unusable items (unreadable, confidence out of range, every copy of a
-    duplicate) cost as confident false positives, both components over G + U."""
+    duplicate) cost as confident false positives, a box without a confidence counts as the
+    worst confidence for its outcome (0 matched, 1 unmatched), both components over G + U."""
     fmt = strict_format(completion)
     _, gt, gt_labels = read_solution(solution)
     r = read_answer(split_answer(completion))
@@ -334,7 +335,9 @@ def default(
     iou_sum = 0.0
     conf_sum = -float(unusable)  # each costs as a box at confidence 1
     for (_, it), j in zip(preds, match, strict=True):
-        c = 0.0 if it["conf"] is None else it["conf"]
+        c = it["conf"]
+        if c is None:  # no confidence: the worst one for the box's outcome
+            c = 0.0 if j >= 0 else 1.0
         if j >= 0:
             iou_sum += iou(it["box"], gt[j])
             conf_sum += c if rule == "linear" else 1.0 - (1.0 - c) ** 2

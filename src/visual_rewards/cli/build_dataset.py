@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from visual_rewards.cli.errors import UsageError
-from visual_rewards.cli.score import DIALECT_CHOICES
+from visual_rewards.cli.types import dialect_name_no_auto
 from visual_rewards.geometry.coords import COORD_SPACES
 
 if TYPE_CHECKING:
@@ -83,7 +83,8 @@ def _detection_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--style", choices=_ANSWER_STYLES, default="visual_rft")
     p.add_argument(
         "--dialect",
-        choices=DIALECT_CHOICES[:-1],  # a dataset is written in one named dialect
+        type=dialect_name_no_auto,
+        metavar="NAME",
         help="grounding dialect of the prompt and of metadata.dialect_answer (docs/dialects.md)",
     )
     p.add_argument("--negatives", type=int, default=0, help="negative prompts per record")
@@ -165,7 +166,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--texts", choices=("all", "first"), default="all")
     p.add_argument(
         "--dialect",
-        choices=DIALECT_CHOICES[:-1],  # a dataset is written in one named dialect
+        type=dialect_name_no_auto,
+        metavar="NAME",
         help="grounding dialect of the prompt and of metadata.dialect_answer (docs/dialects.md)",
     )
     p.add_argument("--num-samples", type=int, default=None)

@@ -9,15 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from visual_rewards.cli.errors import Terminated, UsageError
+from visual_rewards.cli.types import dialect_name
 
-__all__ = ["DIALECT_CHOICES", "add_parser", "dialect_options", "parse_option", "run"]
-
-#: ``--dialect`` choices: :data:`visual_rewards.parsing.dialects.DIALECT_NAMES` and ``"auto"``
-#: (a test checks they agree; repeated so that ``--help`` does not import the parsers).
-DIALECT_CHOICES = (
-    "visual_rft", "qwen2vl", "qwen25vl", "qwen3vl", "internvl", "deepseek_vl2", "glm4v",
-    "paligemma", "florence2", "gemini", "molmo", "kosmos2", "minicpmv", "auto",
-)  # fmt: skip
+__all__ = ["add_parser", "dialect_options", "parse_option", "run"]
 
 
 def parse_option(text: str) -> tuple[str, str]:
@@ -45,7 +39,10 @@ def add_parser(subparsers: Any) -> None:
         "input field plus the scores, and prints a summary table. Exit code 1 when any line "
         "failed (see the errors file), 2 on a usage error (checked before any input is read).",
     )
-    p.add_argument("input", type=Path, help="JSONL (or .parquet) of model outputs")
+    p.add_argument(
+        "input",
+        help="JSONL (or .parquet) of model outputs; with --engine ray also a URL that Ray reads",
+    )
     p.add_argument("-o", "--output", type=Path, help="output JSONL (default INPUT.scored.jsonl)")
     p.add_argument("--errors", type=Path, help="errors JSONL (default OUTPUT.errors.jsonl)")
     p.add_argument("--task", help="task of every row (default: read the --task-field column)")
@@ -66,14 +63,24 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument(
         "--dialect",
-        choices=DIALECT_CHOICES,
-        help="grounding dialect of the answers of the box and point tasks (docs/dialects.md); "
+        type=dialect_name,
+        metavar="NAME",
+        help="grounding dialect of the answers of the box and point tasks (docs/dialects.md; "
+        "'auto' picks only families it can tell apart); "
         "same as --option TASK.dialect=NAME for detection, grounding and pointing",
     )
     p.add_argument("--completion-field", default="completion")
     p.add_argument("--solution-field", default="solution")
     p.add_argument("--result-field", default="scores", help="field added to every row")
     p.add_argument("--workers", type=int, default=1, help="scoring processes (default 1)")
+    p.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="local processes (default), or Ray Data on a local or existing Ray cluster "
+        "(pip install 'visual-rewards[ray]'); the output is the same bytes",
+    )
+    p.add_argument("--ray-address", help="--engine ray: an existing cluster (default: local)")
     p.add_argument("--chunk-size", type=int, default=1024, help="rows per batch call")
     p.add_argument("--max-line-bytes", type=int, default=1 << 24)
     p.add_argument("--format", choices=["auto", "jsonl", "parquet"], default="auto")
@@ -102,10 +109,10 @@ def dialect_options(dialect: str | None) -> tuple[tuple[str, str], ...]:
     >>> len(dialect_options("molmo")), dialect_options(None)
     (3, ())
     """
-    if dialect is None:
-        return ()
     from visual_rewards.parsing.dialects import AUTO, DIALECTS
 
+    if dialect is None:
+        return ()
     tasks = ["detection", "grounding"]
     if dialect == AUTO or DIALECTS[dialect].reads_points:
         tasks.append("pointing")
@@ -117,14 +124,30 @@ def _check_folder(path: Path | None, what: str) -> None:
         raise UsageError(f"{what} {path}: folder {path.parent} does not exist")
 
 
+def _check_source(args: argparse.Namespace) -> Path | str:
+    """The input: a local file, or (with ``--engine ray``) a URL; usage errors up front."""
+    if "://" in args.input:
+        if args.engine != "ray":
+            raise UsageError(f"{args.input}: a URL input needs --engine ray")
+        if args.output is None:
+            raise UsageError(f"{args.input}: a URL input needs -o OUTPUT")
+        source: Path | str = args.input
+    else:
+        source = Path(args.input)
+        if not source.is_file():
+            raise UsageError(f"input file not found: {args.input}")
+    if args.engine == "ray" and (args.workers != 1 or args.resume):
+        raise UsageError("--engine ray schedules its own workers: drop --workers and --resume")
+    return source
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``visual-rewards score``; 0 if every line was scored, 1 otherwise."""
     from visual_rewards.io.files import atomic_writer
     from visual_rewards.scoring import ScoreOptions, check_options, format_summary, score_file
 
-    if not args.input.is_file():
-        raise UsageError(f"input file not found: {args.input}")
-    output = args.output or args.input.with_name(args.input.stem + ".scored.jsonl")
+    source = _check_source(args)
+    output = args.output or Path(source).with_name(Path(source).stem + ".scored.jsonl")
     for path, what in ((output, "output"), (args.errors, "--errors"), (args.summary_json, "--summary-json")):  # fmt: skip
         _check_folder(path, what)
     if args.workers < 1:
@@ -146,16 +169,24 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     show = sys.stderr.isatty() if args.progress == "auto" else args.progress == "always"
     try:
-        summary = score_file(
-            args.input,
-            output,
-            opts,
-            errors_path=args.errors,
-            workers=args.workers,
-            progress=show,
-            input_format=args.format,
-            resume=args.resume,
-        )
+        if args.engine == "ray":
+            from visual_rewards.scoring_ray import score_file_ray
+
+            summary = score_file_ray(
+                source, output, opts, errors_path=args.errors, input_format=args.format,
+                address=args.ray_address,
+            )  # fmt: skip
+        else:
+            summary = score_file(
+                source,
+                output,
+                opts,
+                errors_path=args.errors,
+                workers=args.workers,
+                progress=show,
+                input_format=args.format,
+                resume=args.resume,
+            )
     except (ValueError, TypeError, ImportError) as exc:
         raise UsageError(str(exc)) from None
     except OSError as exc:

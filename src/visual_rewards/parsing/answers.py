@@ -215,7 +215,7 @@ def _dict_items(
         label = None
         if label_match is not None:
             raw = label_match.group(1) if label_match.group(1) is not None else label_match.group(2)
-            label = _unescape_label(raw or "")
+            label = _unescape_label(raw or "") or None  # a blank label is no label
         items.append(_Item(values, score, label, error))
     return items, False
 
@@ -270,14 +270,14 @@ _FAST_VRFT_RE = re.compile(
 )
 _FAST_BBOX_RE = re.compile(
     rf"""\{{\s*"bbox_2d"\s*:\s*\[{_FAST_NUM},{_FAST_NUM},{_FAST_NUM},{_FAST_NUM}\]\s*"""
-    r"""(?:,\s*"label"\s*:\s*"([^"\\]{0,256})"\s*)?\}"""
+    r"""(?:,\s*"label"\s*:\s*"([^"\\{}]{0,256})"\s*)?\}"""  # a brace in a label: general
 )
 
 
 _VRFT_FIELDS = operator.itemgetter(1, 2, 3, 4, 6)  # x1, y1, x2, y2, confidence of _FAST_VRFT_RE
 _NUMERIC = b"0123456789.-"
 _NUMERIC_ONLY = bytes(c if c in _NUMERIC else 32 for c in range(256))  # the rest -> space
-_SKELETONS: dict[tuple[int, bytes], bytes] = {}
+_TEMPLATES: dict[tuple[int, bytes], bytes] = {}
 #: ``float(token)`` for the tokens Visual-RFT answers are made of: integers 0-1000 and
 #: confidences with one or two decimals (a dict lookup is several times cheaper than float()).
 _COMMON_NUMBERS: dict[bytes, float] = {
@@ -292,24 +292,23 @@ def _canonical_values(data: bytes, n_items: int) -> list[float] | None:
     """Values of an answer written exactly as Python prints a Visual-RFT list, or None.
 
     The answer must be ``[{'Position': [x1, y1, x2, y2], 'Confidence': c}, …]`` (one quote
-    style, these spaces) once its digits, ``.`` and ``-`` are deleted, and every number must
-    be one that :func:`parse_number` reads (so the general reader would give the same result).
-    Two byte translations and a comparison replace the regex scan.
+    style, these spaces) with nothing but a number in each slot, and every number must be one
+    that :func:`parse_number` reads (so the general reader gives the same result). The numbers
+    are cut out with one byte translation, and the answer is rebuilt from them and compared
+    byte for byte, so a digit anywhere else (``'Position1'``) or an empty slot sends the answer
+    to the general reader.
     """
-    skeleton = data.translate(None, _NUMERIC)
-    quote = skeleton[2:3]
+    quote = data[2:3]
     key = (n_items, quote)
-    want = _SKELETONS.get(key)
-    if want is None:
+    template = _TEMPLATES.get(key)
+    if template is None:
         if quote not in (b"'", b'"') or n_items > 64:
             return None
         q = quote.decode()
-        item = f"{{{q}Position{q}: [, , , ], {q}Confidence{q}: }}"
-        want = _SKELETONS[key] = ("[" + ", ".join([item] * n_items) + "]").encode()
-    if skeleton != want:
-        return None
+        item = f"{{{q}Position{q}: [%s, %s, %s, %s], {q}Confidence{q}: %s}}"
+        template = _TEMPLATES[key] = ("[" + ", ".join([item] * n_items) + "]").encode()
     tokens = data.translate(_NUMERIC_ONLY).split()
-    if len(tokens) != 5 * n_items:
+    if len(tokens) != 5 * n_items or template % tuple(tokens) != data:
         return None
     values = list(map(_COMMON_NUMBERS.get, tokens))  # float(t) of the usual tokens, precomputed
     if None not in values:

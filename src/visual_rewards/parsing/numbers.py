@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 
 __all__ = ["HEDGE_WORDS", "MAX_NUMBER_CHARS", "NUMBER_WORDS", "parse_count", "parse_number"]
 
@@ -99,6 +100,24 @@ def _number_token(token: str) -> int | None:
     return int(whole)
 
 
+def _fold(text: str) -> str | None:
+    """``text`` without accents (combining marks), or None when it holds an invisible format
+    character or a letter outside ASCII: either could hide a hedge word (``"no\u200bt 3"``,
+    look-alike letters)."""
+    kept: list[str] = []
+    for ch in unicodedata.normalize("NFD", text):
+        category = unicodedata.category(ch)
+        if category == "Cf" or (ch.isalpha() and not ch.isascii()):
+            return None
+        if category not in _MARKS:
+            kept.append(ch)
+    return "".join(kept)
+
+
+#: Combining marks, taken off before a count is read (accents: ``"tr\u00e8s"`` -> ``"tres"``).
+_MARKS = frozenset({"Mn", "Me", "Mc"})
+
+
 def parse_count(answer: str | None) -> int | None:
     """Read a count from an answer, or None when it does not state exactly one count.
 
@@ -116,10 +135,22 @@ def parse_count(answer: str | None) -> int | None:
     (None, None, None, None)
     >>> parse_count("not 3"), parse_count("at least three"), parse_count("3+")
     (None, None, None)
+
+    Accents are taken off first (``"N\u0301ot 3"`` is ``"Not 3"``); an invisible format
+    character or a letter outside ASCII could hide a hedge word (``"no\u200bt 3"``,
+    look-alike letters), so such an answer is not a count.
+
+    >>> parse_count("N\u0301ot 3"), parse_count("n\u043et 3"), parse_count("no\u200bt 3")
+    (None, None, None)
+    >>> parse_count("Tr\u00e8s: 3"), parse_count("fi\u200bve")
+    (3, None)
     """
-    if answer is None or len(answer) > _MAX_CHARS or not _HEDGE_CHARS.isdisjoint(answer):
+    if answer is None or len(answer) > _MAX_CHARS:
         return None
-    tokens = _TOKEN_RE.findall(answer.lower())
+    text = _fold(answer)
+    if text is None or not _HEDGE_CHARS.isdisjoint(text):
+        return None
+    tokens = _TOKEN_RE.findall(text.lower())
     if "+" in tokens or not HEDGE_WORDS.isdisjoint(tokens):
         return None
     values: list[int] = []

@@ -27,7 +27,7 @@ from visual_rewards.geometry.coords import CoordConfig
 from visual_rewards.geometry.matching import batched_greedy_match, batched_hungarian_match
 from visual_rewards.parsing.answers import DEFAULT_MAX_ITEMS
 from visual_rewards.parsing.batch import DetectionsBatch, parse_detections_batch
-from visual_rewards.rewards import paper
+from visual_rewards.rewards import paper, small_batch
 from visual_rewards.rewards.base import CoordOptions, Reward, RewardResult
 from visual_rewards.rewards.box_inputs import BoxRows, read_box_rows
 from visual_rewards.targets import BoxTarget
@@ -200,13 +200,19 @@ def _matched_values(iou: FloatArray, match: IntArray) -> FloatArray:
 def _confidence_terms(
     scores: FloatArray, matched: BoolArray, valid: BoolArray, rule: str, unmatched: str
 ) -> FloatArray:
-    """``(k, W)``: each valid prediction's confidence term (0 without a confidence).
+    """``(k, W)``: each valid prediction's confidence term.
 
     Matched: ``c`` (linear) or ``1 - (1 - c)²`` (Brier). Unmatched, ``"complement"`` (the
     paper's): ``1 - c`` or ``1 - c²``; ``"cost"``: the same minus 1, ``-c`` or ``-c²`` (a
-    shift by a function of the outcome alone, so the Brier rule stays proper).
+    shift by a function of the outcome alone, so the Brier rule stays proper). A box without a
+    confidence adds 0 under ``"complement"``; under ``"cost"`` it counts as the worst
+    confidence for its outcome (0 when matched, 1 when not), so leaving a confidence out never
+    pays more than writing one.
     """
     has_score = ~np.isnan(scores)
+    if unmatched == "cost":
+        scores = np.where(has_score, scores, np.where(matched, 0.0, 1.0))
+        has_score = np.ones_like(has_score)
     s = np.where(has_score, scores, 0.0)
     if rule == "linear":
         hit, miss = s, 1.0 - s
@@ -421,7 +427,11 @@ class DetectionReward(Reward):
         gt_rows: Sequence[FloatArray],
         targets: Sequence[BoxTarget | None],
     ) -> _Sums:
-        """The per-row sums of the whole batch, group by group (see :func:`_groups`)."""
+        """The per-row sums of the whole batch, group by group (see :func:`_groups`); small
+        calls take the identical plain-Python path (:mod:`visual_rewards.rewards.small_batch`)."""
+        small = small_batch.detection_sums(self, batch, gt_rows, targets)
+        if small is not None:
+            return _Sums(*small)
         n = len(batch)
         iou_sum, conf_sum = np.zeros(n), np.zeros(n)
         n_pred, n_unusable = batch.n_invalid.copy(), batch.n_invalid.copy()
