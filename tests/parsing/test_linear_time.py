@@ -68,6 +68,13 @@ MODEL_TEXT: dict[tuple[str, str], list[Family]] = {
     ("visual_rewards.parsing.numbers", "_TOKEN_RE"): [_rep("1."), _rep("a1+"), _rep("+-")],
     ("visual_rewards.parsing.completion", "_SPACES_RE"): [_rep(" "), _rep(" x")],
     ("visual_rewards.geometry.labels", "_NON_WORD_RE"): [_rep(" _"), _rep("a_")],
+    ("visual_rewards.rewards.paper", "_LISA_BOX_RE"): [
+        _rep("(1,"),
+        _rep("(1, 2),"),
+        _rep("( 1 , 2 ) , ( 3 ,"),
+        _rep("(" + " " * 5),
+    ],
+    ("visual_rewards.rewards.paper", "_LONG_NUMBER_RE"): [_rep("1"), _rep("12a")],
 }
 #: Patterns the package only ever matches at a position (an unanchored scan of them would be
 #: quadratic on a run without a comma, so they must stay anchored).

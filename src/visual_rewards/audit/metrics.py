@@ -220,6 +220,8 @@ def _classification_metric(answer: str | None, target: Any, ctx: MetricContext) 
     return 1.0 if match_label(answer, names, ctx.labels) else 0.0
 
 
+# The metric reads counts with its own, independent reader on purpose (it judges the counting
+# reward, whose reader is parsing.numbers.parse_count: sharing that code would hide its bugs).
 _UNITS = {
     w: i
     for i, w in enumerate(
