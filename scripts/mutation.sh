@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Mutation testing of the core, one module at a time, each against its own tests.
+#
+#   scripts/mutation.sh                      # every core module (about 25 min on 2 cores)
+#   scripts/mutation.sh coords boxes         # some of them
+#   scripts/mutation.sh --list               # the modules and the tests each one runs
+#   MUTATION_JOBS=4 scripts/mutation.sh      # mutants run in parallel (default: 2)
+#
+# Needs mutmut (`pip install -e '.[mutation]'`). Each module is mutated in a scratch copy of the
+# tree, build/mutation/<module>/, whose pyproject.toml narrows [tool.mutmut] to that module and
+# its tests; the work tree itself is never modified. Prints, per module, killed/total/score,
+# where mutants listed in mutation/equivalent.md count as killed, and the surviving mutants
+# (`cd build/mutation/<module> && mutmut show <name>` prints one's diff). Exits 1 when a module
+# scores under the target (90%), 2 on a usage error. Not part of scripts/test.sh: it is slow.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+work="${MUTATION_DIR:-$root/build/mutation}"
+jobs="${MUTATION_JOBS:-2}"
+target="${MUTATION_TARGET:-90}"
+
+# module name -> "source file|its own tests (space-separated)". One place for the scope.
+declare -A MODULES=(
+  [coords]="geometry/coords.py|tests/geometry/test_coords.py tests/geometry/test_coords_mutants.py"
+  [boxes]="geometry/boxes.py|tests/geometry/test_boxes.py tests/geometry/test_boxes_mutants.py"
+  [matching]="geometry/matching.py|tests/geometry/test_matching.py tests/geometry/test_matching_mutants.py"
+  [labels]="geometry/labels.py|tests/geometry/test_labels_mutants.py tests/rewards/test_classification.py"
+  [completion]="parsing/completion.py|tests/parsing"
+  [numbers]="parsing/numbers.py|tests/parsing"
+  [answers]="parsing/answers.py|tests/parsing"
+  [batch]="parsing/batch.py|tests/parsing"
+  [detection]="rewards/detection.py|tests/rewards/test_detection.py tests/rewards/test_detection_mutants.py"
+  [classification]="rewards/classification.py|tests/rewards/test_classification.py tests/rewards/test_classification_mutants.py"
+)
+ORDER=(coords boxes matching labels completion numbers answers batch detection classification)
+
+if [[ "${1:-}" == "--list" ]]; then
+  for m in "${ORDER[@]}"; do
+    printf '%-15s src/visual_rewards/%-26s %s\n' "$m" "${MODULES[$m]%%|*}" "${MODULES[$m]#*|}"
+  done
+  exit 0
+fi
+selected=("$@")
+[[ ${#selected[@]} -eq 0 ]] && selected=("${ORDER[@]}")
+for m in "${selected[@]}"; do
+  if [[ -z "${MODULES[$m]:-}" ]]; then
+    echo "mutation.sh: unknown module '$m'; known: ${ORDER[*]}" >&2
+    exit 2
+  fi
+done
+command -v mutmut >/dev/null || { echo "mutation.sh: mutmut not found (pip install -e '.[mutation]')" >&2; exit 2; }
+
+# the tree as the tests see it: no PYTHONPATH pointing at another checkout
+unset PYTHONPATH
+start_all=$(date +%s)
+for m in "${selected[@]}"; do
+  src="src/visual_rewards/${MODULES[$m]%%|*}"
+  read -r -a tests <<<"${MODULES[$m]#*|}"
+  dir="$work/$m"
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  cp -r src tests pyproject.toml "$dir/"
+  find "$dir" -name __pycache__ -prune -exec rm -rf {} +
+  python - "$dir/pyproject.toml" "$src" "${tests[@]}" <<'EOF'
+import json, re, sys
+path, src, tests = sys.argv[1], sys.argv[2], sys.argv[3:]
+text = open(path, encoding="utf-8").read()
+for key, value in (("only_mutate", [src]), ("pytest_add_cli_args_test_selection", tests)):
+    text, n = re.subn(rf"(?m)^{key} = .*$", f"{key} = {json.dumps(value)}", text)
+    assert n == 1, f"[tool.mutmut] {key} not found once in pyproject.toml"
+open(path, "w", encoding="utf-8").write(text)
+EOF
+  echo "== $m: $src against ${tests[*]}"
+  t0=$(date +%s)
+  (cd "$dir" && mutmut run --max-children "$jobs" >"$dir/run.log" 2>&1) || {
+    echo "mutation.sh: mutmut failed for $m; see $dir/run.log" >&2
+    tail -20 "$dir/run.log" >&2
+    exit 1
+  }
+  (cd "$dir" && mutmut results --all true >"$dir/results.txt")
+  echo "   $(( $(date +%s) - t0 )) s"
+done
+
+python - "$work" "$target" "$(( $(date +%s) - start_all ))" "${selected[@]}" <<'EOF'
+import pathlib, re, sys
+work, target, seconds, modules = pathlib.Path(sys.argv[1]), float(sys.argv[2]), sys.argv[3], sys.argv[4:]
+# mutation/equivalent.md: one "- `mutant name` -- reason" bullet per equivalent mutant
+equivalent = set(re.findall(r"(?m)^- `([\w.]+__mutmut_\d+)`", pathlib.Path("mutation/equivalent.md").read_text()))
+KILLED = {"killed", "timeout", "caught by type check", "segfault"}
+rows, failing, stale = [], [], []
+for m in modules:
+    statuses = dict(
+        line.strip().rsplit(": ", 1) for line in (work / m / "results.txt").read_text().splitlines() if ": " in line
+    )
+    killed = sum(s in KILLED for s in statuses.values())
+    equiv = [k for k, s in statuses.items() if s not in KILLED and k in equivalent]
+    stale += [k for k, s in statuses.items() if s in KILLED and k in equivalent]
+    survivors = sorted((k, s) for k, s in statuses.items() if s not in KILLED and k not in equivalent)
+    total = len(statuses)
+    score = 100.0 * (killed + len(equiv)) / total if total else 100.0
+    rows.append((m, killed, len(equiv), total, score, survivors))
+    if score < target:
+        failing.append(m)
+print(f"\n{'module':<15} {'killed':>7} {'equiv':>6} {'total':>6} {'score':>7}")
+for m, killed, equiv, total, score, _ in rows:
+    print(f"{m:<15} {killed:>7} {equiv:>6} {total:>6} {score:>6.1f}%")
+print(f"(score = (killed + listed equivalent) / total; {seconds} s)")
+for m, *_, survivors in rows:
+    for name, status in survivors:
+        print(f"  {m}: {name}: {status}")
+for name in stale:
+    print(f"  note: {name} is listed as equivalent but was killed; drop it from mutation/equivalent.md")
+if failing:
+    print(f"under {target:.0f}%: {', '.join(failing)}")
+    sys.exit(1)
+EOF

@@ -1,0 +1,254 @@
+"""``match_label`` with real label sets, margins, cutoffs and edit limits; ``LabelSet`` lookups.
+
+Written against the mutants that survived the classification tests: those call the reward,
+which takes its own fast path for exact answers, and never called ``match_label`` with a label
+set (so deleting ``truth_index = found`` went unnoticed: the ground truth then competes with
+itself and every near match fails). Each verdict here is also checked against the slow
+reference rule of ``tests/support/reference_classification.py``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from reference_classification import ref_match
+
+from visual_rewards.geometry.labels import (
+    LabelSet,
+    compact_label,
+    label_similarity,
+    match_label,
+    match_normalized,
+    normalize_label,
+)
+
+# Real class names (Oxford pets and flowers, Stanford cars), with near neighbours on purpose.
+NAMES = [
+    "Abyssinian",
+    "Bengal",
+    "Birman",
+    "Bombay",
+    "British Shorthair",
+    "Egyptian Mau",
+    "Maine Coon",
+    "Persian",
+    "Ragdoll",
+    "Russian Blue",
+    "Siamese",
+    "Sphynx",
+    "american bulldog",
+    "american pit bull terrier",
+    "basset hound",
+    "beagle",
+    "boxer",
+    "chihuahua",
+    "english cocker spaniel",
+    "english setter",
+    "german shorthaired",
+    "great pyrenees",
+    "pug",
+    "pink primrose",
+    "sweet pea",
+    "rose",
+    "desert-rose",
+    "camellia",
+    "canna lily",
+    "daffodil",
+    "2012 BMW M3 Coupe",
+    "2012 BMW 1 Series Coupe",
+    "2012 Audi R8 Coupe",
+    "2012 Audi S5 Coupe",
+]
+LABELS = LabelSet(NAMES)
+
+
+def _edit(text: str, ops: list[tuple[int, int, str]]) -> str:
+    """Apply edits ``(kind, position, char)``: 0 substitute, 1 insert, 2 delete, 3 swap."""
+    s = list(text)
+    for kind, pos, ch in ops:
+        if not s:
+            break
+        i = pos % len(s)
+        if kind == 0:
+            s[i] = ch
+        elif kind == 1:
+            s.insert(i, ch)
+        elif kind == 2 and len(s) > 1:
+            del s[i]
+        elif kind == 3 and i + 1 < len(s):
+            s[i], s[i + 1] = s[i + 1], s[i]
+    return "".join(s)
+
+
+edits = st.lists(
+    st.tuples(st.integers(0, 3), st.integers(0, 60), st.sampled_from("aeiourstnx ")),
+    max_size=3,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    truth=st.sampled_from(NAMES),
+    ops=edits,
+    cutoff=st.sampled_from([0.85, 0.8, 0.9, 0.5]),
+    margin=st.sampled_from([0.01, 0.0, 0.05, 0.15]),
+    max_edits=st.sampled_from([2, 1, 3]),
+)
+def test_match_label_equals_the_reference_rule(
+    truth: str, ops: list[tuple[int, int, str]], cutoff: float, margin: float, max_edits: int
+) -> None:
+    answer = _edit(truth, ops)
+    got = match_label(answer, truth, LABELS, cutoff=cutoff, margin=margin, max_edits=max_edits)
+    want = ref_match(answer, [truth], NAMES, cutoff=cutoff, margin=margin, max_edits=max_edits)
+    assert got == want
+
+
+@pytest.mark.parametrize(
+    ("answer", "truth"),
+    [
+        ("camelia", "camellia"),  # one deletion
+        ("camlelia", "camellia"),  # one swap
+        ("Abysinian", "Abyssinian"),
+        ("Egyptain Mau", "Egyptian Mau"),
+        ("Russain Blue", "Russian Blue"),
+        ("2012 BMW M3 Coupr", "2012 BMW M3 Coupe"),
+        ("englsh setter", "english setter"),  # "setter" is no class: not refused for it
+        ("desert rse", "desert-rose"),  # "rose" is part of the truth's own name
+    ],
+)
+def test_near_matches_with_a_label_set(answer: str, truth: str) -> None:
+    assert match_label(answer, truth, LABELS)
+    assert not match_label(answer, truth, LABELS, fuzzy=False)
+    assert not match_label(answer, truth)  # no label set: exact only
+
+
+@pytest.mark.parametrize(
+    ("answer", "truth"),
+    [
+        ("Bengal", "Birman"),  # exactly another class
+        ("Birman", "Bombay"),
+        ("pug", "boxer"),
+        ("2012 Audi S5 Coupe", "2012 Audi R8 Coupe"),
+        ("2012 Audi R8 Coupe pug", "2012 Audi R8 Coupe"),  # names a second class
+        ("pink primrose rose", "pink primrose"),
+        ("2012 Audi R5 Coupe", "2012 Audi R8 Coupe"),  # as near to S5 as to R8: ties lose
+        ("sweet pee", "rose"),  # far from the truth
+    ],
+)
+def test_refusals_with_a_label_set(answer: str, truth: str) -> None:
+    assert not match_label(answer, truth, LABELS)
+
+
+def test_margin_cutoff_and_edit_limit() -> None:
+    # "2012 Audi R8 Coup" is 1 edit from R8 (17/18 = 0.944) and 3 from S5 (15/18 = 0.833):
+    # the truth leads by 2/18 = 0.111 in similarity
+    ans = "2012 Audi R8 Coup"
+    assert match_label(ans, "2012 Audi R8 Coupe", LABELS)
+    assert match_label(ans, "2012 Audi R8 Coupe", LABELS, margin=0.1)
+    assert not match_label(ans, "2012 Audi R8 Coupe", LABELS, margin=0.12)
+    assert match_label(ans, "2012 Audi R8 Coupe", LABELS, margin=2 / 18)  # "at least" margin
+    assert match_label(ans, "2012 Audi R8 Coupe", LABELS, margin=0.0)
+    # two edits of "english setter" (14 characters): 12/14 = 0.857
+    two = "englsh settr"
+    assert label_similarity(normalize_label(two), "english setter") == pytest.approx(12 / 14)
+    assert match_label(two, "english setter", LABELS)
+    assert match_label(two, "english setter", LABELS, cutoff=12 / 14)  # the cutoff is inclusive
+    assert not match_label(two, "english setter", LABELS, cutoff=0.86)
+    assert not match_label(two, "english setter", LABELS, max_edits=1)
+    three = "englsh settr spaniel"  # far more than two edits
+    assert not match_label(three, "english setter", LABELS, cutoff=0.1, max_edits=2)
+
+
+def test_aliases_and_truths_written_differently() -> None:
+    assert match_label("Carlin", ["pug", "carlin"], LABELS)  # an alias, exactly
+    assert match_label("carlin dgo", ["pug", "carlin dog"], LABELS)  # near the alias
+    assert match_label("DesertRose", "desert-rose", LABELS)  # compact form of the truth
+    assert match_label("desert rose", "DesertRose", LABELS)  # truth written compact
+    assert not match_label("", "pug", LABELS)
+    assert not match_label("  --  ", "pug", LABELS)
+    with pytest.raises(ValueError, match="non-empty"):
+        match_label("pug", [], LABELS)
+    with pytest.raises(ValueError, match="non-empty"):
+        match_label("pug", ["pug", ""], LABELS)
+    with pytest.raises(ValueError, match="not in the label set"):
+        match_label("pug", "poodle", LABELS)
+
+
+def test_match_normalized_on_keys() -> None:
+    gt = LABELS.index_of("camellia")
+    assert gt is not None
+    assert match_normalized("camelia", ("camellia",), gt, LABELS)
+    assert not match_normalized("camelia", ("camellia",), -1, LABELS)  # competes with itself
+    assert match_normalized("camellia", ("camellia",), gt, None)
+    assert match_normalized("canna lily", ("cannalily",), -1, None)  # compact forms meet
+    assert not match_normalized("canna", ("canna lily",), -1, None)
+
+
+def test_label_set_lookups() -> None:
+    assert len(LABELS) == len(NAMES)
+    assert LABELS.labels == tuple(NAMES) and LABELS.keys[0] == "abyssinian"
+    assert LABELS.index_of("british_shorthair") == NAMES.index("British Shorthair")
+    assert LABELS.index_of("BritishShorthair") == NAMES.index("British Shorthair")
+    assert LABELS.lookup("desertrose") == NAMES.index("desert-rose")
+    assert LABELS.lookup("desert rose") == NAMES.index("desert-rose")
+    assert LABELS.lookup("poodle") is None
+    assert repr(LABELS) == f"LabelSet(['Abyssinian', 'Bengal', 'Birman', ...], n={len(NAMES)})"
+    assert repr(LabelSet(["a", "b"])) == "LabelSet(['a', 'b'], n=2)"
+    assert repr(LabelSet(["a", "b", "c"])) == "LabelSet(['a', 'b', 'c'], n=3)"
+    assert LABELS.mentions("a pug and a boxer") == [
+        (1, 2, NAMES.index("pug")),
+        (4, 5, NAMES.index("boxer")),
+    ]
+    assert LABELS.mentions("pink primrose") == [(0, 2, NAMES.index("pink primrose"))]
+    assert LABELS.mentions("pink") == []
+
+
+def test_best_other() -> None:
+    rose = NAMES.index("rose")
+    key = "rse"
+    # "rose" is excluded: the best other class within reach, or -1.0
+    assert LABELS.best_other(key, rose, 0.5) == -1.0
+    assert LABELS.best_other("rose", -1, 0.9) == 1.0
+    assert LABELS.best_other("rose", rose, 0.0) == pytest.approx(
+        max(label_similarity("rose", k) for i, k in enumerate(LABELS.keys) if i != rose)
+    )
+    bengal = NAMES.index("Bengal")
+    # Bengal (6 letters) is reachable from "bangal" only through the length slice
+    assert LABELS.best_other("bangal", -1, 0.8) == pytest.approx(5 / 6)
+    assert LABELS.best_other("bangal", bengal, 0.8) == -1.0
+
+
+def test_label_set_construction_errors(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"'Sweet pea' \(index 0\) and 'sweet_pea' \(index 1\)"):
+        LabelSet(["Sweet pea", "sweet_pea"])
+    with pytest.raises(ValueError, match=r"'--' \(index 1\) is empty"):
+        LabelSet(["rose", "--"])
+    with pytest.raises(TypeError, match="int: 3"):
+        LabelSet(["rose", 3])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="from_file"):
+        LabelSet(Path("names.txt"))  # type: ignore[arg-type]
+    path = tmp_path / "names.txt"
+    path.write_text("Rosé\n\n  Canna lily \n", encoding="utf-8")
+    assert LabelSet.from_file(path).labels == ("Rosé", "Canna lily")
+    assert LabelSet.from_file(str(path)).keys == ("rose", "canna lily")
+
+
+def test_compact_forms_of_several_classes() -> None:
+    ls = LabelSet(["ab c", "a bc", "x y", "xy z"])
+    assert ls.lookup("abc") is None  # two classes share it: neither
+    assert ls.lookup("xy") == 2  # one class has it
+    assert ls.lookup("xyz") == 3
+
+
+def test_normalize_label_non_ascii_and_apostrophes() -> None:
+    assert normalize_label("Colt\u2019s foot") == "colts foot"
+    assert normalize_label("Colt\u02bcs foot") == "colts foot"
+    assert normalize_label("Colt`s Fóot") == "colts foot"
+    assert normalize_label("Crème_Brûlée") == "creme brulee"
+    assert normalize_label("STRAẞE") == "strasse"  # case folding, not lower()
+    assert normalize_label("Ǆ") == "dz"  # NFKD compatibility decomposition
+    assert normalize_label("  É—x  ") == "e x"
+    assert compact_label("a b  c") == "abc"
