@@ -24,22 +24,28 @@ BOX = [[100.0, 50.0, 300.0, 200.0]]
 
 
 @pytest.mark.parametrize(
-    ("cfg", "scale"),
+    ("coords", "image_size", "pixels", "scale"),
     [
-        (CoordConfig("norm1000"), (1000.0, 1000.0)),
-        (CoordConfig("normalized"), (1.0, 1.0)),
-        (CoordConfig("pixel", image_size=(640, 480)), (640.0, 480.0)),
-        (CoordConfig("pixel", image_size=(1, 1)), (1.0, 1.0)),  # the smallest image is valid
+        ("norm1000", None, {}, (1000.0, 1000.0)),
+        ("normalized", None, {}, (1.0, 1.0)),
+        ("pixel", (640, 480), {}, (640.0, 480.0)),
+        ("pixel", (1, 1), {}, (1.0, 1.0)),  # the smallest image is valid
+        ("pixel", (1, 7), {}, (1.0, 7.0)),
+        ("pixel", (7, 1), {}, (7.0, 1.0)),
         # smart_resize(480, 640) = (476, 644): width first in the scale
-        (CoordConfig("qwen25vl", image_size=(640, 480)), (644.0, 476.0)),
-        (CoordConfig("qwen25vl", image_size=(1920, 1080)), (1316.0, 728.0)),
+        ("qwen25vl", (640, 480), {}, (644.0, 476.0)),
+        ("qwen25vl", (1920, 1080), {}, (1316.0, 728.0)),
         # min_pixels reaches smart_resize: a 10x10 image stays one 28x28 patch at 28*28
-        (CoordConfig("qwen25vl", image_size=(10, 10)), (56.0, 56.0)),
-        (CoordConfig("qwen25vl", image_size=(10, 10), min_pixels=28 * 28), (28.0, 28.0)),
-        (CoordConfig("qwen25vl", image_size=(1920, 1080), max_pixels=28 * 28 * 64), (280.0, 168.0)),
+        ("qwen25vl", (10, 10), {}, (56.0, 56.0)),
+        ("qwen25vl", (10, 10), {"min_pixels": 28 * 28}, (28.0, 28.0)),
+        ("qwen25vl", (1920, 1080), {"max_pixels": 28 * 28 * 64}, (280.0, 168.0)),
     ],
 )
-def test_scale_absolute(cfg: CoordConfig, scale: tuple[float, float]) -> None:
+def test_scale_absolute(
+    coords: str, image_size: tuple[int, int] | None, pixels: dict[str, int], scale: tuple[float, float]
+) -> None:
+    # configs are built inside the test: values built at import time would not see a mutant
+    cfg = CoordConfig(coords, image_size, **pixels)  # type: ignore[arg-type]
     assert cfg.scale() == scale
     assert all(isinstance(v, float) for v in cfg.scale())
 
@@ -119,8 +125,8 @@ def test_smart_resize_sizes_of_one_pixel_and_the_aspect_limit() -> None:
     assert smart_resize(1, 1) == (56, 56)
     assert smart_resize(1, 200) == (28, 196)  # exactly 200:1 is accepted
     assert smart_resize(200, 1) == (196, 28)
-    with pytest.raises(ValueError, match=r"at most 200, got 201\.0"):
-        smart_resize(1, 201)
+    with pytest.raises(ValueError, match=r"at most 200, got 250\.0"):
+        smart_resize(2, 500)
 
 
 def test_smart_resize_area_exactly_at_the_bounds_is_kept() -> None:

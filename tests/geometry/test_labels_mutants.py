@@ -62,7 +62,11 @@ NAMES = [
     "2012 Audi R8 Coupe",
     "2012 Audi S5 Coupe",
 ]
-LABELS = LabelSet(NAMES)
+
+
+def _labels() -> LabelSet:
+    """A fresh label set: one built at import time would be built before a mutant is active."""
+    return LabelSet(NAMES)
 
 
 def _edit(text: str, ops: list[tuple[int, int, str]]) -> str:
@@ -101,7 +105,7 @@ def test_match_label_equals_the_reference_rule(
     truth: str, ops: list[tuple[int, int, str]], cutoff: float, margin: float, max_edits: int
 ) -> None:
     answer = _edit(truth, ops)
-    got = match_label(answer, truth, LABELS, cutoff=cutoff, margin=margin, max_edits=max_edits)
+    got = match_label(answer, truth, _labels(), cutoff=cutoff, margin=margin, max_edits=max_edits)
     want = ref_match(answer, [truth], NAMES, cutoff=cutoff, margin=margin, max_edits=max_edits)
     assert got == want
 
@@ -120,8 +124,8 @@ def test_match_label_equals_the_reference_rule(
     ],
 )
 def test_near_matches_with_a_label_set(answer: str, truth: str) -> None:
-    assert match_label(answer, truth, LABELS)
-    assert not match_label(answer, truth, LABELS, fuzzy=False)
+    assert match_label(answer, truth, _labels())
+    assert not match_label(answer, truth, _labels(), fuzzy=False)
     assert not match_label(answer, truth)  # no label set: exact only
 
 
@@ -139,86 +143,86 @@ def test_near_matches_with_a_label_set(answer: str, truth: str) -> None:
     ],
 )
 def test_refusals_with_a_label_set(answer: str, truth: str) -> None:
-    assert not match_label(answer, truth, LABELS)
+    assert not match_label(answer, truth, _labels())
 
 
 def test_margin_cutoff_and_edit_limit() -> None:
     # "2012 Audi R8 Coup" is 1 edit from R8 (17/18 = 0.944) and 3 from S5 (15/18 = 0.833):
     # the truth leads by 2/18 = 0.111 in similarity
     ans = "2012 Audi R8 Coup"
-    assert match_label(ans, "2012 Audi R8 Coupe", LABELS)
-    assert match_label(ans, "2012 Audi R8 Coupe", LABELS, margin=0.1)
-    assert not match_label(ans, "2012 Audi R8 Coupe", LABELS, margin=0.12)
-    assert match_label(ans, "2012 Audi R8 Coupe", LABELS, margin=2 / 18)  # "at least" margin
-    assert match_label(ans, "2012 Audi R8 Coupe", LABELS, margin=0.0)
+    assert match_label(ans, "2012 Audi R8 Coupe", _labels())
+    assert match_label(ans, "2012 Audi R8 Coupe", _labels(), margin=0.1)
+    assert not match_label(ans, "2012 Audi R8 Coupe", _labels(), margin=0.12)
+    assert match_label(ans, "2012 Audi R8 Coupe", _labels(), margin=2 / 18)  # "at least" margin
+    assert match_label(ans, "2012 Audi R8 Coupe", _labels(), margin=0.0)
     # two edits of "english setter" (14 characters): 12/14 = 0.857
     two = "englsh settr"
     assert label_similarity(normalize_label(two), "english setter") == pytest.approx(12 / 14)
-    assert match_label(two, "english setter", LABELS)
-    assert match_label(two, "english setter", LABELS, cutoff=12 / 14)  # the cutoff is inclusive
-    assert not match_label(two, "english setter", LABELS, cutoff=0.86)
-    assert not match_label(two, "english setter", LABELS, max_edits=1)
+    assert match_label(two, "english setter", _labels())
+    assert match_label(two, "english setter", _labels(), cutoff=12 / 14)  # the cutoff is inclusive
+    assert not match_label(two, "english setter", _labels(), cutoff=0.86)
+    assert not match_label(two, "english setter", _labels(), max_edits=1)
     three = "englsh settr spaniel"  # far more than two edits
-    assert not match_label(three, "english setter", LABELS, cutoff=0.1, max_edits=2)
+    assert not match_label(three, "english setter", _labels(), cutoff=0.1, max_edits=2)
 
 
 def test_aliases_and_truths_written_differently() -> None:
-    assert match_label("Carlin", ["pug", "carlin"], LABELS)  # an alias, exactly
-    assert match_label("carlin dgo", ["pug", "carlin dog"], LABELS)  # near the alias
-    assert match_label("DesertRose", "desert-rose", LABELS)  # compact form of the truth
-    assert match_label("desert rose", "DesertRose", LABELS)  # truth written compact
-    assert not match_label("", "pug", LABELS)
-    assert not match_label("  --  ", "pug", LABELS)
+    assert match_label("Carlin", ["pug", "carlin"], _labels())  # an alias, exactly
+    assert match_label("carlin dgo", ["pug", "carlin dog"], _labels())  # near the alias
+    assert match_label("DesertRose", "desert-rose", _labels())  # compact form of the truth
+    assert match_label("desert rose", "DesertRose", _labels())  # truth written compact
+    assert not match_label("", "pug", _labels())
+    assert not match_label("  --  ", "pug", _labels())
     with pytest.raises(ValueError, match="non-empty"):
-        match_label("pug", [], LABELS)
+        match_label("pug", [], _labels())
     with pytest.raises(ValueError, match="non-empty"):
-        match_label("pug", ["pug", ""], LABELS)
+        match_label("pug", ["pug", ""], _labels())
     with pytest.raises(ValueError, match="not in the label set"):
-        match_label("pug", "poodle", LABELS)
+        match_label("pug", "poodle", _labels())
 
 
 def test_match_normalized_on_keys() -> None:
-    gt = LABELS.index_of("camellia")
+    gt = _labels().index_of("camellia")
     assert gt is not None
-    assert match_normalized("camelia", ("camellia",), gt, LABELS)
-    assert not match_normalized("camelia", ("camellia",), -1, LABELS)  # competes with itself
+    assert match_normalized("camelia", ("camellia",), gt, _labels())
+    assert not match_normalized("camelia", ("camellia",), -1, _labels())  # competes with itself
     assert match_normalized("camellia", ("camellia",), gt, None)
     assert match_normalized("canna lily", ("cannalily",), -1, None)  # compact forms meet
     assert not match_normalized("canna", ("canna lily",), -1, None)
 
 
 def test_label_set_lookups() -> None:
-    assert len(LABELS) == len(NAMES)
-    assert LABELS.labels == tuple(NAMES) and LABELS.keys[0] == "abyssinian"
-    assert LABELS.index_of("british_shorthair") == NAMES.index("British Shorthair")
-    assert LABELS.index_of("BritishShorthair") == NAMES.index("British Shorthair")
-    assert LABELS.lookup("desertrose") == NAMES.index("desert-rose")
-    assert LABELS.lookup("desert rose") == NAMES.index("desert-rose")
-    assert LABELS.lookup("poodle") is None
-    assert repr(LABELS) == f"LabelSet(['Abyssinian', 'Bengal', 'Birman', ...], n={len(NAMES)})"
+    assert len(_labels()) == len(NAMES)
+    assert _labels().labels == tuple(NAMES) and _labels().keys[0] == "abyssinian"
+    assert _labels().index_of("british_shorthair") == NAMES.index("British Shorthair")
+    assert _labels().index_of("BritishShorthair") == NAMES.index("British Shorthair")
+    assert _labels().lookup("desertrose") == NAMES.index("desert-rose")
+    assert _labels().lookup("desert rose") == NAMES.index("desert-rose")
+    assert _labels().lookup("poodle") is None
+    assert repr(_labels()) == f"LabelSet(['Abyssinian', 'Bengal', 'Birman', ...], n={len(NAMES)})"
     assert repr(LabelSet(["a", "b"])) == "LabelSet(['a', 'b'], n=2)"
     assert repr(LabelSet(["a", "b", "c"])) == "LabelSet(['a', 'b', 'c'], n=3)"
-    assert LABELS.mentions("a pug and a boxer") == [
+    assert _labels().mentions("a pug and a boxer") == [
         (1, 2, NAMES.index("pug")),
         (4, 5, NAMES.index("boxer")),
     ]
-    assert LABELS.mentions("pink primrose") == [(0, 2, NAMES.index("pink primrose"))]
-    assert LABELS.mentions("pink") == []
+    assert _labels().mentions("pink primrose") == [(0, 2, NAMES.index("pink primrose"))]
+    assert _labels().mentions("pink") == []
 
 
 def test_best_other() -> None:
     rose = NAMES.index("rose")
     key = "rse"
     # "rose" is excluded: the best other class within reach, or -1.0
-    assert LABELS.best_other(key, rose, 0.5) == -1.0
-    assert LABELS.best_other("rose", -1, 0.9) == 1.0
-    assert LABELS.best_other("rose", rose, 0.0) == pytest.approx(
-        max(label_similarity("rose", k) for i, k in enumerate(LABELS.keys) if i != rose)
+    assert _labels().best_other(key, rose, 0.5) == -1.0
+    assert _labels().best_other("rose", -1, 0.9) == 1.0
+    assert _labels().best_other("rose", rose, 0.0) == pytest.approx(
+        max(label_similarity("rose", k) for i, k in enumerate(_labels().keys) if i != rose)
     )
     bengal = NAMES.index("Bengal")
     # Bengal (6 letters) is reachable from "bangal" only through the length slice
-    assert LABELS.best_other("bangal", -1, 0.8) == pytest.approx(5 / 6)
-    assert LABELS.best_other("bangal", bengal, 0.8) == -1.0
+    assert _labels().best_other("bangal", -1, 0.8) == pytest.approx(5 / 6)
+    assert _labels().best_other("bangal", bengal, 0.8) == -1.0
 
 
 def test_label_set_construction_errors(tmp_path: Path) -> None:
