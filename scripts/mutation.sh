@@ -51,8 +51,9 @@ for m in "${selected[@]}"; do
 done
 command -v mutmut >/dev/null || { echo "mutation.sh: mutmut not found (pip install -e '.[mutation]')" >&2; exit 2; }
 
-# the tree as the tests see it: no PYTHONPATH pointing at another checkout
-unset PYTHONPATH
+# the tree as the tests see it (no PYTHONPATH pointing at another checkout), plus the pytest
+# plugin of the runs (mutation/pytest_mutation.py: hypothesis without shrinking, fixed seed)
+export PYTHONPATH="$root/mutation"
 start_all=$(date +%s)
 for m in "${selected[@]}"; do
   src="src/visual_rewards/${MODULES[$m]%%|*}"
@@ -75,7 +76,7 @@ EOF
   t0=$(date +%s)
   (cd "$dir" && mutmut run --max-children "$jobs" >"$dir/run.log" 2>&1) || {
     echo "mutation.sh: mutmut failed for $m; see $dir/run.log" >&2
-    tail -20 "$dir/run.log" >&2
+    tail -c 2000 "$dir/run.log" >&2
     exit 1
   }
   (cd "$dir" && mutmut results --all true >"$dir/results.txt")
