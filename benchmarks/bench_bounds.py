@@ -1,6 +1,6 @@
 """Worst-case time and memory per completion, for every reward, on 1 MiB adversarial inputs.
 
-Target (DESIGN §4.8, hardening issue): under 50 ms and 50 MB per completion. Memory is the
+Target (docs/guarantees.md): under 50 ms and 50 MB per completion. Memory is the
 peak of Python allocations (tracemalloc) while scoring one completion, input excluded.
 
 Run: ``.venv/bin/python benchmarks/bench_bounds.py`` (pins itself to one core).

@@ -8,6 +8,8 @@ Targets (issue 3), on one core: >= 50,000 completions/s for ``DetectionReward.sc
 components), >= 2.5x the reference in the same run, a batch of 512 in <= 15 ms.
 
 Run: ``.venv/bin/python benchmarks/bench_detection.py [--group-size 8]`` (pins itself to one core).
+``--table`` prints instead the table of what each component pays on standard cases
+(``docs/rewards/detection.md``).
 """
 
 from __future__ import annotations
@@ -61,10 +63,56 @@ def reference_all(completions: list[str], solutions: list[str]) -> float:
     return total
 
 
+def _answer(items: list[tuple[tuple[int, int, int, int], float]]) -> str:
+    body = ", ".join(f"{{'Position': {list(b)}, 'Confidence': {c}}}" for b, c in items)
+    return f"<think>{THINK_SENTENCES[0]}</think><answer>[{body}]</answer>"
+
+
+def payment_table() -> str:
+    """``iou / confidence`` of each preset on the standard cases, as a Markdown table."""
+    a, b, junk = (100, 100, 300, 300), (500, 500, 700, 700), (800, 50, 900, 150)
+    one, two, empty = {"boxes": [a]}, {"boxes": [a, b]}, {"boxes": []}
+    spam = [(a, 1.0)] + [((10 + i, 800, 20 + i, 810), 0.0) for i in range(98)]
+    nothing = f"<think>{THINK_SENTENCES[0]}</think><answer>No Objects</answer>"
+    cases = [
+        ("exact answer, c = 1", _answer([(a, 1.0)]), one),
+        ("exact answer, c = 0.5", _answer([(a, 0.5)]), one),
+        ("a miss (1 of 2 found, c = 1)", _answer([(a, 1.0)]), two),
+        ("+ false positive at c = 0", _answer([(a, 1.0), (junk, 0.0)]), one),
+        ("+ false positive at c = 1", _answer([(a, 1.0), (junk, 1.0)]), one),
+        ("+ exact duplicate at c = 1", _answer([(a, 1.0), (a, 1.0)]), one),
+        ("spam: + 98 junk boxes at c = 0", _answer(spam), one),
+        ("only a wrong box at c = 0", _answer([(junk, 0.0)]), one),
+        ("`No Objects`, no ground truth", nothing, empty),
+        ("`No Objects`, one ground-truth box", nothing, one),
+    ]
+    rewards = [
+        DetectionReward(),
+        DetectionReward(confidence_rule="brier"),
+        DetectionReward("visual_rft"),
+    ]
+    lines = [
+        "| answer (ground truth: one box unless stated) | `default` iou / confidence "
+        '| `default`, `confidence_rule="brier"` | `visual_rft` |',
+        "|---|---|---|---|",
+    ]
+    for name, completion, truth in cases:
+        cells = []
+        for reward in rewards:
+            res = reward.score([completion], [truth])
+            cells.append(f"{res.components['iou'][0]:.3g} / {res.components['confidence'][0]:.3g}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--group-size", type=int, default=8, help="completions per prompt")
+    parser.add_argument("--table", action="store_true", help="print the payment table only")
     args = parser.parse_args()
+    if args.table:
+        print(payment_table())
+        return
     pin_one_core()
     rng = random.Random(0)
     completions: list[str] = []

@@ -1,4 +1,4 @@
-"""Ground-truth validation (DESIGN §4.7)."""
+"""Ground-truth validation."""
 
 from __future__ import annotations
 

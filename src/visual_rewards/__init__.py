@@ -7,6 +7,7 @@ array([1.])
 
 import importlib.metadata
 
+from visual_rewards.audit import alignment, audit, grpo_diagnostics
 from visual_rewards.geometry.boxes import batched_box_giou, batched_box_iou, box_giou, box_iou
 from visual_rewards.geometry.coords import (
     CoordConfig,
@@ -66,6 +67,8 @@ __all__ = [
     "Reward",
     "RewardResult",
     "__version__",
+    "alignment",
+    "audit",
     "batched_box_giou",
     "batched_box_iou",
     "box_giou",
@@ -73,6 +76,7 @@ __all__ = [
     "completion_text",
     "denormalize_xyxy",
     "greedy_match",
+    "grpo_diagnostics",
     "hungarian_match",
     "normalize_label",
     "normalize_xyxy",

@@ -48,10 +48,10 @@ from pydantic import (
 
 from visual_rewards.geometry.coords import CoordConfig, CoordSpace
 from visual_rewards.parsing.answers import parse_detections
-from visual_rewards.parsing.batch import parse_detections_batch
 from visual_rewards.parsing.completion import unwrap_answer
 
 __all__ = [
+    "MAX_CACHED_CHARS",
     "BoxTarget",
     "BoxTargetModel",
     "ClassTarget",
@@ -203,19 +203,47 @@ def _normalise(
     return BoxTarget(boxes=boxes, raw_boxes=raw, labels=labs, coord=coord)
 
 
-#: Ground-truth strings already read, per coordinate space (GRPO repeats them every step).
-_STRING_CACHE: dict[tuple[str, CoordConfig], BoxTarget] = {}
-_STRING_CACHE_SIZE = 1 << 16
+class _TargetCache:
+    """Ground-truth strings already read, per coordinate space (GRPO repeats them every step).
+
+    Holds only what :func:`parse_box_target` itself returns for the string (the general
+    reader's result: no other path writes here), and is bounded twice: in entries and in
+    characters of the keys held (a string longer than :data:`MAX_CACHED_CHARS` is never held),
+    so ground truth with megabytes of trailing text cannot grow it past the bound. When a bound
+    would be passed, the cache is emptied.
+    """
+
+    def __init__(self, max_entries: int, max_chars: int) -> None:
+        self.max_entries = max_entries
+        self.max_chars = max_chars
+        self.chars = 0
+        self.entries: dict[tuple[str, CoordConfig], BoxTarget] = {}
+
+    def get(self, key: tuple[str, CoordConfig]) -> BoxTarget | None:
+        return self.entries.get(key)
+
+    def put(self, key: tuple[str, CoordConfig], target: BoxTarget) -> None:
+        size = len(key[0]) + 8 * target.boxes.size  # the key's characters, the boxes' floats
+        if len(key[0]) > MAX_CACHED_CHARS:
+            return
+        if len(self.entries) >= self.max_entries or self.chars + size > self.max_chars:
+            self.clear()
+        self.entries[key] = target
+        self.chars += size
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self.chars = 0
 
 
-def _remember(key: tuple[str, CoordConfig], target: BoxTarget) -> BoxTarget:
-    if len(_STRING_CACHE) >= _STRING_CACHE_SIZE:
-        _STRING_CACHE.clear()
-    _STRING_CACHE[key] = target
-    return target
+#: Ground-truth strings longer than this are read every time (never cached).
+MAX_CACHED_CHARS = 1 << 14
+_STRING_CACHE = _TargetCache(max_entries=1 << 16, max_chars=1 << 25)
 
 
 def _from_string(text: str, coord: CoordConfig) -> BoxTarget:
+    """The box target of a ground-truth string: from the cache, else read by the general
+    reader (:func:`~visual_rewards.parsing.answers.parse_detections`) and cached."""
     hit = _STRING_CACHE.get((text, coord))
     if hit is not None:
         return hit
@@ -226,7 +254,8 @@ def _from_string(text: str, coord: CoordConfig) -> BoxTarget:
         raise TargetError(f"invalid ground-truth box(es): {'; '.join(det.errors[:3])}")
     labels = tuple(det.labels) if any(lab is not None for lab in det.labels) else None
     target = BoxTarget(boxes=det.boxes, raw_boxes=det.raw_boxes, labels=labels, coord=coord)
-    return _remember((text, coord), target)
+    _STRING_CACHE.put((text, coord), target)
+    return target
 
 
 def parse_box_target(solution: Any, coord: CoordConfig | None = None) -> BoxTarget:
@@ -292,9 +321,8 @@ def parse_box_targets(
 ) -> list[BoxTarget | TargetError]:
     """:func:`parse_box_target` for a batch; a malformed row gives its ``TargetError``.
 
-    Consecutive rows holding the same object (a GRPO group) are read once, strings already
-    seen come from a cache, and the other strings are read together with
-    :func:`~visual_rewards.parsing.parse_detections_batch`.
+    Consecutive rows holding the same object with the same coordinate space (a GRPO group)
+    are read once; strings come from the bounded cache or are read by the general reader.
 
     >>> out = parse_box_targets(["[100, 200, 300, 400]", 7], [CoordConfig()] * 2)
     >>> out[0].boxes, type(out[1]).__name__
@@ -303,59 +331,16 @@ def parse_box_targets(
     n = len(solutions)
     if len(coords) != n:
         raise ValueError(f"expected {n} coordinate configs (one per solution), got {len(coords)}")
-    out: list[BoxTarget | TargetError | None] = [None] * n
-    source = list(range(n))  # the row whose result row i shares
-    pending: list[int] = []
+    out: list[BoxTarget | TargetError] = []
     for i, (sol, cfg) in enumerate(zip(solutions, coords, strict=True)):
         if i and sol is solutions[i - 1] and cfg is coords[i - 1]:
-            source[i] = source[i - 1]
-            continue
-        if isinstance(sol, str):
-            hit = _STRING_CACHE.get((sol, cfg))
-            if hit is not None:
-                out[i] = hit
-            else:
-                pending.append(i)
+            out.append(out[-1])
             continue
         try:
-            out[i] = parse_box_target(sol, cfg)
+            out.append(parse_box_target(sol, cfg))
         except TargetError as exc:
-            out[i] = exc
-    if pending:
-        texts = [solutions[i] for i in pending]
-        batch = parse_detections_batch(
-            [unwrap_answer(t) for t in texts], [coords[i] for i in pending]
-        )
-        off = batch.offsets
-        for k, i in enumerate(pending):
-            key = (texts[k], coords[i])
-            seen = _STRING_CACHE.get(key)  # an earlier row of this batch had the same string
-            if seen is not None:
-                out[i] = seen
-                continue
-            if batch.failed[k] or batch.n_invalid[k] or batch.overflow[k]:
-                try:  # read it alone, for the reason
-                    out[i] = _from_string(*key)
-                except TargetError as exc:
-                    out[i] = exc
-                continue
-            sl = slice(int(off[k]), int(off[k + 1]))
-            labs = batch.labels[sl]
-            out[i] = _remember(
-                key,
-                BoxTarget(
-                    boxes=batch.boxes[sl].copy(),
-                    raw_boxes=batch.raw_boxes[sl].copy(),
-                    labels=tuple(labs) if any(lab is not None for lab in labs) else None,
-                    coord=coords[i],
-                ),
-            )
-    result: list[BoxTarget | TargetError] = []
-    for i in range(n):
-        item = out[source[i]]
-        assert item is not None
-        result.append(item)
-    return result
+            out.append(exc)
+    return out
 
 
 class ClassTarget(BaseModel):

@@ -23,7 +23,8 @@ from visual_rewards.audit import (
     read_debug_log,
 )
 from visual_rewards.audit.alignment import AlignmentRow, AlignmentTable, discordant_pairs
-from visual_rewards.audit.cli import add_audit_parser
+from visual_rewards.cli.audit import add_parser as add_audit_parser
+from visual_rewards.cli.errors import UsageError
 
 SHARED_LOG = (
     Path(__file__).resolve().parents[2].parent
@@ -225,11 +226,11 @@ def test_cli_reads_ground_truths_and_scored_logs(
 def test_cli_refuses_bad_input(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text("{not json\n")
-    with pytest.raises(Exception, match=r"bad.jsonl: line 1: not valid JSON"):
+    with pytest.raises(UsageError, match=r"bad.jsonl: line 1: invalid JSON"):
         _cli(["--task", "grounding", "--ground-truths", str(bad)])
-    with pytest.raises(Exception, match="not found"):
+    with pytest.raises(UsageError, match="not found"):
         _cli(["--task", "grounding", "--ground-truths", str(tmp_path / "missing.jsonl")])
-    with pytest.raises(Exception, match="unknown task"):
+    with pytest.raises(UsageError, match="unknown task"):
         _cli(["--task", "nope"])
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from visual_rewards.audit.metrics import MetricContext, image_ap, stated_count, task_metric
 
+
 def _coco_ap(pred, scores, gt, pred_cls, gt_cls) -> float:
     from visual_rewards.evaluation import coco_evaluate
 

@@ -107,3 +107,20 @@ def test_coord_config_hash_survives_other_processes() -> None:
         env={"PYTHONHASHSEED": "12345"},
     ).stdout.decode()
     assert out.split() == ["True", "True", "1"]
+
+
+def test_from_options_is_the_one_loose_builder() -> None:
+    from visual_rewards.geometry.coords import (
+        COORD_SPACES,
+        QWEN25VL_MAX_PIXELS,
+        QWEN25VL_MIN_PIXELS,
+        CoordConfig,
+    )
+
+    assert COORD_SPACES == ("norm1000", "normalized", "pixel", "qwen25vl")
+    cfg = CoordConfig.from_options("qwen25vl", (640, 480), None, 12544)
+    assert (cfg.min_pixels, cfg.max_pixels) == (QWEN25VL_MIN_PIXELS, 12544)
+    assert CoordConfig.from_options(cfg) is cfg
+    assert CoordConfig.from_options("pixel", (10, 10), 1, None).max_pixels == QWEN25VL_MAX_PIXELS
+    with pytest.raises(ValueError, match="coords must be one of"):
+        CoordConfig.from_options("inches")  # type: ignore[arg-type]

@@ -16,83 +16,9 @@ from visual_rewards.parsing import NUMBER_WORDS, parse_count
 from visual_rewards.rewards import REWARDS, get_reward
 from visual_rewards.rewards.counting import CountingReward, count_scores
 
-WORDS = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-    "twenty",
-]
-
 
 def wrap(answer: str) -> str:
     return f"<think>counting</think><answer>{answer}</answer>"
-
-
-@pytest.mark.parametrize("value", range(21))
-def test_number_words_up_to_twenty(value: int) -> None:
-    word = WORDS[value]
-    for text in (word, word.upper(), word.title(), f" {word}. ", f"There are {word} birds."):
-        assert parse_count(text) == value, text
-    assert parse_count(str(value)) == value
-    assert parse_count(f"{value} ({word})") == value  # numbers that agree
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("twenty-one", 21),
-        ("Twenty one", 21),
-        ("ninety-nine", 99),
-        ("one hundred", 100),
-        ("hundred", 100),
-        ("forty", 40),
-        ("3.0", 3),
-        ("+4", 4),
-        ("007", 7),
-        ("123456789", 123456789),
-        ("no", 0),
-        ("None", 0),
-        ("No birds.", 0),
-        ("zero", 0),
-        ("no, there are 3", 3),  # "no" counts only when nothing else is a number
-        ("3 or 4", None),
-        ("3-4", None),
-        ("3, 4", None),
-        ("-2", None),
-        ("2.5", None),
-        ("1234567890", None),  # more than 9 digits
-        ("9" * 5000, None),  # never int() a huge digit string
-        ("many", None),
-        ("", None),
-        (None, None),
-        ("\u0663", None),  # Arabic-Indic three: ASCII digits only
-        ("x" * 2000 + " 3", None),  # too long
-    ],
-)
-def test_parse_count(text: str | None, expected: int | None) -> None:
-    assert parse_count(text) == expected
-
-
-def test_number_words_table() -> None:
-    assert NUMBER_WORDS["twenty"] == 20 and NUMBER_WORDS["nineteen"] == 19
-    assert len(NUMBER_WORDS) == 20 + 8 + 1
 
 
 def test_count_scores() -> None:
@@ -165,7 +91,7 @@ def test_registry_pickle_trl() -> None:
 
 _TEXT = st.one_of(
     st.text(max_size=120),
-    st.sampled_from([*WORDS, "none", "no", "-3", "3.5", "twenty one"]).map(wrap),
+    st.sampled_from([*NUMBER_WORDS, "none", "no", "-3", "3.5", "twenty one"]).map(wrap),
     st.integers(-5, 50).map(lambda i: wrap(str(i))),
 )
 

@@ -1,4 +1,4 @@
-"""GroundingReward (DESIGN §4.4): reference equality, the flipped-box hole, options."""
+"""GroundingReward: reference equality, the flipped-box hole, options."""
 
 from __future__ import annotations
 
@@ -72,7 +72,10 @@ def test_ranges() -> None:
 
 def test_multiple_boxes() -> None:
     text = THINK + "<answer>[[700, 700, 800, 800], [100, 200, 300, 400], [0, 0, 10, 10]]</answer>"
-    assert GroundingReward().score([text], [GT]).components["iou"][0] == 0.0  # the first
+    assert GroundingReward().score([text], [GT]).components["iou"][0] == 0.0  # the worst
+    assert GroundingReward(multiple="first").score([text], [GT]).components["iou"][0] == 0.0
+    both = THINK + "<answer>[[100, 200, 300, 400], [100, 200, 300, 400]]</answer>"
+    assert GroundingReward().score([both], [GT]).components["iou"][0] == 1.0
     assert GroundingReward(multiple="best").score([text], [GT]).components["iou"][0] == 1.0
     first_good = THINK + "<answer>[[100, 200, 300, 400], [5, 5, 1, 1]]</answer>"
     pen = GroundingReward(multiple="penalize").score([first_good], [GT]).components["iou"][0]
@@ -130,7 +133,8 @@ def test_registry_and_trl_call() -> None:
 
 def test_real_grpo_log_agrees_with_its_logged_iou(shared_data: Path) -> None:
     """A real Qwen2.5-VL GRPO log (VLM-R1 REC): wherever the logged IoU reward is positive,
-    the default preset (IoU in the log's pixel space) gives the same number."""
+    the default preset scoring the first box as that trainer did (IoU in the log's pixel
+    space) gives the same number."""
     text = (shared_data / "model_outputs/vlmr1_rec_qwen2.5vl3b_grpo_debug.txt").read_text("utf-8")
     parts = re.split(r"^-{13} \S+ ((?:Accuracy|Length) reward: \S+) -{13}\n", text, flags=re.M)
     logged, comps, sols = [], [], []
@@ -142,7 +146,7 @@ def test_real_grpo_log_agrees_with_its_logged_iou(shared_data: Path) -> None:
         comps.append(body[len("Content: ") : m.start()])
         sols.append(json.loads(m.group(1)))
     assert len(comps) > 200
-    res = GroundingReward(coords="pixel").score(
+    res = GroundingReward(coords="pixel", multiple="first").score(
         comps, sols, image_size=[(10**5, 10**5)] * len(comps)
     )
     iou = res.components["iou"]

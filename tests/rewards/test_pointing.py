@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 
 import visual_rewards as vr
 from visual_rewards.geometry.coords import smart_resize
-from visual_rewards.geometry.points import point_box_distance, points_in_box
 from visual_rewards.rewards import REWARDS, get_reward
 from visual_rewards.rewards.pointing import PointReward
 
@@ -32,15 +31,6 @@ def acc(
         reward.score([wrap(a) for a in answers], truths, **cols).components["accuracy"].tolist()
     )
     return values
-
-
-def test_geometry_helpers() -> None:
-    pts = np.array([[0.25, 0.5], [0.2, 0.4], [0.3, 0.6], [0.1, 0.5], [0.31, 0.61]])
-    box = np.array([0.2, 0.4, 0.3, 0.6])
-    assert points_in_box(pts, box).tolist() == [True, True, True, False, False]
-    np.testing.assert_allclose(point_box_distance(pts, box), [0, 0, 0, 0.1, math.hypot(0.01, 0.01)])
-    assert points_in_box(np.zeros((0, 2)), box).shape == (0,)
-    assert point_box_distance(np.zeros((0, 2)), box).shape == (0,)
 
 
 def test_answer_payloads() -> None:
@@ -110,13 +100,16 @@ def test_multi_point_modes() -> None:
     answers = ["(250, 500), (900, 900)", "(900, 900), (250, 500)", "(250, 500)"]
     truths = [BOX] * 3
     assert acc(PointReward(multi_point="first"), answers, truths) == [1.0, 0.0, 1.0]
-    assert acc(PointReward(), answers, truths) == [0.5, 0.5, 1.0]  # "mean" is the default
+    assert acc(PointReward(multi_point="mean"), answers, truths) == [0.5, 0.5, 1.0]
+    assert acc(PointReward(), answers, truths) == [0.0, 0.0, 1.0]  # "all" is the default
+    assert acc(PointReward(), ["(250, 500), (260, 510)"], [BOX]) == [1.0]
     assert acc(PointReward(multi_point="single"), answers, truths) == [0.0, 0.0, 1.0]
     # a point outside the image is invalid: dropped, but it still counts in "mean"/"single"
     assert acc(PointReward(multi_point="mean"), ["(250, 500), (5000, 5000)"], [BOX]) == [0.5]
     assert acc(PointReward(multi_point="first"), ["(5000, 5000), (250, 500)"], [BOX]) == [1.0]
     spray = "[[250, 500], [700, 700], [900, 100], [50, 950]]"
-    assert acc(PointReward(), [spray], [BOX]) == [0.25]
+    assert acc(PointReward(multi_point="mean"), [spray], [BOX]) == [0.25]
+    assert acc(PointReward(), [spray], [BOX]) == [0.0]
 
 
 def test_distance_shaping() -> None:
@@ -198,7 +191,7 @@ _ANSWER = st.one_of(
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(st.tuples(_ANSWER, st.booleans()), min_size=1, max_size=5),
-    st.sampled_from(["first", "mean", "single"]),
+    st.sampled_from(["all", "first", "mean", "single"]),
 )
 def test_properties(rows: list[tuple[str, bool]], mode: str) -> None:
     reward = PointReward(multi_point=mode, distance_scale=0.3)  # type: ignore[arg-type]
@@ -216,3 +209,10 @@ def test_properties(rows: list[tuple[str, bool]], mode: str) -> None:
 def test_never_raises(text: str) -> None:
     res = PointReward().score([text, wrap(text)], [BOX, BOX])
     assert np.isfinite(res.total).all()
+
+
+def test_points_past_the_cap_earn_nothing() -> None:
+    many = ", ".join(["(250, 500)"] * 1001)
+    assert acc(PointReward(multi_point="mean"), [many], [BOX]) == [0.0]
+    assert acc(PointReward(multi_point="mean"), [", ".join(["(250, 500)"] * 1000)], [BOX]) == [1.0]
+    assert acc(PointReward(max_points=2), ["(250, 500), (250, 500), (250, 500)"], [BOX]) == [0.0]

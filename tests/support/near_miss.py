@@ -58,7 +58,7 @@ def boxes_1000(draw: Any, min_n: int = 1, max_n: int = 6) -> list[list[int]]:
 
 
 def render_answer(boxes: list[list[int]], style: str, scores: list[float] | None = None) -> str:
-    """Render boxes in one of the payload styles of DESIGN §4.2."""
+    """Render boxes in one of the payload styles of docs/parsing.md."""
     scores = scores or [0.9] * len(boxes)
     if style == "vrft":
         items = [

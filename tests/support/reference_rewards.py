@@ -1,9 +1,9 @@
 """Plain-Python reference implementations of the detection and grounding rewards (the judge).
 
-Written from the paper (§3.2.1), DESIGN §4.3/§4.4 and docs/rewards/*.md with loops only -- no
+Written from the paper (§3.2.1) and docs/rewards/*.md with loops only -- no
 numpy, no project code. Answers are read the way the released Visual-RFT code reads them
 (the text between the tags, single quotes turned into double quotes, ``json.loads``) and then
-validated by DESIGN §4.2's rules, so they agree with the project's parser on the Visual-RFT
+validated by the rules of docs/parsing.md, so they agree with the project's parser on the Visual-RFT
 payloads the tests generate (not on every payload the project's parser accepts).
 """
 
@@ -12,7 +12,10 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
 from typing import Any
+
+from reference_classification import ref_normalize
 
 PAPER_FORMAT_RE = re.compile(r"<think>.*?</think>\s*<answer>.*?</answer>", re.DOTALL)
 EMPTY_WORDS = {"", "no objects", "no object", "noobjects", "none", "no objects found"}
@@ -35,13 +38,27 @@ def split_answer(text: str) -> str | None:
     return text[a0 + 8 :] if a1 < 0 else text[a0 + 8 : a1]
 
 
+def visible(text: str) -> bool:
+    """A character that shows: not whitespace, not a control, format character, mark or separator."""
+    return any(
+        not c.isspace()
+        and unicodedata.category(c)[0] not in "MZ"
+        and unicodedata.category(c) not in ("Cc", "Cf")
+        for c in text
+    )
+
+
 def strict_format(text: str) -> float:
-    """DESIGN §4.1: exactly one non-empty think then one non-empty answer, whitespace outside."""
+    """The strict format: exactly one think then one answer, both with visible content, nothing
+    visible outside them."""
     tags = re.findall(r"</?(?:think|answer)>", text)
     if tags != ["<think>", "</think>", "<answer>", "</answer>"]:
         return 0.0
-    m = re.fullmatch(r"\s*<think>(.*)</think>\s*<answer>(.*)</answer>\s*", text, re.DOTALL)
-    return float(m is not None and bool(m.group(1).strip()) and bool(m.group(2).strip()))
+    m = re.fullmatch(r"(.*)<think>(.*)</think>(.*)<answer>(.*)</answer>(.*)", text, re.DOTALL)
+    if m is None:
+        return 0.0
+    outside = m.group(1) + m.group(3) + m.group(5)
+    return float(not visible(outside) and visible(m.group(2)) and visible(m.group(4)))
 
 
 def paper_format(text: str) -> float:
@@ -67,7 +84,7 @@ class Read:
 
 
 def read_answer(answer: str | None, scale: float = 1000.0) -> Read:
-    """Read a Visual-RFT list answer; invalid items are dropped and counted (DESIGN §4.2)."""
+    """Read a Visual-RFT list answer; invalid items are dropped and counted (docs/parsing.md)."""
     if answer is None:
         return Read("failed")
     text = answer.strip()
@@ -230,7 +247,8 @@ def visual_rft(completion: str, solution: Any) -> dict[str, float]:
 
 
 def _norm_label(x: Any) -> str | None:
-    return None if x is None else " ".join(str(x).replace("_", " ").casefold().split())
+    """Labels compare after the label rule of the docs (see reference_classification)."""
+    return None if x is None else ref_normalize(str(x))
 
 
 def _allowed(pred_label: Any, gt_label: Any, gt_labels: list[Any] | None) -> bool:
@@ -273,7 +291,9 @@ def default(
     rule: str = "linear",
     max_boxes: int = 100,
 ) -> dict[str, float]:
-    """The default preset, from DESIGN §4.3 (Hungarian matching, costs in both components)."""
+    """The default preset, from docs/rewards/detection.md: Hungarian matching (ties to the box
+    written first), unusable items (unreadable, confidence out of range, every copy of a
+    duplicate) cost as confident false positives, both components over G + U."""
     fmt = strict_format(completion)
     _, gt, gt_labels = read_solution(solution)
     r = read_answer(split_answer(completion))
@@ -282,21 +302,24 @@ def default(
     if r.status == "empty":
         full = 1.0 if not gt else 0.0
         return {"iou": full, "confidence": full, "format": fmt}
-    preds = []
-    invalid = r.invalid
-    for it in r.items:
+    unusable = r.invalid
+    preds = []  # (position among the readable items, item)
+    for k, it in enumerate(r.items):
         c = it["conf"]
-        if c is not None and not 0.0 <= c <= 1.0:
-            invalid += 1  # a confidence outside [0, 1] makes the item invalid
+        copies = [
+            o
+            for o in r.items
+            if o["raw"] == it["raw"] and _norm_label(o["label"]) == _norm_label(it["label"])
+        ]
+        if len(copies) > 1 or (c is not None and not 0.0 <= c <= 1.0):
+            unusable += 1
         else:
-            preds.append(it)
-    p = len(preds) + invalid
+            preds.append((k, it))
+    p = len(preds) + unusable
     if p > max_boxes:
         return {"iou": 0.0, "confidence": 0.0, "format": fmt}
     weights: list[list[float | None]] = []
-    for it in preds:
-        c = it["conf"]
-        gain = 0.0 if c is None else 2.0 * c - 1.0
+    for k, it in preds:
         row: list[float | None] = []
         for j, g in enumerate(gt):
             v = iou(it["box"], g)
@@ -305,23 +328,19 @@ def default(
                 and v > 0
                 and _allowed(it["label"], gt_labels[j] if gt_labels else None, gt_labels)
             )
-            row.append(v + TIE_BREAK * gain if ok else None)
+            row.append(v + TIE_BREAK * (1.0 - 2.0 * k / 1000) if ok else None)
         weights.append(row)
     match = best_matching(weights, len(gt))
     iou_sum = 0.0
-    conf_sum = 0.0
-    for it, j in zip(preds, match, strict=True):
-        c = it["conf"]
-        y = 1.0 if j >= 0 else 0.0
+    conf_sum = -float(unusable)  # each costs as a box at confidence 1
+    for (_, it), j in zip(preds, match, strict=True):
+        c = 0.0 if it["conf"] is None else it["conf"]
         if j >= 0:
             iou_sum += iou(it["box"], gt[j])
-        if c is None:
-            continue
-        if rule == "linear":
-            conf_sum += c if j >= 0 else 1.0 - c
+            conf_sum += c if rule == "linear" else 1.0 - (1.0 - c) ** 2
         else:
-            conf_sum += 1.0 - (c - y) ** 2
-    den = max(len(gt), p)
+            conf_sum -= c if rule == "linear" else c**2
+    den = len(gt) + p - sum(1 for j in match if j >= 0)
     if den == 0:
         return {"iou": 0.0, "confidence": 0.0, "format": fmt}
     return {
@@ -337,13 +356,15 @@ def default(
 
 
 def grounding(completion: str, gt_box: Box, preset: str = "default") -> dict[str, float]:
-    """DESIGN §4.4: the first valid predicted box against the ground-truth box."""
+    """docs/rewards/grounding.md: the worst box written (default; an invalid one scores 0) or
+    the first valid box (visual_rft) against the ground-truth box."""
     r = read_answer(split_answer(completion))
     gt = tuple(min(max(v / 1000.0, 0.0), 1.0) for v in gt_box)
     if r.status != "ok" or not r.items:
         value = 0.0
+    elif preset == "default":
+        value = 0.0 if r.invalid else min(iou(it["box"], gt) for it in r.items)
     else:
-        box = r.items[0]["box"]
-        value = iou(box, gt) if preset == "default" else giou(box, gt) + 1.0
+        value = giou(r.items[0]["box"], gt) + 1.0
     fmt = strict_format(completion) if preset == "default" else paper_format(completion)
     return {"iou": value, "format": fmt}

@@ -6,7 +6,7 @@ task's true metric.
 * :func:`grpo_diagnostics` -- learning-signal diagnostics of a scored training log;
 * :mod:`visual_rewards.audit.report` -- markdown tables and an inline-SVG plot.
 
-The command line is ``visual-rewards audit`` (:mod:`visual_rewards.audit.cli`).
+The command line is ``visual-rewards audit`` (:mod:`visual_rewards.cli.audit`).
 """
 
 from visual_rewards.audit.alignment import AlignmentRow, AlignmentTable, alignment

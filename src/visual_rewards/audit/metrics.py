@@ -39,8 +39,7 @@ from visual_rewards.geometry.boxes import box_iou
 from visual_rewards.geometry.coords import CoordConfig, CoordSpace, normalize_xyxy
 from visual_rewards.geometry.labels import LabelSet, match_label, normalize_label
 from visual_rewards.parsing import parse_completion, parse_detections, parse_points
-from visual_rewards.targets import parse_box_target
-from visual_rewards.targets_misc import class_target, count_target, point_target
+from visual_rewards.targets import class_target, count_target, parse_box_target, point_target
 
 __all__ = [
     "METRIC_TASKS",

@@ -50,8 +50,7 @@ from visual_rewards.audit.mutations import (
     render,
 )
 from visual_rewards.geometry.coords import normalize_xyxy
-from visual_rewards.targets import parse_box_target
-from visual_rewards.targets_misc import class_target, count_target, point_target
+from visual_rewards.targets import class_target, count_target, parse_box_target, point_target
 
 __all__ = ["AuditReport", "Hack", "audit"]
 

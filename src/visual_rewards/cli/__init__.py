@@ -36,6 +36,8 @@ SUBCOMMANDS: tuple[str, ...] = (
     "visual_rewards.cli.evaluate:add_parser",
     "visual_rewards.cli.report:add_parser",
     "visual_rewards.cli.build_dataset:add_parser",
+    "visual_rewards.cli.audit:add_parser",
+    "visual_rewards.cli.serve:add_parser",
 )
 
 

@@ -45,8 +45,19 @@ _MAX_ITEM_CHARS = 4096
 _MAX_LABEL_CHARS = 256
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _ReadStatus:
+    """What every reader reports besides its items (see :class:`Detections`)."""
+
+    errors: list[str] = field(default_factory=list)
+    n_invalid: int = 0
+    empty: bool = False
+    failed: bool = False
+    overflow: bool = False
+
+
 @dataclass(frozen=True, slots=True)
-class Detections:
+class Detections(_ReadStatus):
     """Boxes read from one answer.
 
     Attributes:
@@ -56,7 +67,7 @@ class Detections:
         scores: ``(N,)`` float64 confidences as written, NaN where none was given.
         labels: ``N`` labels (``None`` where none was given).
         errors: one short reason per item that was dropped (invalid box, bad confidence, …)
-            and per problem with the answer as a whole.
+            and per problem with the answer as a whole (keyword-only, like the fields below).
         n_invalid: how many items were dropped; they still count against the model.
         empty: the answer explicitly says there is nothing (``No Objects``, ``[]``).
         failed: nothing could be read (no answer, no recognisable payload, or too long).
@@ -67,33 +78,23 @@ class Detections:
     raw_boxes: npt.NDArray[np.float64]
     scores: npt.NDArray[np.float64]
     labels: list[str | None]
-    errors: list[str] = field(default_factory=list)
-    n_invalid: int = 0
-    empty: bool = False
-    failed: bool = False
-    overflow: bool = False
 
     def __len__(self) -> int:
         return int(self.boxes.shape[0])
 
 
 @dataclass(frozen=True, slots=True)
-class Points:
+class Points(_ReadStatus):
     """Points read from one answer.
 
     Attributes:
         points: ``(N, 2)`` float64, normalised ``(x, y)``, inside ``[0, 1]``.
         labels: ``N`` labels (``None`` where none was given).
-        errors, n_invalid, empty, failed, overflow: as in :class:`Detections`.
+        errors, n_invalid, empty, failed, overflow: as in :class:`Detections` (keyword-only).
     """
 
     points: npt.NDArray[np.float64]
     labels: list[str | None]
-    errors: list[str] = field(default_factory=list)
-    n_invalid: int = 0
-    empty: bool = False
-    failed: bool = False
-    overflow: bool = False
 
     def __len__(self) -> int:
         return int(self.points.shape[0])
@@ -480,7 +481,14 @@ def parse_detections(
     if not recognised:
         return _empty_detections(errors=["no boxes found"], failed=True)
     overflow = overflow or len(items) > max_items  # exactly max_items + 1 items read
+    return _valid_boxes(items[:max_items], cfg, overflow, max_items)
 
+
+def _valid_boxes(
+    items: list[_Item], cfg: CoordConfig, overflow: bool, max_items: int
+) -> Detections:
+    """The boxes of read items: invalid ones (unreadable, flipped, zero-area, outside the image
+    once normalised and clipped) dropped and counted, each with its reason."""
     errors: list[str] = [f"more than {max_items} items" for _ in range(int(overflow))]
     raw: list[list[float]] = []
     norm: list[tuple[float, float, float, float]] = []
@@ -488,7 +496,7 @@ def parse_detections(
     labels: list[str | None] = []
     n_invalid = 0
     sx, sy = cfg.scale()
-    for item in items[:max_items]:
+    for item in items:
         values = item.values
         if item.error is not None or values is None:
             n_invalid += 1
@@ -558,12 +566,13 @@ def parse_points(
     cfg = CoordConfig.from_options(coords, image_size, min_pixels, max_pixels)
     text, reason, empty = prepare_answer(answer, max_chars)
     if text is None:
-        return Points(np.zeros((0, 2)), [], [reason or "no answer"], failed=True)
+        return Points(np.zeros((0, 2)), [], errors=[reason or "no answer"], failed=True)
     if empty:
         return Points(np.zeros((0, 2)), [], empty=True)
     items, overflow, recognised = _read_items(text, "point", max_items)
     if not recognised:
-        return Points(np.zeros((0, 2)), [], ["no points found"], failed=True)
+        return Points(np.zeros((0, 2)), [], errors=["no points found"], failed=True)
+    overflow = overflow or len(items) > max_items  # exactly max_items + 1 items read
     errors: list[str] = [f"more than {max_items} items" for _ in range(int(overflow))]
     raw: list[list[float]] = []
     labels: list[str | None] = []
@@ -584,4 +593,4 @@ def parse_points(
         errors.extend(["point outside the image"] * n_out)
         pts = pts[inside]
         labels = [lab for lab, keep in zip(labels, inside, strict=True) if keep]
-    return Points(pts, labels, errors, n_invalid=n_invalid, overflow=overflow)
+    return Points(pts, labels, errors=errors, n_invalid=n_invalid, overflow=overflow)

@@ -31,12 +31,12 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, NoReturn
+from typing import Any, ClassVar, Literal, NoReturn
 
 import numpy as np
 import numpy.typing as npt
 
-from visual_rewards.geometry.coords import COORD_SPACES
+from visual_rewards.geometry.coords import COORD_SPACES, CoordSpace
 from visual_rewards.parsing.completion import (
     ParsedCompletion,
     parse_completion,
@@ -48,8 +48,10 @@ __all__ = [
     "FORMAT_RULES",
     "PRESETS",
     "PRESET_ALIASES",
+    "CoordOptions",
     "Reward",
     "RewardResult",
+    "SharedOptions",
     "check_lengths",
     "format_scores",
 ]
@@ -62,6 +64,39 @@ FORMAT_RULES: tuple[str, ...] = ("strict", "visual_rft")
 PRESETS: tuple[str, ...] = ("default", "visual_rft")
 #: Other spellings of preset names, resolved by every reward and by the registry.
 PRESET_ALIASES: Mapping[str, str] = {"visual-rft": "visual_rft", "visualrft": "visual_rft"}
+
+
+@dataclass(frozen=True)
+class SharedOptions:
+    """Options every reward with a ground truth has (its config extends this).
+
+    Attributes:
+        format_rule: the format check of the ``format`` component, one of :data:`FORMAT_RULES`.
+        format_weight: the weight of ``format`` in ``total``.
+        strict: raise ``ValueError`` on a malformed ground truth instead of warning.
+    """
+
+    format_rule: Literal["strict", "visual_rft"] = "strict"
+    format_weight: float = 1.0
+    strict: bool = False
+
+
+@dataclass(frozen=True)
+class CoordOptions(SharedOptions):
+    """The shared options plus coordinate spaces (the box and point rewards).
+
+    Attributes:
+        coords: the coordinate space the model writes in (see
+            :mod:`visual_rewards.geometry.coords`).
+        gt_coords: the space of the ground truth's coordinates (``None``: same as ``coords``).
+        min_pixels, max_pixels: Qwen2.5-VL processor bounds for ``"qwen25vl"`` (``None``: the
+            processor's defaults).
+    """
+
+    coords: CoordSpace = "norm1000"
+    gt_coords: CoordSpace | None = None
+    min_pixels: int | None = None
+    max_pixels: int | None = None
 
 
 def format_scores(parsed: Sequence[ParsedCompletion], rule: str) -> FloatArray:
@@ -166,6 +201,7 @@ class Reward(abc.ABC):
                 f"{type(self).__name__}: preset must be one of {sorted(self.presets)}, got {preset!r}"
             )
         base = self.presets[preset]
+        overrides = self._prepare_options(dict(overrides))
         valid = {f.name for f in dataclasses.fields(base)}
         unknown = sorted(set(overrides) - valid)
         if unknown:
@@ -207,6 +243,12 @@ class Reward(abc.ABC):
     def _check_options(self) -> None:
         """Validate the reward's own options (the shared ones are checked already)."""
         return
+
+    @classmethod
+    def _prepare_options(cls, overrides: dict[str, Any]) -> dict[str, Any]:
+        """Turn option values given in a convenient form into the config's types (a hook;
+        e.g. a label list into a label set). Returns the overrides to apply."""
+        return overrides
 
     # -- shared policies ----------------------------------------------------------------------
 

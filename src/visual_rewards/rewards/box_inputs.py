@@ -7,14 +7,58 @@ malformed-ground-truth policy is :meth:`~visual_rewards.rewards.base.Reward.malf
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from visual_rewards.geometry.coords import PIXEL_SPACES, CoordConfig, CoordSpace
 from visual_rewards.io.images import image_sizes
-from visual_rewards.rewards.base import Reward
+from visual_rewards.rewards.base import CoordOptions, Reward, check_lengths
 from visual_rewards.targets import BoxTarget, TargetError, parse_box_targets
 
-__all__ = ["read_box_targets", "row_coords"]
+__all__ = ["BoxRows", "read_box_rows", "read_box_targets", "row_coords"]
+
+
+@dataclass(frozen=True)
+class BoxRows:
+    """One batch as the box rewards read it.
+
+    Attributes:
+        pred_cfgs: ``B`` coordinate configs of the predictions.
+        targets: ``B`` ground truths, None where malformed (already reported).
+        answers: ``B`` answer texts (None without an ``<answer>``).
+        fmt: ``(B,)`` the shared format component.
+    """
+
+    pred_cfgs: list[CoordConfig]
+    targets: list[BoxTarget | None]
+    answers: list[str | None]
+    fmt: npt.NDArray[np.float64]
+
+    @property
+    def missing(self) -> npt.NDArray[np.bool_]:
+        """``(B,)`` rows whose ground truth is malformed."""
+        return np.fromiter((t is None for t in self.targets), dtype=bool, count=len(self.targets))
+
+
+def read_box_rows(
+    reward: Reward,
+    completions: Sequence[Any],
+    solutions: Sequence[Any] | None,
+    columns: Mapping[str, Any],
+) -> BoxRows:
+    """Check the batch, then read its coordinate spaces, ground truth and completions."""
+    n = check_lengths(completions, solutions)
+    assert solutions is not None
+    options: CoordOptions = reward.config
+    pred_cfgs, gt_cfgs = row_coords(
+        n, options.coords, options.gt_coords, options.min_pixels, options.max_pixels, columns
+    )
+    targets = read_box_targets(reward, solutions, gt_cfgs)
+    parsed, fmt = reward.read_completions(completions)
+    return BoxRows(pred_cfgs, targets, [p.answer for p in parsed], fmt)
 
 
 def row_coords(

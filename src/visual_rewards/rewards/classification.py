@@ -44,15 +44,16 @@ from visual_rewards.geometry.labels import (
     normalize_label,
 )
 from visual_rewards.parsing.completion import ParsedCompletion, visual_rft_answer
-from visual_rewards.rewards.base import Reward, RewardResult, check_lengths
+from visual_rewards.rewards.base import Reward, RewardResult, SharedOptions, check_lengths
 from visual_rewards.targets import ClassTarget, class_target
 
 __all__ = ["ClassificationConfig", "ClassificationReward", "as_label_set"]
 
 
 @dataclass(frozen=True)
-class ClassificationConfig:
-    """Options of :class:`ClassificationReward`.
+class ClassificationConfig(SharedOptions):
+    """Options of :class:`ClassificationReward`, besides the shared ones
+    (:class:`~visual_rewards.rewards.base.SharedOptions`).
 
     Attributes:
         rule: ``"strict"`` (the ``default`` preset's single-class rule) or ``"visual_rft"``
@@ -65,9 +66,7 @@ class ClassificationConfig:
         fuzzy_margin: how much more similar than any other class the ground truth must be.
         fuzzy_max_edits: a near match is at most this many edits from the ground truth.
         max_answer_chars: longer answers (after stripping) earn 0.
-        format_rule: ``"strict"`` or ``"visual_rft"`` (see :class:`~visual_rewards.FormatReward`).
         accuracy_weight, format_weight: weights of the components in ``total``.
-        strict: raise ``ValueError`` on a malformed ground truth instead of warning.
     """
 
     rule: Literal["strict", "visual_rft"] = "strict"
@@ -77,10 +76,7 @@ class ClassificationConfig:
     fuzzy_margin: float = DEFAULT_FUZZY_MARGIN
     fuzzy_max_edits: int = DEFAULT_FUZZY_MAX_EDITS
     max_answer_chars: int = 128
-    format_rule: Literal["strict", "visual_rft"] = "strict"
     accuracy_weight: float = 1.0
-    format_weight: float = 1.0
-    strict: bool = False
 
 
 def as_label_set(labels: LabelSet | str | os.PathLike[str] | Iterable[str]) -> LabelSet:
@@ -130,17 +126,11 @@ class ClassificationReward(Reward):
 
     config: ClassificationConfig
 
-    def __init__(
-        self,
-        preset: str = "default",
-        *,
-        solution_column: str = "solution",
-        name: str | None = None,
-        **overrides: Any,
-    ) -> None:
+    @classmethod
+    def _prepare_options(cls, overrides: dict[str, Any]) -> dict[str, Any]:
         if overrides.get("labels") is not None:
             overrides["labels"] = as_label_set(overrides["labels"])
-        super().__init__(preset, solution_column=solution_column, name=name, **overrides)
+        return overrides
 
     def _check_options(self) -> None:
         cfg = self.config

@@ -14,36 +14,32 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
 from visual_rewards.parsing.numbers import parse_count
-from visual_rewards.rewards.base import Reward, RewardResult, check_lengths
+from visual_rewards.rewards.base import Reward, RewardResult, SharedOptions, check_lengths
 from visual_rewards.targets import count_target
 
 __all__ = ["CountingConfig", "CountingReward", "count_scores"]
 
 
 @dataclass(frozen=True)
-class CountingConfig:
-    """Options of :class:`CountingReward`.
+class CountingConfig(SharedOptions):
+    """Options of :class:`CountingReward`, besides the shared ones
+    (:class:`~visual_rewards.rewards.base.SharedOptions`).
 
     Attributes:
         tolerance: absolute error that still earns partial credit (0 = exact only).
         relative_tolerance: the same as a fraction of the true count; the larger applies.
-        format_rule: ``"strict"`` or ``"visual_rft"`` (see :class:`~visual_rewards.FormatReward`).
         accuracy_weight, format_weight: weights of the components in ``total``.
-        strict: raise ``ValueError`` on a malformed ground truth instead of warning.
     """
 
     tolerance: float = 0.0
     relative_tolerance: float = 0.0
-    format_rule: Literal["strict", "visual_rft"] = "strict"
     accuracy_weight: float = 1.0
-    format_weight: float = 1.0
-    strict: bool = False
 
 
 class CountingReward(Reward):

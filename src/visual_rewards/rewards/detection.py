@@ -23,12 +23,12 @@ import numpy.typing as npt
 
 from visual_rewards.geometry import labels as label_rules
 from visual_rewards.geometry.boxes import batched_box_iou, pad_boxes
-from visual_rewards.geometry.coords import CoordConfig, CoordSpace
+from visual_rewards.geometry.coords import CoordConfig
 from visual_rewards.geometry.matching import batched_greedy_match, batched_hungarian_match
 from visual_rewards.parsing.answers import DEFAULT_MAX_ITEMS
 from visual_rewards.parsing.batch import DetectionsBatch, parse_detections_batch
-from visual_rewards.rewards.base import Reward, RewardResult, check_lengths
-from visual_rewards.rewards.box_inputs import read_box_targets, row_coords
+from visual_rewards.rewards.base import CoordOptions, Reward, RewardResult
+from visual_rewards.rewards.box_inputs import read_box_rows
 from visual_rewards.targets import BoxTarget
 
 __all__ = ["DetectionConfig", "DetectionReward", "allowed_pairs"]
@@ -42,20 +42,30 @@ _PAD_LIMIT = 32
 _CHUNK = 1024
 _LARGE_CHUNK = 32
 _EMPTY4 = np.zeros((0, 4))
+#: Tie-break priorities of the Hungarian matching fall from 1 (the first box written) by
+#: ``2 / _PRIORITY_SPAN`` per position: fixed per position, so adding a box never reorders others.
+_PRIORITY_SPAN = DEFAULT_MAX_ITEMS
 
 
 @dataclass(frozen=True)
-class DetectionConfig:
-    """Options of :class:`DetectionReward` (see the presets for the two standard settings).
+class DetectionConfig(CoordOptions):
+    """Options of :class:`DetectionReward` (see the presets for the two standard settings), besides
+    the shared ones (:class:`~visual_rewards.rewards.base.CoordOptions`).
 
     Attributes:
         matching: ``"hungarian"`` (optimal one-to-one on ``IoU >= iou_threshold``) or
             ``"greedy"`` (the paper's: descending confidence, strict ``IoU > iou_threshold``).
         iou_threshold: the match threshold ``τ``.
-        confidence_rule: ``"linear"`` (the paper's: ``c`` if matched else ``1 - c``) or
-            ``"brier"`` (``1 - (c - y)²``, ``y`` = matched).
-        confidence_denominator: ``"max"`` -- divide the confidence sum by ``max(G, P)`` so
-            misses cost; ``"predictions"`` -- the paper's mean over the ``P`` predictions.
+        confidence_rule: the term of a matched box with confidence ``c``: ``"linear"`` ``c``,
+            ``"brier"`` ``1 - (1 - c)²``.
+        unmatched_confidence: the term of an unmatched box: ``"cost"`` -- minus what it would
+            earn if matched, shifted to 0 at ``c = 0`` (``-c`` linear, ``-c²`` Brier; an
+            unusable item costs as ``c = 1``); ``"complement"`` -- the paper's ``1 - c``
+            (``1 - c²`` Brier), which pays doubt about a wrong box.
+        confidence_denominator: ``"union"`` -- ``G + U`` (ground truths plus unmatched
+            predictions, unusable items included); ``"max"`` -- ``max(G, P)``;
+            ``"predictions"`` -- the paper's mean over the ``P`` predictions.
+        iou_denominator: ``"union"`` (``G + U``) or ``"max"`` (the paper's ``max(G, P)``).
         validate_confidence: a confidence outside ``[0, 1]`` makes its item invalid.
         empty_reward: an explicit empty answer (``No Objects``, ``[]``) on an image without
             ground truth earns full IoU and confidence rewards (else 0).
@@ -63,36 +73,29 @@ class DetectionConfig:
             (``None``: only the parser's cap of 1000 items).
         class_aware: when the ground truth has labels, a prediction only matches ground
             truth of its own label (see the docs for unlabeled predictions).
-        dedupe: drop exact-duplicate positions (as written) before matching (the paper's code).
+        duplicates: boxes at the same position as written (and with the same label):
+            ``"invalid"`` -- every copy is an unusable item; ``"drop"`` -- later copies are
+            removed before matching and not counted (the paper's code); ``"keep"`` -- no rule.
+            (The former option ``dedupe=True``/``False`` means ``"drop"``/``"keep"``.)
         iou_space: ``"normalized"`` or ``"as_written"`` (IoU on the numbers as written when
             ground truth and predictions share a coordinate space, as the paper's code does).
-        format_rule: ``"strict"`` or ``"visual_rft"`` (the shared format component).
-        coords: the coordinate space the model writes boxes in.
-        gt_coords: the space of the ground truth's coordinates (``None``: same as ``coords``).
-        min_pixels, max_pixels: Qwen2.5-VL processor bounds for ``coords="qwen25vl"``.
         iou_weight, confidence_weight, format_weight: weights of the components in ``total``.
-        strict: raise ``ValueError`` on a malformed ground truth instead of warning.
     """
 
     matching: Literal["hungarian", "greedy"] = "hungarian"
     iou_threshold: float = 0.5
     confidence_rule: Literal["linear", "brier"] = "linear"
-    confidence_denominator: Literal["max", "predictions"] = "max"
+    unmatched_confidence: Literal["cost", "complement"] = "cost"
+    confidence_denominator: Literal["union", "max", "predictions"] = "union"
+    iou_denominator: Literal["union", "max"] = "union"
     validate_confidence: bool = True
     empty_reward: bool = True
     max_boxes: int | None = 100
     class_aware: bool = True
-    dedupe: bool = False
+    duplicates: Literal["invalid", "drop", "keep"] = "invalid"
     iou_space: Literal["normalized", "as_written"] = "normalized"
-    format_rule: Literal["strict", "visual_rft"] = "strict"
-    coords: CoordSpace = "norm1000"
-    gt_coords: CoordSpace | None = None
-    min_pixels: int | None = None
-    max_pixels: int | None = None
     iou_weight: float = 1.0
     confidence_weight: float = 1.0
-    format_weight: float = 1.0
-    strict: bool = False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -156,14 +159,19 @@ def _pad_items(
     return boxes, raw, scores, placed
 
 
-def _duplicates(raw: FloatArray, valid: BoolArray) -> BoolArray:
-    """``(k, W)``: valid items whose position as written equals an earlier valid item's."""
+def _duplicates(
+    raw: FloatArray, valid: BoolArray, label_ids: IntArray | None, every_copy: bool
+) -> BoolArray:
+    """``(k, W)``: valid items whose position as written (and label id, when given) equals
+    another valid item's -- every copy (``every_copy``) or only the later ones."""
     width = valid.shape[1]
     same: BoolArray = valid[:, :, None] & valid[:, None, :]
     for k in range(4):
         same = same & np.equal(raw[:, :, None, k], raw[:, None, :, k])
-    earlier = np.tril(np.ones((width, width), dtype=bool), k=-1)  # j < i
-    out: BoolArray = np.asarray((same & earlier).any(axis=2), dtype=bool)
+    if label_ids is not None:
+        same = same & np.equal(label_ids[:, :, None], label_ids[:, None, :])
+    keep = ~np.eye(width, dtype=bool) if every_copy else np.tril(np.ones((width, width), bool), -1)
+    out: BoolArray = np.asarray((same & keep).any(axis=2), dtype=bool)
     return out
 
 
@@ -185,16 +193,23 @@ def _matched_values(iou: FloatArray, match: IntArray) -> FloatArray:
 
 
 def _confidence_terms(
-    scores: FloatArray, matched: BoolArray, valid: BoolArray, rule: str
+    scores: FloatArray, matched: BoolArray, valid: BoolArray, rule: str, unmatched: str
 ) -> FloatArray:
     """``(k, W)``: each valid prediction's confidence term (0 without a confidence).
 
-    ``linear``: ``c`` when matched, ``1 - c`` when not; ``brier``: ``1 - (c - matched)²``.
+    Matched: ``c`` (linear) or ``1 - (1 - c)²`` (Brier). Unmatched, ``"complement"`` (the
+    paper's): ``1 - c`` or ``1 - c²``; ``"cost"``: the same minus 1, ``-c`` or ``-c²`` (a
+    shift by a function of the outcome alone, so the Brier rule stays proper).
     """
     has_score = ~np.isnan(scores)
     s = np.where(has_score, scores, 0.0)
-    per = np.where(matched, s, 1.0 - s) if rule == "linear" else 1.0 - (s - matched) ** 2
-    out: FloatArray = np.where(valid & has_score, per, 0.0)
+    if rule == "linear":
+        hit, miss = s, 1.0 - s
+    else:
+        hit, miss = 1.0 - (1.0 - s) ** 2, 1.0 - s**2
+    if unmatched == "cost":
+        miss = miss - 1.0
+    out: FloatArray = np.where(valid & has_score, np.where(matched, hit, miss), 0.0)
     return out
 
 
@@ -221,12 +236,16 @@ def _groups(counts: IntArray) -> list[IntArray]:
 
 @dataclass(frozen=True)
 class _Sums:
-    """Per-row sums of a batch (or a group): matched IoU, confidence terms, predictions
-    counted (invalid ones included), and each parsed item's matched IoU ``(N,)``."""
+    """Per-row counts and sums of a batch (or a group): matched IoU and confidence terms;
+    predictions counted (``P``, unusable items included), unusable items (unreadable,
+    confidence out of range, duplicates under ``duplicates="invalid"``) and matched boxes;
+    and each parsed item's matched IoU ``(N,)``."""
 
     iou: FloatArray
     confidence: FloatArray
     n_pred: IntArray
+    n_unusable: IntArray
+    n_matched: IntArray
     item_iou: FloatArray
 
 
@@ -248,10 +267,13 @@ class DetectionReward(Reward):
         defects: no math-verify shortcut, and an absent confidence scores 0 for its box
         (the box is still matched, after all boxes that have a confidence) -- never NaN.
     ``"default"``
-        Hungarian matching on ``IoU >= 0.5``; misses and false positives (duplicates and
-        invalid items included) cost in both components (``/ max(G, P)``); confidence must be
-        in ``[0, 1]``; a correct ``No Objects`` earns full reward; more than 100 boxes earns
-        0; class-aware matching when labels are present.
+        Hungarian matching on ``IoU >= 0.5`` (ties to the box written first); confidence
+        credited only on matched boxes (``+c``), unmatched boxes cost theirs (``-c``) and
+        unusable items (unreadable, confidence outside ``[0, 1]``, every copy of a duplicate)
+        cost 1; both components over ``G + U`` (ground truths plus unmatched predictions); a
+        correct ``No Objects`` earns full reward; more than 100 boxes earns 0; class-aware
+        matching when labels are present. No answer can be gamed (see the axioms in
+        ``docs/guarantees.md``).
 
     >>> gt = "<answer>[{'Position': [100, 100, 300, 300], 'Confidence': 1}]</answer>"
     >>> good = "<think>one dog</think><answer>[{'Position': [100, 100, 300, 300], 'Confidence': 0.9}]</answer>"
@@ -268,12 +290,14 @@ class DetectionReward(Reward):
         "default": DetectionConfig(),
         "visual_rft": DetectionConfig(
             matching="greedy",
+            unmatched_confidence="complement",
             confidence_denominator="predictions",
+            iou_denominator="max",
             validate_confidence=False,
             empty_reward=False,
             max_boxes=None,
             class_aware=False,
-            dedupe=True,
+            duplicates="drop",
             iou_space="as_written",
             format_rule="visual_rft",
         ),
@@ -282,6 +306,12 @@ class DetectionReward(Reward):
     supports_details: ClassVar[bool] = True
 
     config: DetectionConfig
+
+    @classmethod
+    def _prepare_options(cls, overrides: dict[str, Any]) -> dict[str, Any]:
+        if "dedupe" in overrides:  # the former option, kept for one release
+            overrides["duplicates"] = "drop" if overrides.pop("dedupe") else "keep"
+        return overrides
 
     def _check_options(self) -> None:
         c = self.config
@@ -297,11 +327,15 @@ class DetectionReward(Reward):
             raise ValueError(
                 f"confidence_rule must be 'linear' or 'brier', got {c.confidence_rule!r}"
             )
-        if c.confidence_denominator not in ("max", "predictions"):
-            raise ValueError(
-                "confidence_denominator must be 'max' or 'predictions', "
-                f"got {c.confidence_denominator!r}"
-            )
+        choices = {
+            "unmatched_confidence": ("cost", "complement"),
+            "confidence_denominator": ("union", "max", "predictions"),
+            "iou_denominator": ("union", "max"),
+            "duplicates": ("invalid", "drop", "keep"),
+        }
+        for key, allowed in choices.items():
+            if getattr(c, key) not in allowed:
+                raise ValueError(f"{key} must be one of {allowed}, got {getattr(c, key)!r}")
         if c.iou_space not in ("normalized", "as_written"):
             raise ValueError(f"iou_space must be 'normalized' or 'as_written', got {c.iou_space!r}")
         if c.max_boxes is not None and not (isinstance(c.max_boxes, int) and c.max_boxes >= 1):
@@ -328,26 +362,22 @@ class DetectionReward(Reward):
             ``iou``/``confidence``/``total`` where the ground truth is malformed).
         """
         want_details = bool(columns.pop("details", False))
-        n = check_lengths(completions, solutions)
-        assert solutions is not None
+        rows = read_box_rows(self, completions, solutions, columns)
         c = self.config
-        pred_cfgs, gt_cfgs = row_coords(
-            n, c.coords, c.gt_coords, c.min_pixels, c.max_pixels, columns
-        )
-        targets = read_box_targets(self, solutions, gt_cfgs)
-        parsed, fmt = self.read_completions(completions)
         max_items = (
             DEFAULT_MAX_ITEMS if c.max_boxes is None else min(c.max_boxes, DEFAULT_MAX_ITEMS)
         )
-        batch = parse_detections_batch([p.answer for p in parsed], pred_cfgs, max_items=max_items)
+        batch = parse_detections_batch(rows.answers, rows.pred_cfgs, max_items=max_items)
         as_written = c.iou_space == "as_written"
-        gt_rows = [gt_boxes(t, cfg, as_written) for t, cfg in zip(targets, pred_cfgs, strict=True)]
-        sums = self._sums(batch, gt_rows, targets)
+        gt_rows = [
+            gt_boxes(t, cfg, as_written)
+            for t, cfg in zip(rows.targets, rows.pred_cfgs, strict=True)
+        ]
+        sums = self._sums(batch, gt_rows, rows.targets)
         iou_c, conf_c = self._components(batch, sums, gt_rows)
-        missing = np.fromiter((t is None for t in targets), dtype=bool, count=n)
         details = _details(batch, sums.item_iou) if want_details else None
-        comps = {"iou": iou_c, "confidence": conf_c, "format": fmt}
-        return self.result(comps, batch.failed.copy(), missing, details)
+        comps = {"iou": iou_c, "confidence": conf_c, "format": rows.fmt}
+        return self.result(comps, batch.failed.copy(), rows.missing, details)
 
     def _sums(
         self,
@@ -358,7 +388,8 @@ class DetectionReward(Reward):
         """The per-row sums of the whole batch, group by group (see :func:`_groups`)."""
         n = len(batch)
         iou_sum, conf_sum = np.zeros(n), np.zeros(n)
-        n_pred = batch.n_invalid.copy()
+        n_pred, n_unusable = batch.n_invalid.copy(), batch.n_invalid.copy()
+        n_matched = np.zeros(n, dtype=np.intp)
         item_iou = np.zeros(batch.boxes.shape[0])
         item_row = np.repeat(np.arange(n), batch.counts)
         for idx in _groups(batch.counts):
@@ -368,8 +399,32 @@ class DetectionReward(Reward):
             group = self._score_group(idx, items, batch, gt_rows, targets)
             iou_sum[idx], conf_sum[idx] = group.iou, group.confidence
             n_pred[idx] += group.n_pred
+            n_unusable[idx] += group.n_unusable
+            n_matched[idx] = group.n_matched
             item_iou[items] = group.item_iou
-        return _Sums(iou_sum, conf_sum, n_pred, item_iou)
+        return _Sums(iou_sum, conf_sum, n_pred, n_unusable, n_matched, item_iou)
+
+    def _usable(
+        self, raw: FloatArray, scores: FloatArray, placed: BoolArray, labels: list[str | None]
+    ) -> tuple[BoolArray, BoolArray]:
+        """``(counted, usable)``, both ``(k, W)``: the items that count as predictions (all but
+        dropped duplicates) and those that may be matched (confidence in range, no duplicate
+        under ``duplicates="invalid"``). ``labels`` are the group's items' labels, flat."""
+        c = self.config
+        counted = placed
+        usable = placed
+        if c.duplicates == "drop" and placed.shape[1] > 1:
+            counted = usable = placed & ~_duplicates(raw, placed, None, every_copy=False)
+        elif c.duplicates == "invalid" and placed.shape[1] > 1:
+            ids: dict[str | None, int] = {}
+            norm = label_rules.normalize_label
+            codes = [ids.setdefault(None if x is None else norm(x), len(ids)) for x in labels]
+            label_ids = np.full(placed.shape, -1, dtype=np.intp)
+            label_ids[placed] = codes
+            usable = placed & ~_duplicates(raw, placed, label_ids, every_copy=True)
+        if c.validate_confidence:
+            usable = usable & ~_out_of_range(scores, usable)
+        return counted, usable
 
     def _score_group(
         self,
@@ -383,24 +438,23 @@ class DetectionReward(Reward):
         scored as one padded group."""
         c = self.config
         boxes, raw, scores, placed = _pad_items(batch, idx, items)
-        pred = raw if c.iou_space == "as_written" else boxes
-        valid = placed
-        if c.dedupe and valid.shape[1] > 1:
-            valid = valid & ~_duplicates(raw, valid)
-        n_pred = valid.sum(axis=1)  # out-of-range confidences still count against the row
-        if c.validate_confidence:
-            valid = valid & ~_out_of_range(scores, valid)
+        labels = [batch.labels[k] for k in np.flatnonzero(items)]
+        counted, usable = self._usable(raw, scores, placed, labels)
         gt, gt_valid, _ = pad_boxes([gt_rows[i] for i in idx])
-        iou = batched_box_iou(pred, gt)
+        iou = batched_box_iou(raw if c.iou_space == "as_written" else boxes, gt)
         order, match = self._match(
-            iou, scores, valid, gt_valid, self._allowed(idx, batch, targets, iou.shape)
+            iou, scores, usable, gt_valid, self._allowed(idx, batch, targets, iou.shape)
         )
         matched_iou = _matched_values(iou, match)
-        per = _confidence_terms(scores, match >= 0, valid, c.confidence_rule)
+        per = _confidence_terms(
+            scores, match >= 0, usable, c.confidence_rule, c.unmatched_confidence
+        )
         return _Sums(
             _ordered_sum(matched_iou, order),
             _ordered_sum(per, order),
-            n_pred.astype(np.intp),
+            counted.sum(axis=1).astype(np.intp),
+            (counted & ~usable).sum(axis=1).astype(np.intp),
+            (match >= 0).sum(axis=1).astype(np.intp),
             matched_iou[placed],
         )
 
@@ -444,7 +498,10 @@ class DetectionReward(Reward):
         cand &= valid[:, :, None] & gt_valid[:, None, :]
         if allowed is not None:
             cand &= allowed
-        priority = np.where(np.isnan(scores), 0.0, 2.0 * np.nan_to_num(scores) - 1.0)
+        # ties in IoU go to the box written first: the matching never depends on confidence,
+        # so raising a confidence changes only that box's own term
+        ranks = np.arange(iou.shape[1])
+        priority = np.broadcast_to(1.0 - 2.0 * ranks / _PRIORITY_SPAN, iou.shape[:2])
         match = batched_hungarian_match(iou, cand, priority)
         return np.broadcast_to(np.arange(match.shape[1]), match.shape), match
 
@@ -455,14 +512,18 @@ class DetectionReward(Reward):
         c = self.config
         n = len(batch)
         g_counts = np.fromiter((r.shape[0] for r in gt_rows), dtype=np.intp, count=n)
-        denom = np.maximum(g_counts, sums.n_pred).astype(np.float64)
-        iou_c = np.zeros(n)
-        np.divide(sums.iou, denom, out=iou_c, where=denom > 0)
-        conf_den = denom if c.confidence_denominator == "max" else sums.n_pred.astype(np.float64)
-        conf_c = np.zeros(n)
-        np.divide(sums.confidence, conf_den, out=conf_c, where=conf_den > 0)
-        iou_c = np.clip(iou_c, 0.0, 1.0)
-        conf_c = np.clip(conf_c, 0.0, 1.0)
+        dens = {
+            "union": (g_counts + sums.n_pred - sums.n_matched).astype(np.float64),
+            "max": np.maximum(g_counts, sums.n_pred).astype(np.float64),
+            "predictions": sums.n_pred.astype(np.float64),
+        }
+        conf_sum = sums.confidence
+        if c.unmatched_confidence == "cost":  # an unusable item costs as a box at c = 1
+            conf_sum = conf_sum - sums.n_unusable
+        iou_c, conf_c = (
+            _ratio(sums.iou, dens[c.iou_denominator]),
+            _ratio(conf_sum, dens[c.confidence_denominator]),
+        )
         if c.empty_reward:  # an explicit empty answer on an image without ground truth
             full = batch.empty & (g_counts == 0) & (sums.n_pred == 0)
             iou_c[full] = 1.0
@@ -473,6 +534,14 @@ class DetectionReward(Reward):
         iou_c[zero] = 0.0
         conf_c[zero] = 0.0
         return iou_c, conf_c
+
+
+def _ratio(num: FloatArray, den: FloatArray) -> FloatArray:
+    """``num / den`` clipped to ``[0, 1]``, 0 where ``den`` is 0."""
+    out = np.zeros(num.shape)
+    np.divide(num, den, out=out, where=den > 0)
+    clipped: FloatArray = np.clip(out, 0.0, 1.0)
+    return clipped
 
 
 def _details(batch: DetectionsBatch, item_iou: FloatArray) -> dict[str, list[Any]]:

@@ -15,10 +15,9 @@ import numpy as np
 import numpy.typing as npt
 
 from visual_rewards.geometry.boxes import batched_box_giou, batched_box_iou, pad_boxes, pad_flat
-from visual_rewards.geometry.coords import CoordSpace
 from visual_rewards.parsing.batch import DetectionsBatch, parse_detections_batch
-from visual_rewards.rewards.base import Reward, RewardResult, check_lengths
-from visual_rewards.rewards.box_inputs import read_box_targets, row_coords
+from visual_rewards.rewards.base import CoordOptions, Reward, RewardResult
+from visual_rewards.rewards.box_inputs import read_box_rows
 from visual_rewards.targets import BoxTarget
 
 __all__ = ["GroundingConfig", "GroundingReward"]
@@ -27,31 +26,24 @@ FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
-class GroundingConfig:
-    """Options of :class:`GroundingReward`.
+class GroundingConfig(CoordOptions):
+    """Options of :class:`GroundingReward`, besides the shared ones
+    (:class:`~visual_rewards.rewards.base.CoordOptions`).
 
     Attributes:
         metric: ``"iou"`` (in ``[0, 1]``), ``"giou"`` (``(GIoU + 1) / 2`` in ``[0, 1]``) or
             ``"giou_plus_one"`` (``GIoU + 1`` in ``[0, 2]``, the paper's LISA code).
-        multiple: what to score when several boxes are predicted: ``"first"`` (the first valid
-            box), ``"best"`` (the best valid box) or ``"penalize"`` (the first valid box,
-            divided by the number of boxes written, invalid ones included).
-        format_rule: ``"strict"`` or ``"visual_rft"`` (the paper's format regex).
-        coords, gt_coords, min_pixels, max_pixels: coordinate spaces, as in ``DetectionConfig``.
+        multiple: what to score when several boxes are written: ``"worst"`` (the worst box
+            written, an invalid one scoring 0: an extra box never raises the reward),
+            ``"first"`` (the first valid box), ``"best"`` (the best valid box) or
+            ``"penalize"`` (the first valid box, divided by the number of boxes written,
+            invalid ones included).
         iou_weight, format_weight: weights of the components in ``total``.
-        strict: raise ``ValueError`` on a malformed ground truth instead of warning.
     """
 
     metric: Literal["iou", "giou", "giou_plus_one"] = "iou"
-    multiple: Literal["first", "best", "penalize"] = "first"
-    format_rule: Literal["strict", "visual_rft"] = "strict"
-    coords: CoordSpace = "norm1000"
-    gt_coords: CoordSpace | None = None
-    min_pixels: int | None = None
-    max_pixels: int | None = None
+    multiple: Literal["worst", "first", "best", "penalize"] = "worst"
     iou_weight: float = 1.0
-    format_weight: float = 1.0
-    strict: bool = False
 
 
 class GroundingReward(Reward):
@@ -77,7 +69,9 @@ class GroundingReward(Reward):
     task: ClassVar[str] = "grounding"
     presets: ClassVar[dict[str, GroundingConfig]] = {
         "default": GroundingConfig(),
-        "visual_rft": GroundingConfig(metric="giou_plus_one", format_rule="visual_rft"),
+        "visual_rft": GroundingConfig(
+            metric="giou_plus_one", multiple="first", format_rule="visual_rft"
+        ),
     }
     extra_columns: ClassVar[tuple[str, ...]] = ("image_size", "image", "images")
 
@@ -87,8 +81,10 @@ class GroundingReward(Reward):
         c = self.config
         if c.metric not in ("iou", "giou", "giou_plus_one"):
             raise ValueError(f"metric must be 'iou', 'giou' or 'giou_plus_one', got {c.metric!r}")
-        if c.multiple not in ("first", "best", "penalize"):
-            raise ValueError(f"multiple must be 'first', 'best' or 'penalize', got {c.multiple!r}")
+        if c.multiple not in ("worst", "first", "best", "penalize"):
+            raise ValueError(
+                f"multiple must be 'worst', 'first', 'best' or 'penalize', got {c.multiple!r}"
+            )
 
     def component_range(self, name: str) -> tuple[float, float]:
         """``(0, 2)`` for ``iou`` under ``metric="giou_plus_one"``, else ``(0, 1)``.
@@ -116,22 +112,15 @@ class GroundingReward(Reward):
             ``components`` ``iou`` (range per ``metric``) and ``format`` ``(B,)``; ``iou`` and
             ``total`` are NaN where the ground truth is malformed.
         """
-        n = check_lengths(completions, solutions)
-        assert solutions is not None
-        c = self.config
-        pred_cfgs, gt_cfgs = row_coords(
-            n, c.coords, c.gt_coords, c.min_pixels, c.max_pixels, columns
-        )
-        targets = read_box_targets(self, solutions, gt_cfgs)
+        rows = read_box_rows(self, completions, solutions, columns)
+        targets = rows.targets
         for row, t in enumerate(targets):
             if t is not None and len(t) == 0:
                 self.malformed(row, "no box to ground")
                 targets[row] = None
-        parsed, fmt = self.read_completions(completions)
-        batch = parse_detections_batch([p.answer for p in parsed], pred_cfgs)
+        batch = parse_detections_batch(rows.answers, rows.pred_cfgs)
         value = self._values(batch, targets)
-        missing = np.fromiter((t is None for t in targets), dtype=bool, count=n)
-        return self.result({"iou": value, "format": fmt}, batch.failed.copy(), missing)
+        return self.result({"iou": value, "format": rows.fmt}, batch.failed.copy(), rows.missing)
 
     def _values(self, batch: DetectionsBatch, targets: Sequence[BoxTarget | None]) -> FloatArray:
         """The ``iou`` component ``(B,)``: the scored box's metric against its best ground truth."""
@@ -153,6 +142,9 @@ class GroundingReward(Reward):
         per_pred = np.where(valid, per_pred, floor)
         if c.multiple == "best":
             value = per_pred.max(axis=1, initial=floor)
+        elif c.multiple == "worst":
+            worst = np.where(valid, per_pred, np.inf).min(axis=1, initial=np.inf)
+            value = np.where((counts > 0) & (batch.n_invalid == 0), worst, floor)
         else:
             value = per_pred[:, 0] if per_pred.shape[1] else np.zeros(n)
             value = np.where(counts > 0, value, floor)

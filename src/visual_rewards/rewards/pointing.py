@@ -9,14 +9,16 @@ height, each in ``[0, 1]``); points on the region's edge count as inside.
 Components:
 
 ``"accuracy"``
-    The fraction of the written points that are inside the target, set by ``multi_point``:
-    ``"mean"`` (the default: every written point counts, invalid ones -- unreadable or outside
-    the image -- as misses, so spraying points does not pay), ``"first"`` (only the first valid
-    point is scored, later ones are ignored), or ``"single"`` (1 when exactly one point is
-    written and it is inside; more than one point earns 0).
+    Whether the written points are inside the target, set by ``multi_point``: ``"all"`` (the
+    default: 1 when every written point is inside, invalid ones -- unreadable or outside the
+    image -- counting as outside, so an extra point never raises the reward), ``"mean"`` (the
+    fraction of written points inside), ``"first"`` (only the first valid point is scored, later
+    ones are ignored), or ``"single"`` (1 when exactly one point is written and it is inside;
+    more than one point earns 0).
 ``"distance"`` (only with ``distance_scale``)
     ``max(0, 1 - d / distance_scale)`` where ``d`` is the Euclidean distance, in normalised
-    units, from the scored point to the target (0 inside); averaged like ``accuracy``.
+    units, from the scored point to the target (0 inside); combined like ``accuracy`` (the
+    worst point under ``"all"``, the mean under ``"mean"``).
 ``"format"``
     the shared format component (``format_rule``, see :mod:`visual_rewards.rewards.base`).
 
@@ -32,7 +34,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import numpy.typing as npt
 
-from visual_rewards.geometry.coords import CoordConfig, CoordSpace
+from visual_rewards.geometry.coords import CoordConfig
 from visual_rewards.geometry.points import (
     check_polygon,
     point_box_distance,
@@ -41,7 +43,7 @@ from visual_rewards.geometry.points import (
 )
 from visual_rewards.io.images import image_sizes
 from visual_rewards.parsing.answers import DEFAULT_MAX_ITEMS, Points, parse_points
-from visual_rewards.rewards.base import Reward, RewardResult, check_lengths
+from visual_rewards.rewards.base import CoordOptions, Reward, RewardResult, check_lengths
 from visual_rewards.targets import PointTarget, point_target
 
 __all__ = ["PointConfig", "PointReward", "PointingConfig", "PointingReward"]
@@ -50,37 +52,25 @@ FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
-class PointingConfig:
-    """Options of :class:`PointingReward`.
+class PointingConfig(CoordOptions):
+    """Options of :class:`PointingReward`, besides the shared ones
+    (:class:`~visual_rewards.rewards.base.CoordOptions`; ``gt_coords`` is used when the ground
+    truth does not name its space).
 
     Attributes:
-        coords: the space the model writes points in (``"norm1000"``, ``"normalized"``,
-            ``"pixel"``, ``"qwen25vl"``).
-        gt_coords: the space of the ground truth when it does not say; None = ``coords``.
         image_size: ``(width, height)`` used when neither the ground truth nor an
             ``image_size`` column gives one (needed by ``"pixel"``/``"qwen25vl"``).
-        min_pixels, max_pixels: the Qwen2.5-VL processor's bounds (``"qwen25vl"``); None =
-            the processor's defaults.
-        multi_point: ``"mean"``, ``"first"`` or ``"single"`` (module docstring).
+        multi_point: ``"all"``, ``"mean"``, ``"first"`` or ``"single"`` (module docstring).
         distance_scale: adds the ``"distance"`` component, in normalised units; None = off.
-        format_rule: ``"strict"`` or ``"visual_rft"``.
         accuracy_weight, distance_weight, format_weight: weights of the components in ``total``.
-        strict: raise ``ValueError`` on a malformed ground truth instead of warning.
         max_points: at most this many points are read; more sets ``overflow`` and earns 0.
     """
 
-    coords: CoordSpace = "norm1000"
-    gt_coords: CoordSpace | None = None
     image_size: tuple[int, int] | None = None
-    min_pixels: int | None = None
-    max_pixels: int | None = None
-    multi_point: Literal["first", "mean", "single"] = "mean"
+    multi_point: Literal["all", "first", "mean", "single"] = "all"
     distance_scale: float | None = None
-    format_rule: Literal["strict", "visual_rft"] = "strict"
     accuracy_weight: float = 1.0
     distance_weight: float = 1.0
-    format_weight: float = 1.0
-    strict: bool = False
     max_points: int = DEFAULT_MAX_ITEMS
 
 
@@ -118,9 +108,9 @@ class PointingReward(Reward):
 
     def _check_options(self) -> None:
         cfg = self.config
-        if cfg.multi_point not in ("first", "mean", "single"):
+        if cfg.multi_point not in ("all", "first", "mean", "single"):
             raise ValueError(
-                f"multi_point must be 'first', 'mean' or 'single', got {cfg.multi_point!r}"
+                f"multi_point must be 'all', 'first', 'mean' or 'single', got {cfg.multi_point!r}"
             )
         if cfg.distance_scale is not None and not (
             isinstance(cfg.distance_scale, (int, float))
@@ -155,18 +145,23 @@ class PointingReward(Reward):
     def _row(self, pts: Points, region: _Region) -> tuple[float, float]:
         """``(accuracy, distance)`` of one row's points against its region."""
         cfg = self.config
+        mode = cfg.multi_point
         n_written = len(pts) + pts.n_invalid
-        if len(pts) == 0 or pts.overflow or (cfg.multi_point == "single" and n_written > 1):
+        if len(pts) == 0 or pts.overflow or (mode == "single" and n_written > 1):
             return 0.0, 0.0
-        points = pts.points[:1] if cfg.multi_point != "mean" else pts.points
+        if mode == "all" and pts.n_invalid:
+            return 0.0, 0.0  # an unreadable point is a point outside
+        points = pts.points[:1] if mode in ("first", "single") else pts.points
         if region.box is not None:
             inside = points_in_box(points, region.box)
             dist = point_box_distance(points, region.box)
         else:
             assert region.polygon is not None
             inside, dist = points_in_polygon(points, region.polygon)
-        denom = n_written if cfg.multi_point == "mean" else 1
         shaped = np.clip(1.0 - dist / (cfg.distance_scale or 1.0), 0.0, 1.0)
+        if mode == "all":  # the worst point counts: an extra point never raises the reward
+            return float(inside.min()), float(shaped.min())
+        denom = n_written if mode == "mean" else 1
         return float(inside.sum()) / denom, float(shaped.sum()) / denom
 
     def score(

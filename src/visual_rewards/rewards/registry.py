@@ -78,13 +78,14 @@ def resolve_preset(task: str, preset: str) -> str:
     >>> resolve_preset("counting", "visual_rft")
     Traceback (most recent call last):
     ...
-    ValueError: task 'counting' has no preset 'visual_rft'; valid presets: ['default']
+    ValueError: CountingReward (task 'counting'): preset must be one of ['default'], got 'visual_rft'
     """
     cls = REWARDS[resolve_task(task)]
     canonical = PRESET_ALIASES.get(preset, preset)
     if canonical not in cls.presets:
         raise ValueError(
-            f"task {cls.task!r} has no preset {preset!r}; valid presets: {sorted(cls.presets)}"
+            f"{cls.__name__} (task {cls.task!r}): preset must be one of {sorted(cls.presets)}, "
+            f"got {preset!r}"
         )
     return canonical
 

@@ -1,33 +1,21 @@
 """``visual-rewards audit``: audit a reward configuration, or diagnose a scored training log.
 
-Registered in the CLI as ``"visual_rewards.audit.cli:add_audit_parser"``; everything heavy is
-imported inside :func:`run_audit`, so ``--help`` stays light.
+Everything heavy is imported inside :func:`run`, so ``--help`` stays light.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["add_audit_parser", "run_audit"]
+from visual_rewards.cli.errors import UsageError
 
-_MAX_LINE_BYTES = 1 << 20
+__all__ = ["add_parser", "run"]
+
 _MAX_ROWS = 10_000
-
-
-def _usage_error(message: str) -> Exception:
-    """The CLI's ``UsageError`` (exit code 2), wherever the CLI package keeps it."""
-    for module in ("visual_rewards.cli.errors", "visual_rewards.cli"):
-        try:
-            cls = importlib.import_module(module).UsageError
-        except (ImportError, AttributeError):
-            continue
-        return cls(message)  # type: ignore[no-any-return]
-    return ValueError(message)
 
 
 def _option(text: str) -> tuple[str, Any]:
@@ -40,7 +28,7 @@ def _option(text: str) -> tuple[str, Any]:
         return key, value  # a bare word is a string
 
 
-def add_audit_parser(subparsers: Any) -> None:
+def add_parser(subparsers: Any) -> None:
     """Register ``visual-rewards audit``."""
     p = subparsers.add_parser(
         "audit",
@@ -87,32 +75,29 @@ def add_audit_parser(subparsers: Any) -> None:
     p.add_argument("--result-field", default="scores")
     p.add_argument("--json", type=Path, help="also write the results as JSON")
     p.add_argument("--svg", type=Path, help="also write the alignment plot (SVG)")
-    p.set_defaults(func=run_audit)
+    p.set_defaults(func=run)
 
 
 def _read_jsonl(path: Path, limit: int) -> list[dict[str, Any]]:
+    """The first ``limit`` rows of a JSONL file; a bad line is a usage error naming it."""
+    from visual_rewards.io.rows import iter_rows
+
     if not path.is_file():
-        raise _usage_error(f"input file not found: {path}")
+        raise UsageError(f"input file not found: {path}")
+    errors: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
-    with path.open("rb") as f:
-        for line_no, raw in enumerate(f, 1):
-            if len(raw) > _MAX_LINE_BYTES:
-                raise _usage_error(f"{path}: line {line_no}: longer than {_MAX_LINE_BYTES} bytes")
-            if not raw.strip():
-                continue
-            try:
-                row = json.loads(raw)
-            except ValueError:
-                raise _usage_error(f"{path}: line {line_no}: not valid JSON") from None
-            if not isinstance(row, dict):
-                raise _usage_error(f"{path}: line {line_no}: not a JSON object")
-            rows.append(row)
-            if len(rows) >= limit:
-                break
+    for _, row in iter_rows(path, errors):
+        if errors:
+            break
+        rows.append(row)
+        if len(rows) >= limit:
+            break
+    if errors:
+        raise UsageError(f"{path}: line {errors[0]['line']}: {errors[0]['error']}")
     return rows
 
 
-def run_audit(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run ``visual-rewards audit``; 0 when clean, 1 when a hack is found."""
     from visual_rewards.audit import alignment, audit, grpo_diagnostics
     from visual_rewards.audit.report import alignment_markdown, alignment_svg
@@ -120,7 +105,7 @@ def run_audit(args: argparse.Namespace) -> int:
     from visual_rewards.rewards import get_reward
 
     if args.budget < 1 or args.n < 1:
-        raise _usage_error("--budget and --n must be >= 1")
+        raise UsageError("--budget and --n must be >= 1")
     out: dict[str, Any] = {}
     if args.diagnose is not None:
         rows = _read_jsonl(args.diagnose, 10 * _MAX_ROWS)
@@ -139,12 +124,12 @@ def run_audit(args: argparse.Namespace) -> int:
         try:
             reward = get_reward(args.task, args.preset, **dict(args.option))
         except (ValueError, TypeError) as exc:
-            raise _usage_error(str(exc)) from None
+            raise UsageError(str(exc)) from None
         if args.ground_truths is not None:
             rows = _read_jsonl(args.ground_truths, args.n)
             missing = [i + 1 for i, r in enumerate(rows) if args.solution_field not in r]
             if missing:
-                raise _usage_error(
+                raise UsageError(
                     f"{args.ground_truths}: line {missing[0]}: no field {args.solution_field!r}"
                 )
             gts = [r[args.solution_field] for r in rows]
@@ -153,7 +138,7 @@ def run_audit(args: argparse.Namespace) -> int:
         try:
             report = audit(reward, gts, budget=args.budget, seed=args.seed)
         except ValueError as exc:
-            raise _usage_error(str(exc)) from None
+            raise UsageError(str(exc)) from None
         print(report.to_markdown(), end="")
         out["audit"] = report.to_dict()
         code = 0 if report.clean else 1

@@ -1,4 +1,5 @@
-"""The completion and answer parsers: hand-written cases, real outputs, properties, adversaries."""
+"""The general answer reader (parsing/answers.py): hand-written cases, real outputs, properties,
+adversaries."""
 
 from __future__ import annotations
 
@@ -20,95 +21,8 @@ from visual_rewards.parsing import (
     DEFAULT_MAX_ANSWER_CHARS,
     parse_completion,
     parse_detections,
-    parse_number,
     parse_points,
 )
-
-# --------------------------------------------------------------------------------------------
-# parse_completion
-# --------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "think", "answer", "format_ok", "truncated"),
-    [
-        ("<think>a</think><answer>b</answer>", "a", "b", True, False),
-        ("  <think>a</think>\n\n<answer>b</answer>\n", "a", "b", True, False),
-        ("<think></think><answer>b</answer>", "", "b", False, False),  # empty think
-        ("<think>a</think><answer> </answer>", "a", " ", False, False),  # empty answer
-        ("hi <think>a</think><answer>b</answer>", "a", "b", False, False),  # text outside
-        ("<think>a</think>x<answer>b</answer>", "a", "b", False, False),
-        ("<think>a</think><answer>b</answer><answer>c</answer>", "a", "b", False, False),
-        ("<think>a<think>b</think></think><answer>c</answer>", "a<think>b", "c", False, False),
-        ("<answer>b</answer><think>a</think>", "a", "b", False, False),  # wrong order
-        ("<think>a</think><answer>[1, 2", "a", "[1, 2", False, True),  # truncated
-        ("<think>a", None, None, False, False),
-        ("just text", None, None, False, False),
-        ("", None, None, False, False),
-    ],
-)
-def test_parse_completion_cases(
-    text: str, think: str | None, answer: str | None, format_ok: bool, truncated: bool
-) -> None:
-    c = parse_completion(text)
-    assert (c.think, c.answer, c.format_ok, c.truncated) == (think, answer, format_ok, truncated)
-
-
-def test_parse_completion_conversational_and_reasoning_content() -> None:
-    msgs = [{"role": "assistant", "content": "<think>t</think><answer>a</answer>"}]
-    assert parse_completion(msgs).format_ok
-    moved = [{"role": "assistant", "content": "<answer>a</answer>", "reasoning_content": "t"}]
-    c = parse_completion(moved)
-    assert (c.think, c.answer, c.format_ok) == ("t", "a", True)
-    parts = {
-        "role": "assistant",
-        "content": [{"type": "text", "text": "<think>t</think><answer>a</answer>"}],
-    }
-    assert parse_completion(parts).answer == "a"
-    assert parse_completion(None).answer is None
-    assert parse_completion(12345).text == ""
-
-
-def test_parse_completion_caps_length() -> None:
-    text = "<think>" + "x" * 100 + "</think><answer>a</answer>"
-    assert parse_completion(text, max_chars=50).answer is None
-
-
-# --------------------------------------------------------------------------------------------
-# parse_number
-# --------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("token", "value"),
-    [("1", 1.0), ("-2.5", -2.5), ("1e3", 1000.0), (".5", 0.5), ("7.", 7.0), ("+3", 3.0)],
-)
-def test_parse_number_accepts(token: str, value: float) -> None:
-    assert parse_number(token) == value
-
-
-@pytest.mark.parametrize(
-    "token",
-    [
-        "NaN",
-        "nan",
-        "Infinity",
-        "-inf",
-        "1e999",
-        "true",
-        "True",
-        "",
-        "1,0",
-        "٣",
-        "１２",
-        "0x10",
-        "1" * 33,
-        "--1",
-    ],
-)
-def test_parse_number_rejects(token: str) -> None:
-    assert parse_number(token) is None
-
 
 # --------------------------------------------------------------------------------------------
 # parse_detections: every payload shape, each with the expected boxes (raw) or error
@@ -525,3 +439,13 @@ def test_adversarial_nested_tags() -> None:
 def test_public_api() -> None:
     for name in vr.__all__:
         assert hasattr(vr, name), name
+
+
+@pytest.mark.parametrize("n", [1000, 1001, 1002, 3000])
+def test_points_past_the_cap_set_overflow(n: int) -> None:
+    answer = ", ".join(f"({k % 1000}, 5)" for k in range(n))
+    got = parse_points(answer)
+    assert got.overflow == (n > 1000)
+    assert len(got) == min(n, 1000)
+    boxes = "[" + ", ".join(f"[0, 0, {k % 999 + 1}, 5]" for k in range(n)) + "]"
+    assert parse_detections(boxes).overflow == (n > 1000)  # the same rule as boxes
