@@ -46,8 +46,11 @@ def comps(reward: DetectionReward, texts: list[str], sols: list[Any]) -> dict[st
         ({"matching": "greedy", "iou_threshold": 1.0}, r"in \[0, 1\) for greedy"),
         ({"matching": "greedy", "iou_threshold": -0.01}, r"in \[0, 1\) for greedy"),
         ({"confidence_rule": "log"}, "confidence_rule must be 'linear' or 'brier', got 'log'"),
-        ({"confidence_denominator": "all"}, "confidence_denominator must be 'max' or 'predictions'"),
+        ({"confidence_denominator": "all"}, r"confidence_denominator must be one of \("),
         ({"iou_space": "pixels"}, "iou_space must be 'normalized' or 'as_written'"),
+        ({"unmatched_confidence": "free"}, r"unmatched_confidence must be one of \("),
+        ({"iou_denominator": "predictions"}, r"iou_denominator must be one of \("),
+        ({"duplicates": "merge"}, r"duplicates must be one of \("),
         ({"max_boxes": 0}, "max_boxes must be a positive int or None, got 0"),
         ({"max_boxes": -3}, "max_boxes must be a positive int"),
         ({"max_boxes": 2.5}, "max_boxes must be a positive int"),
@@ -73,6 +76,8 @@ def test_invalid_options_are_refused(options: dict[str, Any], message: str) -> N
         {"max_boxes": 1},
         {"max_boxes": None},
         {"confidence_rule": "brier", "confidence_denominator": "predictions"},
+        {"confidence_denominator": "max", "iou_denominator": "max"},
+        {"unmatched_confidence": "complement", "duplicates": "keep"},
         {"iou_space": "as_written", "gt_coords": "normalized"},
         {"iou_weight": 0, "confidence_weight": 0.0, "format_weight": 2},
     ],
@@ -236,12 +241,26 @@ def test_brier_rule_and_prediction_denominator() -> None:
     assert linear != brier
 
 
-def test_dedupe_in_the_default_preset() -> None:
+def test_duplicate_rules() -> None:
     solution = gt([100, 200, 300, 400])
     dup = completion(item([100, 200, 300, 400], 0.9), item([100, 200, 300, 400], 0.9))
-    plain = DetectionReward().score([dup], [solution]).components["iou"][0]
-    deduped = DetectionReward(dedupe=True).score([dup], [solution]).components["iou"][0]
-    assert deduped == 1.0 and plain < 1.0
+    one = completion(item([100, 200, 300, 400], 0.9))
+
+    def iou(text: str, **options: Any) -> float:
+        return float(DetectionReward(**options).score([text], [solution]).components["iou"][0])
+
+    assert DetectionReward().config.duplicates == "invalid"
+    assert DetectionReward("visual_rft").config.duplicates == "drop"
+    assert iou(dup) == 0.0  # every copy is unusable
+    assert iou(dup) == pytest.approx(ref.default(dup, solution)["iou"], abs=1e-12)
+    assert iou(dup, duplicates="drop") == iou(one) == 1.0  # the later copy is removed
+    assert iou(dup, duplicates="keep") == pytest.approx(0.5)  # one matched, one false positive
+    assert iou(dup, dedupe=True) == 1.0 and iou(dup, dedupe=False) == pytest.approx(0.5)
+    # the same position with another label is no duplicate
+    labelled = {"boxes": [[100, 200, 300, 400]], "labels": ["dog"]}
+    two = completion(item([100, 200, 300, 400], 0.9, "dog"), item([100, 200, 300, 400], 0.9, "cat"))
+    res = DetectionReward().score([two], [labelled])
+    assert res.components["iou"][0] == pytest.approx(0.5)
 
 
 def test_out_of_range_confidences() -> None:
