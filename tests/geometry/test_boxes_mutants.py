@@ -7,6 +7,8 @@ unnoticed; in normalised space that mutant zeroes every IoU).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 import reference_rewards as ref
@@ -149,3 +151,41 @@ def test_pad_flat_and_pad_boxes() -> None:
     assert out.shape == (2, 3, 4) and not mask.any() and counts.tolist() == [0, 0]
     out, mask, counts = pad_boxes([])
     assert out.shape == (0, 0, 4) and counts.shape == (0,)
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda: box_area([[0, 0, 1]]), "boxes"),
+        (lambda: valid_boxes([[0, 0, 1]]), "boxes"),
+        (lambda: box_iou([[0, 0, 1]], [[0, 0, 1, 1]]), "pred"),
+        (lambda: box_iou([[0, 0, 1, 1]], [[0, 0, 1]]), "gt"),
+        (lambda: box_giou([[0, 0, 1]], [[0, 0, 1, 1]]), "pred"),
+        (lambda: box_giou([[0, 0, 1, 1]], [[0, 0, 1]]), "gt"),
+    ],
+)
+def test_shape_errors_name_the_argument(call: Any, name: str) -> None:
+    with pytest.raises(ValueError, match=rf"^{name} must have shape \(\.\.\., 4\) xyxy, got shape \(1, 3\)$"):
+        call()
+
+
+@pytest.mark.parametrize("fn", [batched_box_iou, batched_box_giou])
+def test_batched_errors_name_the_argument(fn: Any) -> None:
+    with pytest.raises(ValueError, match=r"^pred must have shape \(B, N, 4\) xyxy, got shape \(1, 4\)$"):
+        fn(np.zeros((1, 4)), np.zeros((1, 1, 4)))
+    with pytest.raises(ValueError, match=r"^gt must have shape \(B, N, 4\) xyxy, got shape \(1, 1, 3\)$"):
+        fn(np.zeros((1, 1, 4)), np.zeros((1, 1, 3)))
+    with pytest.raises(ValueError, match=r"^batch sizes differ: pred has 2, gt has 3$"):
+        fn(np.zeros((2, 5, 4)), np.zeros((3, 1, 4)))
+
+
+@pytest.mark.parametrize("fn", [batched_box_iou, batched_box_giou, box_iou, box_giou])
+def test_single_precision_input_is_computed_in_double(fn: Any) -> None:
+    # float32 boxes are widened first: the result is the float64 computation on the same values
+    a = np.array([[[0.1, 0.1, 0.3, 0.3], [0.15, 0.12, 0.33, 0.4]]], dtype=np.float32)
+    b = np.array([[[0.2, 0.2, 0.4, 0.4]]], dtype=np.float32)
+    if fn in (box_iou, box_giou):
+        a, b = a[0], b[0]
+    got = fn(a, b)
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, fn(a.astype(np.float64), b.astype(np.float64)))
