@@ -189,3 +189,14 @@ def test_single_precision_input_is_computed_in_double(fn: Any) -> None:
     got = fn(a, b)
     assert got.dtype == np.float64
     np.testing.assert_array_equal(got, fn(a.astype(np.float64), b.astype(np.float64)))
+
+
+def test_empty_inputs_of_every_rank() -> None:
+    assert box_area(np.zeros(0)).shape == (0,)
+    assert valid_boxes(np.zeros(0)).shape == (0,)
+    assert box_area([]).shape == (0,)
+    assert box_area(np.zeros((3, 0, 4))).shape == (3, 0)
+    # a (2, 0) array is two empty rows, not boxes
+    for fn in (box_area, valid_boxes):
+        with pytest.raises(ValueError):
+            fn(np.zeros((2, 0)))
