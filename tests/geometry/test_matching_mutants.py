@@ -199,3 +199,16 @@ def test_batched_hungarian_star_rows() -> None:
     assert batched_hungarian_match(tie, tie >= 0.5, -prio)[0].tolist() == [0, -1, -1]
     assert batched_hungarian_match(np.zeros((2, 0, 3)), np.zeros((2, 0, 3), bool)).shape == (2, 0)
     assert batched_hungarian_match(np.zeros((2, 3, 0)), np.zeros((2, 3, 0), bool)).tolist() == [[-1] * 3] * 2
+
+
+def test_array_like_arguments_are_normalised() -> None:
+    m = [[0.9, 0.8], [0.85, 0.0]]
+    # allowed as 0/1 integers, priority and scores as columns: read as (P, G) bool and (P,)
+    assert hungarian_match(m, allowed=[[1, 0], [1, 1]]).tolist() == [0, -1]
+    tie = [[0.8], [0.8]]
+    assert hungarian_match(tie, priority=[[0.2], [0.9]]).tolist() == [-1, 0]
+    assert hungarian_match(tie, priority=np.array([[0.9], [0.2]])).tolist() == [0, -1]
+    order, match = greedy_match([[0.9], [0.9]], [[0.1], [0.7]])
+    assert order.tolist() == [1, 0] and match.tolist() == [-1, 0]
+    order, match = greedy_match(np.array([[0.9], [0.9]], dtype=np.float32), np.array([0.1, 0.7]))
+    assert match.tolist() == [-1, 0]
