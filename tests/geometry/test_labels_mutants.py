@@ -256,3 +256,75 @@ def test_normalize_label_non_ascii_and_apostrophes() -> None:
     assert normalize_label("Ǆ") == "dz"  # NFKD compatibility decomposition
     assert normalize_label("  É—x  ") == "e x"
     assert compact_label("a b  c") == "abc"
+
+
+def test_tolerance_of_the_cutoff_and_the_margin() -> None:
+    labels = _labels()
+    # "camelia" is 7/8 = 0.875 similar to "camellia": the cutoff is met within 1e-9
+    assert match_label("camelia", "camellia", labels, cutoff=0.875 + 1e-9)
+    assert not match_label("camelia", "camellia", labels, cutoff=0.875 + 1e-8)
+    # "2012 Audi R8 Coup": R8 at 17/18, S5 at 15/18; a margin of exactly the gap (+1e-9) passes
+    ans, truth = "2012 Audi R8 Coup", "2012 Audi R8 Coupe"
+    gap = 17 / 18 - 15 / 18
+    assert match_label(ans, truth, labels, margin=gap + 1e-9)
+    assert not match_label(ans, truth, labels, margin=gap + 1e-8)
+
+
+def test_ties_lose_even_without_a_margin() -> None:
+    labels = _labels()
+    # "2012 Audi R5 Coupe" is one substitution from R8 and one from S5: a tie, which loses
+    for margin in (0.0, 0.01):
+        assert not match_label("2012 Audi R5 Coupe", "2012 Audi R8 Coupe", labels, margin=margin)
+        assert not match_label("2012 Audi R5 Coupe", "2012 Audi S5 Coupe", labels, margin=margin)
+    two = LabelSet(["abcdefgh", "abcdefgx"])
+    assert not match_label("abcdefgz", "abcdefgh", two, margin=0.0)
+    assert match_label("abcdefgz", "abcdefgh", LabelSet(["abcdefgh", "zzzz"]), margin=0.0)
+
+
+def test_lookups_through_the_compact_form_of_the_query() -> None:
+    ls = LabelSet(["DesertRose", "pug"])
+    assert ls.keys == ("desertrose", "pug")
+    assert ls.lookup("desert rose") == 0  # the query's compact form is the class
+    assert ls.index_of("Desert Rose") == 0
+    assert match_label("desert rose", "DesertRose", ls)
+
+
+def test_best_other_at_the_ends_of_the_length_slice() -> None:
+    labels = _labels()
+    pug = NAMES.index("pug")  # the shortest name
+    assert labels.best_other("pug", -1, 0.0) == 1.0
+    assert labels.best_other("pug", -1, -0.5) == 1.0
+    assert labels.best_other("pug", pug, 0.0) < 1.0
+    # no name has a length within reach of the cutoff: -1.0 exactly
+    assert labels.best_other("a" * 60, -1, 0.9) == -1.0
+    assert labels.best_other("ab", -1, 0.99) == -1.0
+
+
+def test_messages_and_repr_at_four_labels(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.txt"
+    with pytest.raises(ValueError, match=rf"^cannot read class-names file {str(missing)!r}: "):
+        LabelSet.from_file(missing)
+    with pytest.raises(TypeError, match=r"^LabelSet\(labels\) takes a sequence of class names; "):
+        LabelSet("names.txt")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="^a label set needs at least one class name, got none$"):
+        LabelSet([])
+    assert repr(LabelSet(["a", "b", "c", "d"])) == "LabelSet(['a', 'b', 'c', ...], n=4)"
+
+
+def test_ascii_names_keep_every_letter() -> None:
+    assert normalize_label("Xbox X") == "xbox x"
+    assert normalize_label("`Quoted' XX") == "quoted xx"
+
+
+def test_class_names_files_are_utf8_whatever_the_locale(tmp_path: Path) -> None:
+    import locale
+
+    path = tmp_path / "names.txt"
+    path.write_text("Rosé\nCrème brûlée\n", encoding="utf-8")
+    old = locale.setlocale(locale.LC_CTYPE)
+    try:
+        locale.setlocale(locale.LC_CTYPE, "C")  # an ASCII locale
+        ls = LabelSet.from_file(path)
+    finally:
+        locale.setlocale(locale.LC_CTYPE, old)
+    assert ls.labels == ("Rosé", "Crème brûlée")
