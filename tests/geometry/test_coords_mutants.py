@@ -42,7 +42,10 @@ BOX = [[100.0, 50.0, 300.0, 200.0]]
     ],
 )
 def test_scale_absolute(
-    coords: str, image_size: tuple[int, int] | None, pixels: dict[str, int], scale: tuple[float, float]
+    coords: str,
+    image_size: tuple[int, int] | None,
+    pixels: dict[str, int],
+    scale: tuple[float, float],
 ) -> None:
     # configs are built inside the test: values built at import time would not see a mutant
     cfg = CoordConfig(coords, image_size, **pixels)  # type: ignore[arg-type]

@@ -28,7 +28,10 @@ def test_default_threshold_of_greedy_is_half_strict() -> None:
     assert greedy_match([[0.5]], [0.9])[1].tolist() == [-1]
     assert greedy_match([[0.5001]], [0.9])[1].tolist() == [0]
     order, match = batched_greedy_match(
-        np.array([[[0.5], [0.51]]]), np.array([[0.9, 0.1]]), np.ones((1, 2), bool), np.ones((1, 1), bool)
+        np.array([[[0.5], [0.51]]]),
+        np.array([[0.9, 0.1]]),
+        np.ones((1, 2), bool),
+        np.ones((1, 1), bool),
     )
     assert match.tolist() == [[-1, 0]] and order.tolist() == [[0, 1]]
 
@@ -48,7 +51,9 @@ def test_greedy_threshold_edges(threshold: float) -> None:
     assert greedy_match([[min(threshold + 0.005, 1.0)]], [1.0], threshold)[1].tolist() == [0]
 
 
-@pytest.mark.parametrize(("threshold", "rng"), [(0.0, r"\(0, 1\]"), (1.5, r"\(0, 1\]"), (-0.1, r"\(0, 1\]")])
+@pytest.mark.parametrize(
+    ("threshold", "rng"), [(0.0, r"\(0, 1\]"), (1.5, r"\(0, 1\]"), (-0.1, r"\(0, 1\]")]
+)
 def test_hungarian_threshold_errors(threshold: float, rng: str) -> None:
     with pytest.raises(ValueError, match=rf"threshold must be in {rng}, got {threshold!r}"):
         hungarian_match([[0.9]], threshold)
@@ -78,7 +83,10 @@ def test_hungarian_allowed_and_priority() -> None:
     assert hungarian_match(tie, priority=[-1.0, 1.0, 0.5]).tolist() == [-1, 1, 0]
     assert hungarian_match(tie, priority=[1.0, -1.0, 0.5]).tolist() == [1, -1, 0]
     # the tie-break never outweighs a real difference in IoU
-    assert hungarian_match([[0.6], [0.6 + 10 * TIE_BREAK]], priority=[1.0, -1.0]).tolist() == [-1, 0]
+    assert hungarian_match([[0.6], [0.6 + 10 * TIE_BREAK]], priority=[1.0, -1.0]).tolist() == [
+        -1,
+        0,
+    ]
     assert hungarian_match(np.zeros((0, 3))).shape == (0,)
     assert hungarian_match(np.zeros((2, 0))).tolist() == [-1, -1]
     assert hungarian_match([[0.0, 0.0]]).tolist() == [-1]
@@ -126,7 +134,9 @@ iou_values = st.sampled_from([0.0, 0.3, 0.5, 0.6, 0.6, 0.8, 0.95])
 @st.composite
 def padded_batches(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     b, p, g = draw(st.integers(1, 4)), draw(st.integers(0, 5)), draw(st.integers(0, 5))
-    iou = np.array(draw(st.lists(iou_values, min_size=b * p * g, max_size=b * p * g))).reshape(b, p, g)
+    iou = np.array(draw(st.lists(iou_values, min_size=b * p * g, max_size=b * p * g))).reshape(
+        b, p, g
+    )
     n_p = draw(st.lists(st.integers(0, p), min_size=b, max_size=b))
     n_g = draw(st.lists(st.integers(0, g), min_size=b, max_size=b))
     pv = np.arange(p)[None, :] < np.array(n_p)[:, None]
@@ -140,16 +150,21 @@ def test_batched_hungarian_equals_single_rows_with_priority(
     batch: tuple[np.ndarray, np.ndarray, np.ndarray], data: st.DataObject
 ) -> None:
     iou, pv, gv = batch
-    b, p, g = iou.shape
-    prio = np.array(data.draw(st.lists(st.sampled_from([-1.0, 0.0, 0.5, 1.0]), min_size=b * p, max_size=b * p))).reshape(b, p)
+    b, p, _ = iou.shape
+    prio = np.array(
+        data.draw(st.lists(st.sampled_from([-1.0, 0.0, 0.5, 1.0]), min_size=b * p, max_size=b * p))
+    ).reshape(b, p)
     cand = (iou >= 0.5) & (iou > 0) & pv[:, :, None] & gv[:, None, :]
     got = batched_hungarian_match(iou, cand, prio)
     plain = batched_hungarian_match(iou, cand)
+
     def objective(k: int, match: np.ndarray) -> float:
         return sum(iou[k, i, j] + TIE_BREAK * prio[k, i] for i, j in enumerate(match) if j >= 0)
 
     for k in range(b):
-        single = hungarian_match(iou[k], 0.5, allowed=cand[k], priority=prio[k]) if p else np.zeros(0)
+        single = (
+            hungarian_match(iou[k], 0.5, allowed=cand[k], priority=prio[k]) if p else np.zeros(0)
+        )
         # the same optimum (a prediction with two equally good truths may take either)
         assert objective(k, got[k]) == pytest.approx(objective(k, single), abs=1e-12)
         total = sum(iou[k, i, j] for i, j in enumerate(plain[k]) if j >= 0)
@@ -168,7 +183,9 @@ def test_batched_greedy_equals_single_rows(
     iou, pv, gv = batch
     b, p, _ = iou.shape
     scores = np.array(
-        data.draw(st.lists(st.sampled_from([0.1, 0.5, 0.9, float("nan")]), min_size=b * p, max_size=b * p))
+        data.draw(
+            st.lists(st.sampled_from([0.1, 0.5, 0.9, float("nan")]), min_size=b * p, max_size=b * p)
+        )
     ).reshape(b, p)
     order, match = batched_greedy_match(iou, scores, pv, gv)
     for k in range(b):
@@ -198,7 +215,10 @@ def test_batched_hungarian_star_rows() -> None:
     assert batched_hungarian_match(tie, tie >= 0.5, prio)[0].tolist() == [-1, 0, -1]
     assert batched_hungarian_match(tie, tie >= 0.5, -prio)[0].tolist() == [0, -1, -1]
     assert batched_hungarian_match(np.zeros((2, 0, 3)), np.zeros((2, 0, 3), bool)).shape == (2, 0)
-    assert batched_hungarian_match(np.zeros((2, 3, 0)), np.zeros((2, 3, 0), bool)).tolist() == [[-1] * 3] * 2
+    assert (
+        batched_hungarian_match(np.zeros((2, 3, 0)), np.zeros((2, 3, 0), bool)).tolist()
+        == [[-1] * 3] * 2
+    )
 
 
 def test_array_like_arguments_are_normalised() -> None:

@@ -43,7 +43,10 @@ def test_exactly_max_items_and_one_more(max_items: int) -> None:
     assert over.errors == [f"more than {max_items} items"]
     many = parse_detections(answer(max_items + 5), max_items=max_items)
     assert (len(many), many.overflow) == (max_items, True)
-    for style in ("{{'Position': [{k}, 0, {k1}, 1], 'Confidence': 0.5}}", '{{"bbox_2d": [{k}, 0, {k1}, 1]}}'):
+    for style in (
+        "{{'Position': [{k}, 0, {k1}, 1], 'Confidence': 0.5}}",
+        '{{"bbox_2d": [{k}, 0, {k1}, 1]}}',
+    ):
         items = [style.format(k=k, k1=k + 1) for k in range(max_items + 1)]
         d = parse_detections("[" + ", ".join(items) + "]", max_items=max_items)
         assert (len(d), d.overflow) == (max_items, True)
@@ -98,12 +101,22 @@ def test_bare_list_labels_and_skipped_lists() -> None:
     ("answer", "errors", "n"),
     [
         ("[{'label': 'cat'}, {'Position': [1, 2, 3, 4]}]", ["item without coordinates"], 1),
-        ("[{'Position': [1, 2, 3, 4], 'Confidence': 0.5}, {'Position': [5, 6", ["truncated item"], 1),
+        (
+            "[{'Position': [1, 2, 3, 4], 'Confidence': 0.5}, {'Position': [5, 6",
+            ["truncated item"],
+            1,
+        ),
         ("[{'Position': [1, 2, 3, 4], 'Confidence': 0.5}, {'label': 'x'", ["truncated item"], 1),
-        ("[{'Position': [1, 2, 3, 4], 'Confidence': high}]", ["confidence is not a finite number: 'high'"], 0),
+        (
+            "[{'Position': [1, 2, 3, 4], 'Confidence': high}]",
+            ["confidence is not a finite number: 'high'"],
+            0,
+        ),
         ("[{'Position': [1, 2, 3], 'Confidence': 0.5}]", ["expected 4 numbers, got 3"], 0),
         (
-            "[{'Position': [1, 2, 3, 4], 'note': '" + "x" * 5000 + "'}, {'Position': [5, 6, 7, 8]}]",
+            "[{'Position': [1, 2, 3, 4], 'note': '"
+            + "x" * 5000
+            + "'}, {'Position': [5, 6, 7, 8]}]",
             ["item too long"],
             1,
         ),
@@ -124,7 +137,9 @@ def test_dict_item_fields() -> None:
     np.testing.assert_array_equal(d.scores, [0.25, 1.0, np.nan])
     assert d.labels[:2] == ['hot "dog"', "it's"]
     assert d.labels[2] in (None, "")  # a blank label
-    d = parse_detections("[{'Position': [1, 2, 3, 4], 'Confidence': 0.5, 'label': '" + "a" * 300 + "'}]")
+    d = parse_detections(
+        "[{'Position': [1, 2, 3, 4], 'Confidence': 0.5, 'label': '" + "a" * 300 + "'}]"
+    )
     assert d.labels == ["a" * 256]  # labels are capped
 
 
@@ -167,7 +182,9 @@ def test_prepare_answer_failures() -> None:
 
 
 def test_points_in_every_space() -> None:
-    p = parse_points('[{"point_2d": [320, 240], "label": "cup"}, {"point_2d": [700, 100]}]', "pixel", (640, 480))
+    p = parse_points(
+        '[{"point_2d": [320, 240], "label": "cup"}, {"point_2d": [700, 100]}]', "pixel", (640, 480)
+    )
     np.testing.assert_allclose(p.points, [[0.5, 0.5]])
     assert p.labels == ["cup"] and p.n_invalid == 1 and p.errors == ["point outside the image"]
     p = parse_points("(0.25, 0.5)", "normalized")

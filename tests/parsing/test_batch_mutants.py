@@ -111,10 +111,14 @@ def test_batch_equals_general_reader(
     singles = [parse_detections(t, cfg, max_items=max_items) for t in texts]
     assert_rows_equal(batch, singles, len(texts))
     # one config per row (equal configs built separately, so not the same object)
-    idx = data.draw(st.lists(st.sampled_from(range(len(CONFIGS))), min_size=len(texts), max_size=len(texts)))
+    idx = data.draw(
+        st.lists(st.sampled_from(range(len(CONFIGS))), min_size=len(texts), max_size=len(texts))
+    )
     cfgs = [CoordConfig(CONFIGS[k].coords, CONFIGS[k].image_size) for k in idx]
     batch = parse_detections_batch(texts, cfgs, max_items=max_items)
-    singles = [parse_detections(t, c, max_items=max_items) for t, c in zip(texts, cfgs, strict=True)]
+    singles = [
+        parse_detections(t, c, max_items=max_items) for t, c in zip(texts, cfgs, strict=True)
+    ]
     assert_rows_equal(batch, singles, len(texts))
 
 
@@ -164,7 +168,9 @@ def test_flipped_and_outside_boxes_are_dropped_per_row() -> None:
     np.testing.assert_array_equal(b.scores, [0.8, 0.6])
     np.testing.assert_allclose(b.boxes, [[0.1, 0.1, 0.3, 0.3]] * 2)
     assert b.labels == [None, None]
-    labelled = '[{"bbox_2d": [10, 10, 5, 5], "label": "a"}, {"bbox_2d": [1, 1, 5, 5], "label": "b"}]'
+    labelled = (
+        '[{"bbox_2d": [10, 10, 5, 5], "label": "a"}, {"bbox_2d": [1, 1, 5, 5], "label": "b"}]'
+    )
     b = parse_detections_batch([labelled, labelled])
     assert b.labels == ["b", "b"] and b.counts.tolist() == [1, 1]
     # clipped into the image, not dropped: raw kept as written
@@ -174,8 +180,14 @@ def test_flipped_and_outside_boxes_are_dropped_per_row() -> None:
 
 
 def test_overflow_and_failures_per_row() -> None:
-    many = "[" + ", ".join(f"{{'Position': [{k}, 0, {k + 1}, 1], 'Confidence': 0.5}}" for k in range(4)) + "]"
-    b = parse_detections_batch([many, "[1, 2, 3, 4]", None, "no boxes here", "No Objects"], max_items=3)
+    many = (
+        "["
+        + ", ".join(f"{{'Position': [{k}, 0, {k + 1}, 1], 'Confidence': 0.5}}" for k in range(4))
+        + "]"
+    )
+    b = parse_detections_batch(
+        [many, "[1, 2, 3, 4]", None, "no boxes here", "No Objects"], max_items=3
+    )
     assert b.overflow.tolist() == [True, False, False, False, False]
     assert b.counts.tolist() == [3, 1, 0, 0, 0]
     assert b.failed.tolist() == [False, False, True, True, False]
@@ -196,7 +208,10 @@ def test_overflow_and_failures_per_row() -> None:
         ("[{'Position': [1, 2, 3, 4], 'Confidence': 0.5}]", [1.0, 2.0, 3.0, 4.0, 0.5]),
         ('[{"Position": [1, 2, 3, 4], "Confidence": 0.5}]', [1.0, 2.0, 3.0, 4.0, 0.5]),
         # numbers outside the precomputed table: 1001, three decimals, negative
-        ("[{'Position': [5, -2, 1001.5, 4], 'Confidence': 0.125}]", [5.0, -2.0, 1001.5, 4.0, 0.125]),
+        (
+            "[{'Position': [5, -2, 1001.5, 4], 'Confidence': 0.125}]",
+            [5.0, -2.0, 1001.5, 4.0, 0.125],
+        ),
         # not the canonical spacing: the regex fast path
         ("[{'Position':[1,2,3,4],'Confidence':0.5}]", [1.0, 2.0, 3.0, 4.0, 0.5]),
         ('[{"bbox_2d": [1, 2, 3, 4], "label": "cat"}]', [1.0, 2.0, 3.0, 4.0, float("nan")]),

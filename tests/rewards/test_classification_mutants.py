@@ -154,7 +154,9 @@ def _edit(name: str, ops: list[tuple[int, int, str]]) -> str:
 @settings(max_examples=150, deadline=None)
 @given(
     st.lists(st.tuples(answers_near, st.sampled_from(NAMES)), min_size=1, max_size=8),
-    st.sampled_from([(0.85, 0.01, 2, True), (0.8, 0.05, 3, True), (0.9, 0.0, 1, True), (0.85, 0.01, 2, False)]),
+    st.sampled_from(
+        [(0.85, 0.01, 2, True), (0.8, 0.05, 3, True), (0.9, 0.0, 1, True), (0.85, 0.01, 2, False)]
+    ),
 )
 def test_strict_accuracy_equals_match_label(
     rows: list[tuple[tuple[str, list[tuple[int, int, str]]], str]],
@@ -166,25 +168,40 @@ def test_strict_accuracy_equals_match_label(
     truths = [truth if k % 2 else name for k, ((name, _), truth) in enumerate(rows)]
     answers, truths = answers + answers, truths + truths[::-1]
     reward = ClassificationReward(
-        labels=NAMES, fuzzy_cutoff=cutoff, fuzzy_margin=margin, fuzzy_max_edits=max_edits, fuzzy=fuzzy
+        labels=NAMES,
+        fuzzy_cutoff=cutoff,
+        fuzzy_margin=margin,
+        fuzzy_max_edits=max_edits,
+        fuzzy=fuzzy,
     )
     labels = LabelSet(NAMES)
     want = [
-        1.0 if match_label(a, t, labels, fuzzy=fuzzy, cutoff=cutoff, margin=margin, max_edits=max_edits) else 0.0
+        1.0
+        if match_label(a, t, labels, fuzzy=fuzzy, cutoff=cutoff, margin=margin, max_edits=max_edits)
+        else 0.0
         for a, t in zip(answers, truths, strict=True)
     ]
     assert accuracy(reward, answers, truths) == want
 
 
 def test_near_matches_need_a_label_set_and_fuzzy() -> None:
-    assert accuracy(ClassificationReward(labels=NAMES), ["camelia", "Egyptain Mau"], ["camellia", "Egyptian Mau"]) == [
+    assert accuracy(
+        ClassificationReward(labels=NAMES),
+        ["camelia", "Egyptain Mau"],
+        ["camellia", "Egyptian Mau"],
+    ) == [
         1.0,
         1.0,
     ]
-    assert accuracy(ClassificationReward(labels=NAMES, fuzzy=False), ["camelia"], ["camellia"]) == [0.0]
+    assert accuracy(ClassificationReward(labels=NAMES, fuzzy=False), ["camelia"], ["camellia"]) == [
+        0.0
+    ]
     assert accuracy(ClassificationReward(), ["camelia", "camellia"], ["camellia"] * 2) == [0.0, 1.0]
     # exactly another class, and a near match of another class
-    assert accuracy(ClassificationReward(labels=NAMES), ["Bombay", "Bombai"], ["Birman"] * 2) == [0.0, 0.0]
+    assert accuracy(ClassificationReward(labels=NAMES), ["Bombay", "Bombai"], ["Birman"] * 2) == [
+        0.0,
+        0.0,
+    ]
 
 
 def test_answer_length_limit_is_on_the_stripped_answer() -> None:
@@ -218,16 +235,21 @@ def test_truths_aliases_and_malformed_rows() -> None:
         "  ",
         "pug",
     ]
-    with pytest.warns(UserWarning) as record:
-        res = reward.score([wrap(a) for a in ["Carlin", "desert rose", "poodle", "x", "pug"]], truths)
+    with pytest.warns(UserWarning, match="malformed ground truth") as record:
+        res = reward.score(
+            [wrap(a) for a in ["Carlin", "desert rose", "poodle", "x", "pug"]], truths
+        )
     rows = [str(w.message).split(":")[1].strip() for w in record]
     assert rows == ["row 2", "row 3"]
     acc = res.components["accuracy"].tolist()
     assert acc[:2] == [1.0, 1.0] and acc[4] == 1.0
     assert math.isnan(acc[2]) and math.isnan(acc[3])
-    assert accuracy(reward, ["desertrose", "desert-rse"], ["desert rose", "DesertRose"]) == [1.0, 1.0]
+    assert accuracy(reward, ["desertrose", "desert-rse"], ["desert rose", "DesertRose"]) == [
+        1.0,
+        1.0,
+    ]
     strict = ClassificationReward(labels=NAMES, strict=True)
-    with pytest.raises(ValueError, match="row 0.*not in the label set"):
+    with pytest.raises(ValueError, match=r"row 0.*not in the label set"):
         strict.score([wrap("poodle")], ["poodle"])
     with pytest.raises(ValueError, match="empty after normalisation"):
         ClassificationReward(strict=True).score([wrap("x")], ["--"])
@@ -241,7 +263,12 @@ def test_paper_rule_truths() -> None:
         "<answer>a\nb</answer> rose",  # no answer block on one line: the whole text
         "pug",
     ]
-    texts = [wrap("desertrose"), wrap("Sand Rose"), wrap("<answer>a\nb</answer> rose"), "no tags pug"]
+    texts = [
+        wrap("desertrose"),
+        wrap("Sand Rose"),
+        wrap("<answer>a\nb</answer> rose"),
+        "no tags pug",
+    ]
     res = reward.score(texts, truths)
     assert res.components["accuracy"].tolist() == [1.0, 1.0, 1.0, 1.0]
     assert res.parse_failed.tolist() == [False, False, True, True]

@@ -135,7 +135,10 @@ def test_class_aware_per_preset() -> None:
 def test_class_aware_with_greedy_matching() -> None:
     solution = {"boxes": [[100, 100, 400, 400]], "labels": ["dog"]}
     wrong = completion(item([100, 100, 400, 400], 0.9, "cat"))
-    for reward in (DetectionReward("visual_rft", class_aware=True), DetectionReward(matching="greedy")):
+    for reward in (
+        DetectionReward("visual_rft", class_aware=True),
+        DetectionReward(matching="greedy"),
+    ):
         assert comps(reward, [wrong], [solution])["iou"] == [0.0]
 
 
@@ -161,7 +164,10 @@ def test_several_labelled_rows_in_one_batch() -> None:
 def test_an_out_of_image_box_followed_by_a_valid_one() -> None:
     solution = gt([100, 200, 300, 400])
     text = completion(item([1100, 1100, 1200, 1300], 0.9), item([100, 200, 300, 400], 0.95))
-    for preset, want in (("default", ref.default(text, solution)), ("visual_rft", ref.visual_rft(text, solution))):
+    for preset, want in (
+        ("default", ref.default(text, solution)),
+        ("visual_rft", ref.visual_rft(text, solution)),
+    ):
         res = DetectionReward(preset).score([text], [solution])
         assert res.components["iou"][0] > 0.0, preset  # the valid box after it is read
         for key in ("iou", "confidence", "format"):
@@ -179,7 +185,9 @@ def test_exactly_max_boxes_and_one_more(max_boxes: int) -> None:
     assert res.components["confidence"][0] > 0.0 and res.components["confidence"][1] == 0.0
     # an invalid item counts against the limit too
     junk = completion(*(item(b, 0.9) for b in boxes[:max_boxes]), item([5, 5, 1, 1], 0.9))
-    assert DetectionReward(max_boxes=max_boxes).score([junk], [solution]).components["iou"][0] == 0.0
+    assert (
+        DetectionReward(max_boxes=max_boxes).score([junk], [solution]).components["iou"][0] == 0.0
+    )
     # no limit but the parser's
     free = DetectionReward(max_boxes=None).score([over], [solution]).components["iou"][0]
     assert free == pytest.approx(1.0)
@@ -189,13 +197,17 @@ def test_empty_reward_and_failed_answers() -> None:
     empty_gt = "<answer>No Objects</answer>"
     no_objects = f"{THINK}<answer>No Objects</answer>"
     fp = completion(item([1, 1, 50, 50], 0.2))
-    res = DetectionReward().score([no_objects, fp, no_objects], [empty_gt, empty_gt, gt([1, 1, 9, 9])])
+    res = DetectionReward().score(
+        [no_objects, fp, no_objects], [empty_gt, empty_gt, gt([1, 1, 9, 9])]
+    )
     assert res.components["iou"].tolist() == [1.0, 0.0, 0.0]
     assert res.components["confidence"].tolist()[0] == 1.0
     off = DetectionReward(empty_reward=False).score([no_objects], [empty_gt])
     assert off.components["iou"][0] == 0.0 and off.components["confidence"][0] == 0.0
     failed = f"{THINK}<answer>I cannot tell</answer>"
-    res = DetectionReward().score([failed, completion(item([1, 1, 9, 9], 1))], [gt([1, 1, 9, 9])] * 2)
+    res = DetectionReward().score(
+        [failed, completion(item([1, 1, 9, 9], 1))], [gt([1, 1, 9, 9])] * 2
+    )
     assert res.parse_failed.tolist() == [True, False]
     assert res.components["iou"].tolist() == [0.0, 1.0]
 
@@ -237,7 +249,11 @@ def test_brier_rule_and_prediction_denominator() -> None:
         want = ref.default(text, solution, rule=rule)
         assert res.components["confidence"][0] == pytest.approx(want["confidence"], abs=1e-12)
     linear = DetectionReward().score([text], [solution]).components["confidence"][0]
-    brier = DetectionReward(confidence_rule="brier").score([text], [solution]).components["confidence"][0]
+    brier = (
+        DetectionReward(confidence_rule="brier")
+        .score([text], [solution])
+        .components["confidence"][0]
+    )
     assert linear != brier
 
 
