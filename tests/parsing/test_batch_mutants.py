@@ -22,7 +22,23 @@ from visual_rewards.parsing import (
 from visual_rewards.parsing.answers import fast_values
 
 NUMBERS = st.sampled_from(
-    ["0", "5", "100", "999", "1000", "1001", "-7", "0.5", "0.25", "0.123", "12.5", "1e2", "007"]
+    [
+        "0",
+        "5",
+        "100",
+        "999",
+        "1000",
+        "1001",
+        "1500",
+        "1999",
+        "-7",
+        "0.5",
+        "0.25",
+        "0.123",
+        "12.5",
+        "1e2",
+        "007",
+    ]
 )
 CONFS = st.sampled_from(["0.9", "0.95", "1", "0", "0.123", "1.5", "-0.2", "0.50", "1.0", "nan"])
 LABELS = st.sampled_from(["cat", "dog", "hot dog", ""])
@@ -76,6 +92,7 @@ CONFIGS = [
     CoordConfig("pixel", image_size=(640, 480)),
     CoordConfig("pixel", image_size=(100, 50)),
     CoordConfig("qwen25vl", image_size=(640, 480)),
+    CoordConfig("pixel", image_size=(2000, 1500)),  # pixel numbers beyond 1000 are inside
 ]
 
 
@@ -96,7 +113,9 @@ def assert_rows_equal(batch: DetectionsBatch, singles: list, n: int) -> None:  #
         assert bool(batch.overflow[i]) == d.overflow
     assert batch.boxes.shape == (offsets[-1], 4) and batch.raw_boxes.shape == (offsets[-1], 4)
     assert batch.scores.shape == (offsets[-1],) and len(batch.labels) == offsets[-1]
-    assert batch.counts.dtype == np.intp
+    assert batch.counts.dtype == np.intp and batch.n_invalid.dtype == np.intp
+    assert batch.empty.dtype == batch.failed.dtype == batch.overflow.dtype == np.bool_
+    assert batch.boxes.dtype == batch.raw_boxes.dtype == batch.scores.dtype == np.float64
 
 
 @settings(max_examples=300, deadline=None)
@@ -256,3 +275,16 @@ def test_fast_values_item_limits() -> None:
         assert fast_values(text, n - 1) is None  # more items than max_items: general reader
         assert fast_values(text, n) is not None
     assert fast_values("no braces", 10) is None
+
+
+def test_rows_read_by_the_general_reader_use_their_own_space() -> None:
+    # bare lists take the general reader; in a 2000x1500 image, x = 1500 is inside
+    big = CoordConfig("pixel", image_size=(2000, 1500))
+    texts = ["[1500, 0, 1800, 100]", "[[1500, 0, 1800, 100], [10, 10, 20, 20]]"]
+    for coords in (big, [big, CoordConfig("pixel", image_size=(2000, 1500))]):
+        b = parse_detections_batch(texts, coords)
+        assert b.counts.tolist() == [1, 2] and b.n_invalid.tolist() == [0, 0]
+        np.testing.assert_allclose(b.boxes[0], [0.75, 0.0, 0.9, 100 / 1500])
+    # in norm1000 the same numbers are outside the image
+    b = parse_detections_batch(texts)
+    assert b.counts.tolist() == [0, 1] and b.n_invalid.tolist() == [1, 1]
