@@ -33,6 +33,25 @@ def test_import_is_light() -> None:
     assert float(seconds) < 3.0
 
 
+def test_every_public_name_is_exported_lazily_and_typed() -> None:
+    """``__all__``, the lazy export table and the names type checkers see are one list."""
+    import ast
+
+    tree = ast.parse((ROOT / "src" / "visual_rewards" / "__init__.py").read_text("utf-8"))
+    checked = {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+        for stmt in node.body
+        if isinstance(stmt, ast.ImportFrom)
+        for alias in stmt.names
+    }
+    assert checked == set(vr._EXPORTS)
+    assert set(vr.__all__) == {*vr._EXPORTS, "__version__"}
+    for name in vr.__all__:
+        assert getattr(vr, name) is not None
+
+
 def test_typed_and_versioned() -> None:
     assert resources.files("visual_rewards").joinpath("py.typed").is_file()
     assert sorted(vr.__all__) == sorted(set(vr.__all__))

@@ -308,11 +308,16 @@ def test_parquet_input(tmp_path: Path) -> None:
     assert [r["scores"]["total"] for r in rows] == [1.0, 0.0]
 
 
-def test_progress_bar_on_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_progress_bar_on_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     src = tmp_path / "in.jsonl"
     src.write_text("".join(json.dumps(_good_row(i)) + "\n" for i in range(50)))
     score_file(src, tmp_path / "o.jsonl", ScoreOptions(chunk_size=10), progress=True)
+    assert capsys.readouterr().err == ""  # a job shorter than a second draws nothing
+    monkeypatch.setattr(scoring._Progress, "delay", 0.0)
+    score_file(src, tmp_path / "o.jsonl", ScoreOptions(chunk_size=10), progress=True)
     err = capsys.readouterr().err
-    assert "100.0%" in err and "50 lines" in err and err.endswith("\n")
-    score_file(src, tmp_path / "o.jsonl", ScoreOptions(chunk_size=10), progress=False)
-    assert capsys.readouterr().err == ""
+    size = src.stat().st_size
+    assert "scoring" in err and "100%" in err and err.endswith("\n")
+    assert f"{size / 1000:.2f}k/{size / 1000:.2f}k" in err

@@ -1,30 +1,41 @@
 """``visual-rewards report``: one self-contained HTML page to look at scored completions.
 
-Input: the JSONL written by ``visual-rewards score`` (rows with their ``scores`` field).
-The page shows
+Input: the JSONL written by ``visual-rewards score`` (rows with their ``scores`` field), and
+optionally an ``evaluate`` output (its metrics are shown in their own section). The page shows
 
-* histograms of the total reward, of every component and of the IoU component (inline SVG,
-  so the page needs no files and no JavaScript);
+* a summary table: mean, std, min and max of the total and of every component, parse-failure,
+  format and truncation rates, and the most frequent parse-error reasons;
+* one histogram per series (the total and each component), inline SVG with counts on the
+  y-axis and values on the x-axis;
 * a random sample of rows (reservoir sampling: one pass, constant memory, reproducible with
-  ``--seed``), each with its image (embedded as a data URI) and the ground-truth (green) and
-  predicted (red, dashed) boxes drawn over it, the think text, the answer, and the reward
-  breakdown with the parser's diagnostics.
+  ``seed``), each with its image and the ground-truth (green) and predicted (red, dashed)
+  boxes of box tasks drawn over it, the think text, the answer, the ground truth and the
+  reward breakdown; pre-rendered orderings of the sample (by total, by each component) and
+  groupings (by task, by parse error) link to the rows, so nothing needs script.
 
-PNG copies of the histograms are written with matplotlib when it is installed
-(``pip install 'visual-rewards[report]'``) and ``--png-dir`` is given; without matplotlib the
-page says so and the SVG histograms are all there is.
+The inputs are untrusted (see ``docs/guarantees.md``):
+
+* every string that reaches the page goes through :func:`esc`;
+* images are read only through :func:`visual_rewards.io.files.read_image_file` inside the
+  image root (real path, symlinks included; regular files; byte limit; must decode), and a
+  ``data:`` URI is decoded and re-encoded from its pixels, or refused;
+* the page carries a Content-Security-Policy that allows no script, no network and no
+  frames: only inline ``data:`` images and the page's own stylesheet (by its hash);
+* a row that cannot be rendered becomes an error card; it never stops the page.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import html
 import importlib
 import io
 import json
 import math
 import random
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,26 +50,58 @@ from visual_rewards.io.files import (
     decode_image_bytes,
     read_image_file,
 )
+from visual_rewards.io.images import image_sizes
 from visual_rewards.io.rows import iter_rows, row_value
-from visual_rewards.parsing import parse_completion, parse_detections
+from visual_rewards.parsing import parse_completion, parse_detections, unwrap_answer
 from visual_rewards.rewards import REWARDS
 from visual_rewards.scoring import BOX_TASKS, known_task
 
 __all__ = [
+    "CSP",
     "ROW_FILTERS",
     "ReportData",
     "collect",
+    "esc",
     "render_html",
     "svg_histogram",
     "write_pngs",
 ]
 
 _MAX_TEXT = 4000
+#: Largest ``data:`` URI accepted from a row (characters).
+MAX_DATA_URI = 16 << 20
+#: ``--only`` filters: which rows may be sampled (histograms always use every row).
+ROW_FILTERS = ("all", "parse_failed", "format_failed", "truncated", "not_applicable")
+
+
+def esc(value: Any) -> str:
+    """The one HTML escaping function: ``str(value)`` with ``& < > " '`` escaped.
+
+    Every string that reaches the page (text or attribute) passes through here.
+
+    >>> esc('<img src=x onerror="alert(1)">')
+    '&lt;img src=x onerror=&quot;alert(1)&quot;&gt;'
+    """
+    return html.escape(str(value), quote=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# One pass over the file
+# ---------------------------------------------------------------------------------------------
 
 
 @dataclass
 class ReportData:
-    """What one pass over the scored file collects."""
+    """What one pass over the scored file collects.
+
+    Attributes:
+        n_rows: rows with a result; ``unscored`` rows without one; ``errors`` unreadable lines.
+        totals / components: every finite value, per series (for histograms and the summary).
+        sample: ``(line number, row)`` of the sampled rows, in file order.
+        parse_failed / format_failed / truncated / not_applicable: row counts.
+        error_reasons: parse-error reason -> rows.
+        tasks: task -> rows.
+    """
 
     n_rows: int = 0
     totals: list[float] = field(default_factory=list)
@@ -66,10 +109,18 @@ class ReportData:
     sample: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
     unscored: int = 0
+    parse_failed: int = 0
+    format_failed: int = 0
+    truncated: int = 0
+    not_applicable: int = 0
+    error_reasons: Counter[str] = field(default_factory=Counter)
+    tasks: Counter[str] = field(default_factory=Counter)
 
 
-#: ``--only`` filters: which rows may be sampled (histograms always use every row).
-ROW_FILTERS = ("all", "parse_failed", "format_failed", "truncated", "not_applicable")
+def _finite(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
 
 
 def _matches(res: Mapping[str, Any], only: str) -> bool:
@@ -86,6 +137,36 @@ def _matches(res: Mapping[str, Any], only: str) -> bool:
     raise ValueError(f"only must be one of {ROW_FILTERS}, got {only!r}")
 
 
+def _reasons(res: Mapping[str, Any]) -> list[str]:
+    reasons = res.get("parse_errors")
+    if isinstance(reasons, str):
+        return [reasons]
+    if isinstance(reasons, list):
+        return [str(r) for r in reasons]
+    return []
+
+
+def _count(data: ReportData, row: Mapping[str, Any], res: Mapping[str, Any]) -> None:
+    """Add one scored row to the series and counters."""
+    data.n_rows += 1
+    total = _finite(res.get("total"))
+    if total is not None:
+        data.totals.append(total)
+    else:
+        data.not_applicable += 1
+    comps = res.get("components")
+    if isinstance(comps, Mapping):
+        for key, value in comps.items():
+            number = _finite(value)
+            if number is not None:
+                data.components.setdefault(str(key), []).append(number)
+    data.parse_failed += res.get("parse_failed") is True
+    data.format_failed += res.get("format_ok") is False
+    data.truncated += res.get("truncated") is True
+    data.error_reasons.update(dict.fromkeys(_reasons(res), 1))
+    data.tasks[_task_of(row, res) or "?"] += 1
+
+
 def collect(
     path: Path | str,
     *,
@@ -94,7 +175,7 @@ def collect(
     result_field: str = "scores",
     only: str = "all",
 ) -> ReportData:
-    """Read a scored JSONL once: all totals/components, and a reservoir sample of rows.
+    """Read a scored JSONL once: all totals/components, counters, and a reservoir sample.
 
     ``only`` restricts the sample to rows that failed to parse, failed the format, were
     truncated or were not applicable (see :data:`ROW_FILTERS`); histograms use every row.
@@ -109,15 +190,7 @@ def collect(
         if not isinstance(res, Mapping):
             data.unscored += 1
             continue
-        data.n_rows += 1
-        total = res.get("total")
-        if isinstance(total, (int, float)):
-            data.totals.append(float(total))
-        comps = res.get("components")
-        if isinstance(comps, Mapping):
-            for key, value in comps.items():
-                if isinstance(value, (int, float)):
-                    data.components.setdefault(str(key), []).append(float(value))
+        _count(data, row, res)
         if not _matches(res, only):
             continue
         candidates += 1
@@ -137,43 +210,51 @@ def collect(
 
 
 def svg_histogram(values: Sequence[float], title: str, bins: int = 20) -> str:
-    """An inline SVG bar histogram of ``values`` (empty input gives a 'no data' box)."""
-    w, h, pad = 360, 160, 28
-    esc = html.escape(title)
+    """An inline SVG histogram of ``values`` with a y-axis of counts and an x-axis of values.
+
+    Each bar carries a ``<title>`` with its interval and count; empty input gives 'no data'.
+    """
+    w, h, left, right, top_pad, bottom = 380, 190, 44, 12, 26, 34
+    label = esc(title)
     if not values:
         return (
-            f'<svg class="hist" width="{w}" height="{h}" role="img" aria-label="{esc}">'
-            f'<text x="10" y="20">{esc}: no data</text></svg>'
+            f'<svg class="hist" width="{w}" height="{h}" role="img" aria-label="{label}">'
+            f'<text x="10" y="20">{label}: no data</text></svg>'
         )
     arr = np.asarray(values, dtype=np.float64)
     lo, hi = float(arr.min()), float(arr.max())
     if hi <= lo:
         hi = lo + 1.0
     counts, edges = np.histogram(arr, bins=bins, range=(lo, hi))
-    top = max(int(counts.max()), 1)
-    bw = (w - 2 * pad) / bins
+    peak = max(int(counts.max()), 1)
+    plot_w, plot_h = w - left - right, h - top_pad - bottom
+    bw = plot_w / bins
     parts = [
-        f'<svg class="hist" width="{w}" height="{h}" role="img" aria-label="{esc}">',
-        f'<text x="{pad}" y="14" font-size="12">{esc} (n={arr.size:,}, mean={arr.mean():.3f})</text>',
+        f'<svg class="hist" width="{w}" height="{h}" role="img" aria-label="{label}">',
+        f'<text x="{left}" y="14" font-size="12">{label} (n={arr.size:,}, '
+        f"mean={arr.mean():.3f})</text>",
     ]
     for i, c in enumerate(counts.tolist()):
-        bh = (h - 2 * pad) * c / top
-        x = pad + i * bw
-        y = h - pad - bh
+        bh = plot_h * c / peak
         parts.append(
-            f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(bw - 1, 1):.1f}" height="{bh:.1f}" '
-            f'fill="#4c78a8"><title>[{edges[i]:.3f}, {edges[i + 1]:.3f}): {c}</title></rect>'
+            f'<rect class="bar" x="{left + i * bw:.1f}" y="{top_pad + plot_h - bh:.1f}" '
+            f'width="{max(bw - 1, 1):.1f}" height="{bh:.1f}" fill="#4c78a8">'
+            f"<title>[{edges[i]:.3f}, {edges[i + 1]:.3f}): {c}</title></rect>"
         )
+    x0, y0 = left, top_pad + plot_h
     parts.append(
-        f'<text x="{pad}" y="{h - 8}" font-size="11">{lo:.3g}</text>'
-        f'<text x="{w - pad}" y="{h - 8}" font-size="11" text-anchor="end">{hi:.3g}</text>'
-        "</svg>"
+        f'<line x1="{x0}" y1="{top_pad}" x2="{x0}" y2="{y0}" stroke="#333"/>'
+        f'<line x1="{x0}" y1="{y0}" x2="{w - right}" y2="{y0}" stroke="#333"/>'
+        f'<text x="{x0 - 4}" y="{top_pad + 4}" font-size="10" text-anchor="end">{peak:,}</text>'
+        f'<text x="{x0 - 4}" y="{y0}" font-size="10" text-anchor="end">0</text>'
+        f'<text x="10" y="{top_pad + plot_h / 2:.0f}" font-size="10" '
+        f'transform="rotate(-90 10 {top_pad + plot_h / 2:.0f})" text-anchor="middle">rows</text>'
+        f'<text x="{x0}" y="{y0 + 14}" font-size="10">{lo:.3g}</text>'
+        f'<text x="{w - right}" y="{y0 + 14}" font-size="10" text-anchor="end">{hi:.3g}</text>'
+        f'<text x="{x0 + plot_w / 2:.0f}" y="{h - 4}" font-size="10" '
+        f'text-anchor="middle">{label}</text></svg>'
     )
     return "".join(parts)
-
-
-#: Largest ``data:`` URI accepted from a row (characters).
-MAX_DATA_URI = 16 << 20
 
 
 def _png_data_uri(data: bytes) -> str:
@@ -224,18 +305,15 @@ def _image_uri(
 
 
 def _size_of(value: Any) -> tuple[int, int] | None:
-    """A row's ``image_size`` as ``(width, height)`` of positive integers, else None.
+    """A row's ``image_size`` as ``(width, height)`` of positive integers, else None: the
+    rewards' rule (:func:`visual_rewards.io.images.image_sizes`), capped at 10^6 pixels a side.
 
     >>> _size_of([640, 480]), _size_of([0, 0]), _size_of(["a", "b"]), _size_of([float("nan"), 1])
     ((640, 480), None, None, None)
     """
-    if not isinstance(value, (list, tuple)) or len(value) != 2:
-        return None
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
-        return None
-    if not all(math.isfinite(v) and v >= 1 for v in value):
-        return None
-    return int(value[0]), int(value[1])
+    sizes = image_sizes({"image_size": [value]}, 1)
+    size = sizes[0] if sizes else None
+    return size if size is not None and max(size) <= 1_000_000 else None
 
 
 def _task_of(row: Mapping[str, Any], res: Mapping[str, Any], task_field: str = "task") -> str:
@@ -271,17 +349,18 @@ def _row_svg(
     scale = 320 / max(iw, ih)
     w, h = iw * scale, ih * scale
     parts = [
-        f'<svg width="{w:.0f}" height="{h:.0f}" viewBox="0 0 {w:.1f} {h:.1f}" role="img" aria-label="{html.escape(label)}">'
+        f'<svg width="{w:.0f}" height="{h:.0f}" viewBox="0 0 {w:.1f} {h:.1f}" role="img" '
+        f'aria-label="{esc(label)}">'
     ]
-    if uri is not None:
-        parts.append(f'<image href="{uri}" x="0" y="0" width="{w:.1f}" height="{h:.1f}"/>')
+    if uri is not None:  # a data URI built here from decoded pixels: base64 only
+        parts.append(f'<image href="{esc(uri)}" x="0" y="0" width="{w:.1f}" height="{h:.1f}"/>')
     else:
         parts.append(f'<rect width="{w:.1f}" height="{h:.1f}" fill="#ddd"/>')
     for boxes, style in (
-        (gt, 'stroke="#1a9850" stroke-width="2"'),
-        (pred, 'stroke="#d73027" stroke-width="2" stroke-dasharray="5,3"'),
+        (gt, 'class="gtbox" stroke="#1a9850" stroke-width="2"'),
+        (pred, 'class="predbox" stroke="#d73027" stroke-width="2" stroke-dasharray="5,3"'),
     ):
-        for x1, y1, x2, y2 in boxes.tolist():
+        for x1, y1, x2, y2 in np.nan_to_num(boxes).tolist():
             parts.append(
                 f'<rect x="{x1 * w:.1f}" y="{y1 * h:.1f}" width="{(x2 - x1) * w:.1f}" '
                 f'height="{(y2 - y1) * h:.1f}" fill="none" {style}/>'
@@ -290,83 +369,227 @@ def _row_svg(
     return "".join(parts)
 
 
-def _clip(text: str | None) -> str:
+# ---------------------------------------------------------------------------------------------
+# HTML pieces
+# ---------------------------------------------------------------------------------------------
+
+
+def _clip(text: Any) -> str:
     if text is None:
         return "<em>none</em>"
+    text = str(text)
     more = f"… ({len(text):,} characters)" if len(text) > _MAX_TEXT else ""
-    return html.escape(text[:_MAX_TEXT]) + more
-
-
-def _row_html(
-    line_no: int,
-    row: Mapping[str, Any],
-    *,
-    result_field: str,
-    completion_field: str,
-    solution_field: str,
-    image_field: str,
-    root: Path,
-    coords: str,
-) -> str:
-    res = row.get(result_field) or {}
-    parsed = parse_completion(row.get(completion_field, ""))
-    uri, image_size, image_note = _image_uri(row, image_field, root)
-    size = _size_of(row_value(row, "image_size")) or image_size
-    task = _task_of(row, res)
-    pred = parse_detections(None, CoordConfig("norm1000"))
-    gt = np.zeros((0, 4))
-    if task in BOX_TASKS:  # only box tasks have boxes to draw
-        space = cast(CoordSpace, coords)
-        try:
-            cfg = CoordConfig(space, size) if size is not None else CoordConfig(space)
-        except ValueError:  # pixel coordinates without a known image size
-            cfg = CoordConfig("norm1000")
-        pred = parse_detections(parsed.answer, cfg)
-        gt = _gt_boxes(row.get(solution_field), cfg)
-    picture = _row_svg(uri, size or (1000, 1000), gt, pred.boxes, f"line {line_no}")
-    comps = res.get("components") or {}
-    cells = "".join(
-        f"<tr><td>{html.escape(str(k))}</td><td>{_fmt(v)}</td></tr>" for k, v in comps.items()
-    )
-    diag = {
-        "parse_failed": res.get("parse_failed"),
-        "format_ok": res.get("format_ok"),
-        "truncated": res.get("truncated"),
-        "boxes read": len(pred),
-        "items dropped": pred.n_invalid,
-    }
-    diag_cells = "".join(
-        f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>" for k, v in diag.items()
-    )
-    errors = list(res.get("parse_errors") or []) + list(pred.errors)
-    err_html = (
-        "<p class='err'>" + html.escape("; ".join(dict.fromkeys(errors))[:500]) + "</p>"
-        if errors
-        else ""
-    )
-    return f"""<section class="row" id="line-{line_no}" data-line="{line_no}">
-<h3>line {line_no} &middot; {html.escape(str(res.get("reward", "?")))} &middot; total {_fmt(res.get("total"))}</h3>
-<div class="cols"><div class="pic">{picture}<p class="note">{html.escape(image_note)} &middot; <span class="gt">ground truth</span> / <span class="pred">prediction</span></p></div>
-<div class="txt"><h4>think</h4><pre>{_clip(parsed.think)}</pre><h4>answer</h4><pre>{_clip(parsed.answer)}</pre>
-<h4>ground truth</h4><pre>{_clip(json.dumps(row.get(solution_field), ensure_ascii=False))}</pre></div>
-<div class="scores"><table><tr><th>component</th><th>value</th></tr><tr><td><b>total</b></td><td><b>{_fmt(res.get("total"))}</b></td></tr>{cells}</table>
-<table>{diag_cells}</table>{err_html}</div></div></section>"""
+    return esc(text[:_MAX_TEXT]) + more
 
 
 def _fmt(value: Any) -> str:
+    """A cell: numbers with 4 decimals (``NaN``/``inf`` spelled out), anything else escaped."""
     if isinstance(value, bool) or value is None:
-        return html.escape(str(value))
-    if isinstance(value, (int, float)):
-        return "NaN" if isinstance(value, float) and math.isnan(value) else f"{value:.4f}"
-    return html.escape(str(value))
+        return esc(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:.4f}" if math.isfinite(value) else esc(value)
+    return esc(value)
 
 
-_CSS = """body{font-family:sans-serif;margin:1.5em;color:#222}
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """An HTML table; every cell through :func:`_fmt`."""
+    head = "".join(f"<th>{esc(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{_fmt(v)}</td>" for v in r) + "</tr>" for r in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _solution_text(solution: Any) -> str:
+    """The ground truth as a person reads it: the text inside ``<answer>``, or its JSON."""
+    if isinstance(solution, str):
+        return unwrap_answer(solution)
+    return json.dumps(solution, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class _Fields:
+    result: str = "scores"
+    completion: str = "completion"
+    solution: str = "solution"
+    image: str = "image"
+
+
+def _boxes(
+    row: Mapping[str, Any], task: str, answer: str | None, size: Any, coords: str, f: _Fields
+) -> tuple[np.ndarray, np.ndarray, list[str], int]:
+    """``(ground-truth boxes, predicted boxes, parser errors, items dropped)`` of a box task."""
+    if task not in BOX_TASKS:  # only box tasks have boxes to draw
+        return np.zeros((0, 4)), np.zeros((0, 4)), [], 0
+    space = cast(CoordSpace, coords)
+    try:
+        cfg = CoordConfig(space, size) if size is not None else CoordConfig(space)
+    except ValueError:  # pixel coordinates without a known image size
+        cfg = CoordConfig("norm1000")
+    pred = parse_detections(answer, cfg)
+    return _gt_boxes(row.get(f.solution), cfg), pred.boxes, list(pred.errors), pred.n_invalid
+
+
+def _row_html(line_no: int, row: Mapping[str, Any], root: Path, coords: str, f: _Fields) -> str:
+    """One sampled row as a card (raises on a malformed row: see :func:`_card`)."""
+    res = row.get(f.result)
+    if not isinstance(res, Mapping):
+        raise ValueError(f"field {f.result!r} is not an object")
+    completion = row.get(f.completion, "")
+    parsed = parse_completion(completion if isinstance(completion, (str, list)) else "")
+    uri, image_size, image_note = _image_uri(row, f.image, root)
+    size = _size_of(row_value(row, "image_size")) or image_size
+    task = _task_of(row, res)
+    gt, pred, pred_errors, dropped = _boxes(row, task, parsed.answer, size, coords, f)
+    picture = _row_svg(uri, size or (1000, 1000), gt, pred, f"line {line_no}")
+    comps = res.get("components")
+    comp_rows: list[list[Any]] = [["total", res.get("total")]]
+    comp_rows += [[k, v] for k, v in comps.items()] if isinstance(comps, Mapping) else []
+    diag: list[list[Any]] = [
+        ["task", task or "?"],
+        ["parse_failed", res.get("parse_failed")],
+        ["format_ok", res.get("format_ok")],
+        ["truncated", res.get("truncated")],
+    ]
+    if task in BOX_TASKS:
+        diag += [["boxes read", len(pred)], ["items dropped", dropped]]
+    errors = list(dict.fromkeys(_reasons(res) + pred_errors))
+    err_html = f"<p class='err'>{esc('; '.join(errors)[:500])}</p>" if errors else ""
+    return (
+        f'<section class="row" id="line-{line_no}">'
+        f"<h3>line {line_no} &middot; {esc(res.get('reward', '?'))} &middot; "
+        f"total {_fmt(res.get('total'))}</h3>"
+        f'<div class="cols"><div class="pic">{picture}<p class="note">{esc(image_note)}'
+        f' &middot; <span class="gt">ground truth</span> / <span class="pred">prediction</span>'
+        f'</p></div><div class="txt"><h4>think</h4><pre>{_clip(parsed.think)}</pre>'
+        f"<h4>answer</h4><pre>{_clip(parsed.answer)}</pre><h4>ground truth</h4>"
+        f"<pre>{_clip(_solution_text(row.get(f.solution)))}</pre></div>"
+        f'<div class="scores">{_table(["component", "value"], comp_rows)}'
+        f"{_table(['diagnostic', 'value'], diag)}{err_html}</div></div></section>"
+    )
+
+
+def _card(line_no: int, row: Mapping[str, Any], root: Path, coords: str, f: _Fields) -> str:
+    """:func:`_row_html`, or an error card when the row is malformed (never raises)."""
+    try:
+        return _row_html(line_no, row, root, coords, f)
+    except Exception as exc:  # a malformed row must not stop the page
+        return (
+            f'<section class="row errcard" id="line-{line_no}"><h3>line {line_no}: '
+            f"row not shown</h3><p class='err'>{esc(type(exc).__name__)}: "
+            f"{esc(str(exc)[:300])}</p></section>"
+        )
+
+
+def _summary_html(data: ReportData) -> str:
+    series = [("total", data.totals), *sorted(data.components.items())]
+    stats = [
+        [name, len(v), np.mean(v), np.std(v), min(v), max(v)] if v else [name, 0, *["-"] * 4]
+        for name, v in series
+    ]
+    n = max(data.n_rows, 1)
+    rates = [
+        ["parse failed", data.parse_failed, data.parse_failed / n],
+        ["format failed", data.format_failed, data.format_failed / n],
+        ["truncated", data.truncated, data.truncated / n],
+        ["not applicable", data.not_applicable, data.not_applicable / n],
+    ]
+    reasons = [[r, c] for r, c in data.error_reasons.most_common(10)]
+    return (
+        _table(["series", "n", "mean", "std", "min", "max"], stats)
+        + _table(["rows that", "count", "rate"], rates)
+        + (_table(["parse error", "rows"], reasons) if reasons else "")
+        + _table(["task", "rows"], sorted(data.tasks.items()))
+    )
+
+
+def _link(line_no: int, text: str) -> str:
+    return f'<a href="#line-{line_no}">{esc(text)}</a>'
+
+
+def _result(row: Mapping[str, Any], f: _Fields) -> Mapping[str, Any]:
+    res = row.get(f.result)
+    return res if isinstance(res, Mapping) else {}
+
+
+def _series_of(res: Mapping[str, Any]) -> dict[str, float]:
+    """The finite total and components of one result."""
+    out: dict[str, float] = {}
+    total = _finite(res.get("total"))
+    if total is not None:
+        out["total"] = total
+    comps = res.get("components")
+    for key, value in comps.items() if isinstance(comps, Mapping) else ():
+        number = _finite(value)
+        if number is not None:
+            out[str(key)] = number
+    return out
+
+
+def _orderings_html(data: ReportData, f: _Fields) -> str:
+    """Pre-rendered orderings (by total, by each component) and groupings (by task, by parse
+    error) of the sampled rows, as lists of links to their cards: sorting without script."""
+    values = {line_no: _series_of(_result(row, f)) for line_no, row in data.sample}
+    names = sorted({name for v in values.values() for name in v}, key=lambda n: (n != "total", n))
+    parts: list[str] = []
+    for name in names:
+        ranked = sorted(
+            ((ln, v[name]) for ln, v in values.items() if name in v), key=lambda t: (-t[1], t[0])
+        )
+        links = " ".join(_link(ln, f"{ln} ({value:.3f})") for ln, value in ranked)
+        parts.append(
+            f"<details><summary>by {esc(name)}, highest first</summary><p>{links}</p></details>"
+        )
+    groups: dict[str, list[int]] = {}
+    for line_no, row in data.sample:
+        res = _result(row, f)
+        groups.setdefault(f"task: {_task_of(row, res) or '?'}", []).append(line_no)
+        for reason in dict.fromkeys(_reasons(res)):
+            groups.setdefault(f"parse error: {reason}", []).append(line_no)
+    for name, lines in sorted(groups.items()):
+        links = " ".join(_link(ln, str(ln)) for ln in lines)
+        parts.append(
+            f"<details><summary>{esc(name)} ({len(lines)})</summary><p>{links}</p></details>"
+        )
+    return "".join(parts)
+
+
+def _metrics_html(metrics: Mapping[str, Any] | None) -> str:
+    """The ``evaluate`` output: its scalar metrics flattened into one table."""
+    if metrics is None:
+        return ""
+    rows: list[list[Any]] = []
+
+    def walk(prefix: str, value: Any, depth: int) -> None:
+        if isinstance(value, Mapping) and depth < 3:
+            for key, sub in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), sub, depth + 1)
+        elif isinstance(value, (int, float, str, bool)) or value is None:
+            rows.append([prefix, value])
+
+    walk("", {k: v for k, v in metrics.items() if k not in ("input_errors", "notes")}, 0)
+    return "<h2>Evaluation metrics</h2>" + _table(["metric", "value"], rows[:500])
+
+
+_CSS = """body{font-family:sans-serif;margin:1.5em;color:#222;max-width:1400px}
 .hists{display:flex;flex-wrap:wrap;gap:1em}.row{border-top:1px solid #ccc;padding:.5em 0}
-.cols{display:flex;gap:1.5em;align-items:flex-start}.txt{flex:1;min-width:0}
+.cols{display:flex;gap:1.5em;align-items:flex-start}.pic{flex:0 0 330px}
+.txt{flex:1 1 0;min-width:0}.scores{flex:0 0 260px;min-width:0;overflow-wrap:anywhere}
 pre{white-space:pre-wrap;word-break:break-word;background:#f6f6f6;padding:.4em;max-height:16em;overflow:auto}
 table{border-collapse:collapse;margin-bottom:.5em}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}
-.gt{color:#1a9850}.pred{color:#d73027}.err{color:#b00}.note{font-size:small;color:#555}"""
+.gt{color:#1a9850}.pred{color:#d73027}.err{color:#b00;overflow-wrap:anywhere}
+.note{font-size:small;color:#555;overflow-wrap:anywhere}.errcard{background:#fff4f4}
+details p{line-height:1.8}"""
+
+#: The page's Content-Security-Policy: no script at all, no network, no frames or forms;
+#: images only from ``data:`` URIs, styles only the page's own stylesheet (by hash).
+CSP = (
+    "default-src 'none'; script-src 'none'; object-src 'none'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'; img-src data:; "
+    "style-src 'sha256-"
+    + base64.b64encode(hashlib.sha256(_CSS.encode()).digest()).decode("ascii")
+    + "'"
+)
 
 
 def render_html(
@@ -380,43 +603,34 @@ def render_html(
     root: Path = Path("."),
     coords: str = "norm1000",
     notes: Sequence[str] = (),
+    metrics: Mapping[str, Any] | None = None,
 ) -> str:
-    """The whole page as a string (self-contained: inline CSS, SVG and data-URI images)."""
+    """The whole page as a string (self-contained: inline CSS, SVG and data-URI images).
+
+    ``root`` is the image root: the only folder images are read from.
+    """
+    f = _Fields(result_field, completion_field, solution_field, image_field)
     hists = [svg_histogram(data.totals, "total reward")]
-    for key, values in sorted(data.components.items()):
-        hists.append(svg_histogram(values, f"component: {key}"))
-    if "iou" in data.components:
-        hists.append(svg_histogram(data.components["iou"], "IoU", bins=10))
-    rows = [
-        _row_html(
-            line_no,
-            row,
-            result_field=result_field,
-            completion_field=completion_field,
-            solution_field=solution_field,
-            image_field=image_field,
-            root=root,
-            coords=coords,
-        )
-        for line_no, row in data.sample
-    ]
-    note_html = "".join(f"<p class='note'>{html.escape(n)}</p>" for n in notes)
+    hists += [svg_histogram(values, key) for key, values in sorted(data.components.items())]
+    cards = "".join(_card(line_no, row, root, coords, f) for line_no, row in data.sample)
+    note_html = "".join(f"<p class='note'>{esc(n)}</p>" for n in notes)
     summary = (
         f"{data.n_rows:,} scored rows; {len(data.sample)} sampled; "
         f"{len(data.errors)} unreadable lines; {data.unscored} rows without {result_field!r}"
     )
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>{_CSS}</style></head><body>
-<h1>{html.escape(title)}</h1><p>{html.escape(summary)}</p>{note_html}
-<h2>Distributions</h2><div class="hists">{"".join(hists)}</div>
-<h2>Sampled completions</h2>
-{"".join(rows)}
-</body></html>
-"""
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{esc(CSP)}">'
+        f'<meta name="referrer" content="no-referrer"><title>{esc(title)}</title>'
+        f"<style>{_CSS}</style></head><body>\n<h1>{esc(title)}</h1><p>{esc(summary)}</p>"
+        f"{note_html}\n<h2>Summary</h2>{_summary_html(data)}{_metrics_html(metrics)}"
+        f'\n<h2>Distributions</h2><div class="hists">{"".join(hists)}</div>'
+        f"\n<h2>Sampled completions</h2>{_orderings_html(data, f)}\n{cards}\n</body></html>\n"
+    )
 
 
 def write_pngs(data: ReportData, out_dir: Path) -> list[Path]:
+    """PNG histograms of the total and each component (needs matplotlib)."""
     matplotlib = importlib.import_module("matplotlib")  # optional: the `report` extra
     matplotlib.use("Agg")
     plt = importlib.import_module("matplotlib.pyplot")
@@ -424,13 +638,15 @@ def write_pngs(data: ReportData, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     series = {"total": data.totals, **data.components}
-    for name, values in series.items():
+    for index, (name, values) in enumerate(series.items()):
         if not values:
             continue
         fig, ax = plt.subplots(figsize=(4, 2.5))
         ax.hist(values, bins=20)
         ax.set_title(name)
-        path = out_dir / f"hist_{name}.png"
+        ax.set_ylabel("rows")
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:60]
+        path = out_dir / f"hist_{index:02d}_{safe}.png"
         fig.savefig(path, dpi=100, bbox_inches="tight")
         plt.close(fig)
         written.append(path)

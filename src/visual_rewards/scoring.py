@@ -18,32 +18,38 @@ Design:
   per task;
 * ``workers > 1`` scores chunks in worker processes, at most ``2 * workers`` chunks in
   flight, and writes them in input order, so the output is byte-identical to one worker;
-* a bad line (not UTF-8, bad JSON, not an object, missing or mistyped fields, unknown task,
-  too long, or a reward that raises on it) is written to the errors file with its line
+* a bad line (not UTF-8, not strict JSON -- ``NaN``, ``Infinity`` and ``1e400`` are refused,
+  so every output line is valid JSON --, not an object, missing or mistyped fields, unknown
+  task, too long, or a reward that raises on it) is written to the errors file with its line
   number and never stops the run; if a reward raises on a chunk, the chunk is re-scored row
   by row so only the offending rows are lost;
-* the output and errors files are written to a temporary file and renamed at the end, so an
-  interrupted run leaves no half-written file.
+* the output and errors files are written through checkpointed partial files
+  (:class:`~visual_rewards.io.files.ResumableOutput`) renamed at the end: an interrupted run
+  leaves no half-written file, and ``resume=True`` continues a killed run byte-identically.
+
+The command line (``visual_rewards.cli.score``) checks the options with
+:func:`check_options` before any input is read; this module has no argparse.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import json
 import math
 import multiprocessing
 import sys
 import time
 import warnings
-from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
-from visual_rewards.io.files import atomic_writer
+from visual_rewards.io.files import ResumableOutput
 from visual_rewards.io.rows import (
     error_record,
     iter_parquet_lines,
@@ -59,7 +65,14 @@ from visual_rewards.parsing import (
     parse_detections,
     parse_points,
 )
-from visual_rewards.rewards import REWARDS, Reward, get_reward
+from visual_rewards.rewards import (
+    PRESET_ALIASES,
+    REWARDS,
+    Reward,
+    get_reward,
+    resolve_preset,
+    resolve_task,
+)
 
 __all__ = [
     "BOX_TASKS",
@@ -162,6 +175,7 @@ class ChunkResult:
     n_lines: int = 0
     n_bytes: int = 0
     warnings: list[str] = field(default_factory=list)
+    n_raw: int = 0
 
 
 @dataclass
@@ -184,6 +198,33 @@ class ScoreSummary:
             self.stats.setdefault(name, RewardStats()).merge(stats)
         if len(self.warnings) < 20:
             self.warnings.extend(chunk.warnings[: 20 - len(self.warnings)])
+
+    def to_state(self) -> dict[str, Any]:
+        """Every sum as JSON (floats round-trip exactly), for a checkpoint."""
+        return {
+            "lines_read": self.lines_read,
+            "rows_scored": self.rows_scored,
+            "errors": self.errors,
+            "stats": {name: dataclasses.asdict(s) for name, s in self.stats.items()},
+            "warnings": list(self.warnings),
+        }
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> ScoreSummary:
+        """The summary :meth:`to_state` recorded.
+
+        >>> s = ScoreSummary(lines_read=2, stats={"r": RewardStats(rows=2, total_sum=0.1)})
+        >>> ScoreSummary.from_state(s.to_state()) == s
+        True
+        """
+        stats = {name: RewardStats(**v) for name, v in state["stats"].items()}
+        return cls(
+            lines_read=state["lines_read"],
+            rows_scored=state["rows_scored"],
+            errors=state["errors"],
+            stats=stats,
+            warnings=list(state["warnings"]),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary: counts, rates and mean per component for each reward."""
@@ -215,14 +256,27 @@ class ScoreSummary:
 
 
 def known_task(name: str) -> str | None:
-    """The registered task ``name`` stands for, or None (the CLI's one task-name lookup).
+    """The canonical task ``name`` stands for (aliases such as ``"point"`` included), or None.
 
-    >>> known_task("detection"), known_task("nope")
-    ('detection', None)
+    The names are the registry's (:func:`visual_rewards.rewards.resolve_task`), so the CLI
+    accepts exactly what veRL and the dataset builders accept.
+
+    >>> known_task("detection"), known_task("point"), known_task("nope")
+    ('detection', 'pointing', None)
     """
-    # TODO(lead): becomes visual_rewards.rewards.registry.resolve_task once core's registry
-    # lands, so that the aliases veRL accepts ("point", "points", ...) work here too.
-    return name if name in REWARDS else None
+    try:
+        return resolve_task(name)
+    except ValueError:
+        return None
+
+
+def _unknown_task(name: str) -> str:
+    """The registry's message for an unknown task name."""
+    try:
+        resolve_task(name)
+    except ValueError as exc:
+        return str(exc)
+    return f"task {name!r} is known"  # pragma: no cover - only called for unknown names
 
 
 def _options_for(task: str, options: tuple[tuple[str, str], ...]) -> dict[str, Any]:
@@ -239,27 +293,27 @@ def _options_for(task: str, options: tuple[tuple[str, str], ...]) -> dict[str, A
 def preset_for(task: str, preset: str, options: tuple[tuple[str, str], ...] = ()) -> str:
     """The preset of ``task``: a ``TASK.preset`` option, else the run-wide ``preset``.
 
-    The policy (the same in veRL): a preset the task's reward lacks is a usage error, never
-    a silent fall-back to ``default``. Raises ``ValueError`` naming the task's presets.
+    The policy (the same in veRL, :func:`visual_rewards.rewards.resolve_preset`): a preset
+    the task's reward lacks is a usage error, never a silent fall-back to ``default``.
+    Raises ``ValueError`` naming the task's presets and how to name one for that task.
 
     >>> preset_for("counting", "visual_rft", (("counting.preset", '"default"'),))
     'default'
     >>> preset_for("counting", "visual_rft")
     Traceback (most recent call last):
     ...
-    ValueError: task 'counting' has no preset 'visual_rft' (its presets: ['default']); name one for this task with --option counting.preset=NAME
+    ValueError: CountingReward (task 'counting') has no preset 'visual_rft'; valid presets: ['default'] (name one for this task with --option counting.preset=NAME)
     """
     for key, value in options:
         scope, dot, name = key.rpartition(".")
         if dot and name == "preset" and known_task(scope) == task:
             preset = str(json.loads(value))
-    presets = REWARDS[task].presets
-    if preset not in presets:
+    try:
+        return resolve_preset(task, preset)
+    except ValueError as exc:
         raise ValueError(
-            f"task {task!r} has no preset {preset!r} (its presets: {sorted(presets)}); "
-            f"name one for this task with --option {task}.preset=NAME"
-        )
-    return preset
+            f"{exc} (name one for this task with --option {task}.preset=NAME)"
+        ) from None
 
 
 def check_options(opts: ScoreOptions) -> None:
@@ -271,19 +325,19 @@ def check_options(opts: ScoreOptions) -> None:
     """
     if opts.task is not None:
         if known_task(opts.task) is None:
-            raise ValueError(f"unknown task {opts.task!r}; known tasks: {sorted(REWARDS)}")
-        build_reward(opts, opts.task)
+            raise ValueError(_unknown_task(opts.task))
+        build_reward(opts, str(known_task(opts.task)))
         return
-    if not any(opts.preset in cls.presets for cls in REWARDS.values()):
+    tasks = [
+        t for t in REWARDS if PRESET_ALIASES.get(opts.preset, opts.preset) in REWARDS[t].presets
+    ]
+    if not tasks:
         every = sorted({p for cls in REWARDS.values() for p in cls.presets})
         raise ValueError(f"unknown preset {opts.preset!r}; presets: {every}")
     for key, _ in opts.options:
         scope, dot, _name = key.rpartition(".")
         if dot and known_task(scope) is None:
-            raise ValueError(
-                f"option {key}: {scope!r} is not a task; known tasks: {sorted(REWARDS)}"
-            )
-    tasks = [t for t in REWARDS if opts.preset in REWARDS[t].presets]
+            raise ValueError(f"option {key}: {_unknown_task(scope)}")
     for key, value in opts.options:
         if "." in key:
             continue
@@ -511,7 +565,7 @@ def _check_row(row: dict[str, Any], opts: ScoreOptions) -> tuple[str, str | None
         return "", f"field {opts.task_field!r} must be a string, got {type_name(named)}"
     task = known_task(named)
     if task is None:
-        return "", f"unknown task {named!r}; known tasks: {sorted(REWARDS)}"
+        return "", _unknown_task(named)
     if opts.completion_field not in row:
         return "", f"missing field {opts.completion_field!r}"
     if not _valid_completion(row[opts.completion_field]):
@@ -624,8 +678,10 @@ def _score_task(
 # ---------------------------------------------------------------------------------------------
 
 
-def _chunks(lines: Iterator[bytes | int], size: int) -> Iterator[tuple[int, list[bytes | int]]]:
-    line_no = 1
+def _chunks(
+    lines: Iterator[bytes | int], size: int, first: int = 1
+) -> Iterator[tuple[int, list[bytes | int]]]:
+    line_no = first
     chunk: list[bytes | int] = []
     for raw in lines:
         chunk.append(raw)
@@ -638,36 +694,78 @@ def _chunks(lines: Iterator[bytes | int], size: int) -> Iterator[tuple[int, list
 
 
 class _Progress:
-    """A one-line progress bar on stderr, redrawn at most five times a second."""
+    """A progress bar on stderr (tqdm), shown only when a job takes more than a second."""
 
-    def __init__(self, total_bytes: int | None, enabled: bool) -> None:
-        self.total = total_bytes
-        self.enabled = enabled
-        self.start = time.perf_counter()
-        self.last = 0.0
+    #: Seconds before the bar appears (a job shorter than this draws nothing).
+    delay = 1.0
 
-    def update(self, n_bytes: int, n_lines: int, final: bool = False) -> None:
-        if not self.enabled:
+    def __init__(self, total: int | None, unit: str, enabled: bool, done: int = 0) -> None:
+        self.bar: Any = None
+        if not enabled:
             return
-        now = time.perf_counter()
-        if not final and now - self.last < 0.2:
+        try:
+            tqdm = importlib.import_module("tqdm").tqdm
+        except ImportError:  # pragma: no cover - tqdm comes with the core install
             return
-        self.last = now
-        rate = n_lines / max(now - self.start, 1e-9)
-        if self.total:
-            frac = min(n_bytes / self.total, 1.0)
-            bar = "#" * int(frac * 30)
-            head = f"[{bar:<30}] {frac:6.1%}"
-        else:
-            head = "[scoring]"
-        sys.stderr.write(f"\r{head} {n_lines:,} lines {rate:,.0f} lines/s")
-        if final:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
+        scale = unit == "B"
+        self.bar = tqdm(total=total, initial=done, unit=unit, unit_scale=scale, delay=self.delay,
+                        file=sys.stderr, desc="scoring", dynamic_ncols=True)  # fmt: skip
+
+    def update(self, n: int) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _quiet_worker() -> None:
+    """Pool initializer: Ctrl-C is the parent's to handle; SIGTERM ends a worker silently."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _run_chunk(args: tuple[ScoreOptions, int, list[bytes | int]]) -> ChunkResult:
-    return score_lines(*args)
+    result = score_lines(*args)
+    result.n_raw = len(args[2])
+    return result
+
+
+def _input_format(path: Path, input_format: str) -> str:
+    if input_format == "auto":
+        return "parquet" if path.suffix.lower() in {".parquet", ".pq"} else "jsonl"
+    if input_format not in ("jsonl", "parquet"):
+        raise ValueError(f"input_format must be 'auto', 'jsonl' or 'parquet', got {input_format!r}")
+    return input_format
+
+
+def _identity(input_path: Path, opts: ScoreOptions, fmt: str) -> dict[str, Any]:
+    """What a resumed run must share with the interrupted one."""
+    info = input_path.stat()
+    return {
+        "input": str(input_path.resolve()),
+        "size": info.st_size,
+        "mtime_ns": info.st_mtime_ns,
+        "format": fmt,
+        "options": repr(opts),
+    }
+
+
+def _raw_lines(
+    input_path: Path, fmt: str, opts: ScoreOptions, offset: int, skip_rows: int
+) -> Iterator[bytes | int]:
+    """The input's raw lines from byte ``offset`` (JSONL) or after ``skip_rows`` (parquet)."""
+    if fmt == "parquet":
+        for index, raw in enumerate(iter_parquet_lines(input_path, opts.chunk_size)):
+            if index >= skip_rows:
+                yield raw
+        return
+    with open(input_path, "rb") as fin:
+        fin.seek(offset)
+        yield from iter_raw_lines(fin, opts.max_line_bytes)
 
 
 def score_file(
@@ -679,25 +777,35 @@ def score_file(
     workers: int = 1,
     progress: bool = False,
     input_format: str = "auto",
+    resume: bool = False,
 ) -> ScoreSummary:
     """Score a whole file; see the module docstring. Returns the run's summary.
 
     Args:
         input_path: JSONL (``.jsonl``/``.json``/``.gz`` not supported) or parquet file.
-        output_path: the scored JSONL, written atomically.
+        output_path: the scored JSONL.
         opts: reading and scoring options.
         errors_path: where bad lines are reported as JSONL (``{"line", "error", "text"}``);
             default ``<output>.errors.jsonl``. Written only when there are errors (a stale
             one from an earlier run is removed otherwise).
         workers: processes scoring chunks; the output does not depend on it.
-        progress: draw a progress bar on stderr.
+        progress: draw a progress bar on stderr (after a second).
         input_format: ``"jsonl"``, ``"parquet"`` or ``"auto"`` (by the file suffix).
+        resume: continue an interrupted run of the same input and options from its last
+            checkpoint (the output is byte-identical to an uninterrupted run), and keep the
+            checkpoint if this run is interrupted too. Without it an interrupted run leaves
+            no file behind.
+
+    Both files are written through hidden partial files
+    (:class:`~visual_rewards.io.files.ResumableOutput`), checkpointed after every chunk and
+    renamed into place at the end.
 
     Raises:
-        ValueError: for bad options (unknown task or preset, bad reward option, workers < 1).
+        ValueError: for bad options (unknown task or preset, bad reward option, workers < 1)
+            or a checkpoint of another input.
+        OSError: when the input cannot be read or another run writes the same output.
     """
-    input_path = Path(input_path)
-    output_path = Path(output_path)
+    input_path, output_path = Path(input_path), Path(output_path)
     err_path = (
         Path(errors_path)
         if errors_path is not None
@@ -706,68 +814,126 @@ def score_file(
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     check_options(opts)  # fail early on a bad task, preset or option
-    fmt = input_format
-    if fmt == "auto":
-        fmt = "parquet" if input_path.suffix.lower() in {".parquet", ".pq"} else "jsonl"
-
-    summary = ScoreSummary()
-    start = time.perf_counter()
-    size = input_path.stat().st_size
-    bar = _Progress(size if fmt == "jsonl" else None, progress)
-    n_bytes = 0
-    with open(input_path, "rb") as fin, atomic_writer(output_path) as fout:
-        raw_lines = (
-            iter_raw_lines(fin, opts.max_line_bytes)
-            if fmt == "jsonl"
-            else iter_parquet_lines(input_path, opts.chunk_size)
-        )
-        tasks = ((opts, first, chunk) for first, chunk in _chunks(raw_lines, opts.chunk_size))
-        err_file: IO[str] | None = None
-        err_writer: atomic_writer | None = None
-        try:
-            for result in _map_ordered(tasks, workers):
-                if result.lines:
-                    fout.write("\n".join(result.lines))
-                    fout.write("\n")
-                if result.errors:
-                    if err_writer is None:
-                        err_writer = atomic_writer(err_path)
-                        err_file = err_writer.__enter__()
-                    assert err_file is not None
-                    for record in result.errors:
-                        err_file.write(json.dumps(record, ensure_ascii=False) + "\n")
-                summary.add(result)
-                n_bytes += result.n_bytes
-                bar.update(n_bytes, summary.lines_read)
-        except BaseException as exc:
-            if err_writer is not None:
-                err_writer.__exit__(type(exc), exc, None)
-            raise
-        if err_writer is not None:
-            err_writer.__exit__(None, None, None)
-        elif err_path.exists():
-            err_path.unlink()
-    summary.seconds = time.perf_counter() - start
-    bar.update(n_bytes, summary.lines_read, final=True)
+    fmt = _input_format(input_path, input_format)
+    files = ResumableOutput([output_path, err_path], _identity(input_path, opts, fmt))
+    state = files.open(resume)
+    try:
+        summary = _score_into(files, state, input_path, fmt, opts, workers, progress)
+    except BaseException:
+        files.abort(keep=resume)
+        raise
+    files.finish(drop_empty=(False, True))
     return summary
+
+
+def _score_into(
+    files: ResumableOutput,
+    state: dict[str, Any] | None,
+    input_path: Path,
+    fmt: str,
+    opts: ScoreOptions,
+    workers: int,
+    progress: bool,
+) -> ScoreSummary:
+    """Score from the checkpoint ``state`` (or the start) into ``files``, checkpointing."""
+    start = time.perf_counter()
+    summary = ScoreSummary.from_state(state["summary"]) if state else ScoreSummary()
+    next_line, offset, rows = (state["next_line"], state["offset"], state["rows"]) if state else (1, 0, 0)  # fmt: skip
+    total = input_path.stat().st_size if fmt == "jsonl" else None
+    bar = _Progress(total, "B" if fmt == "jsonl" else "rows", progress, offset if total else rows)
+    fout, ferr = files.files
+    raw = _raw_lines(input_path, fmt, opts, offset, rows)
+    tasks = ((opts, first, chunk) for first, chunk in _chunks(raw, opts.chunk_size, next_line))
+    try:
+        for result in _map_ordered(tasks, workers):
+            if result.lines:
+                fout.write(("\n".join(result.lines) + "\n").encode("utf-8"))
+            for record in result.errors:
+                ferr.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
+            summary.add(result)
+            next_line += result.n_raw
+            offset += result.n_bytes
+            rows += result.n_raw
+            state = {"summary": summary.to_state(), "next_line": next_line, "offset": offset, "rows": rows}  # fmt: skip
+            files.commit(state)
+            bar.update(result.n_bytes if total else result.n_raw)
+    finally:
+        bar.close()
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def _worker_main(conn: Any) -> None:
+    """A scoring process: score each chunk received on ``conn``, send the result back."""
+    _quiet_worker()
+    while True:
+        task = conn.recv()
+        if task is None:
+            return
+        try:
+            conn.send(_run_chunk(task))
+        except Exception as exc:
+            conn.send(RuntimeError(f"scoring worker failed: {type(exc).__name__}: {exc}"))
 
 
 def _map_ordered(
     tasks: Iterator[tuple[ScoreOptions, int, list[bytes | int]]], workers: int
 ) -> Iterator[ChunkResult]:
-    """``map(_run_chunk, tasks)`` in order, in ``workers`` processes, bounded in flight."""
+    """``map(_run_chunk, tasks)`` in order, in ``workers`` processes.
+
+    Each worker has its own pipe and one chunk in flight: chunk ``i`` goes to worker
+    ``i % workers``, results are read back in order, and the worker gets its next chunk as
+    soon as its result is read. Workers share no lock, so an interrupt can always end them:
+    they ignore SIGINT (Ctrl-C reaches the parent, which handles it) and die silently on
+    the SIGTERM the parent sends on its way out.
+    """
     if workers == 1:
         for task in tasks:
             yield _run_chunk(task)
         return
-    with multiprocessing.get_context().Pool(workers) as pool:
-        pending: deque[Any] = deque()
-        for task in tasks:
-            pending.append(pool.apply_async(_run_chunk, (task,)))
-            if len(pending) >= 2 * workers:
-                yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
+    ctx = multiprocessing.get_context()
+    procs: list[Any] = []
+    conns: list[Any] = []
+    try:
+        for _ in range(workers):
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=_worker_main, args=(child,), daemon=True)
+            proc.start()
+            child.close()
+            procs.append(proc)
+            conns.append(parent)
+        busy = 0
+        for conn in conns:  # prime every worker with one chunk
+            first = next(tasks, None)
+            if first is None:
+                break
+            conn.send(first)
+            busy += 1
+        index = 0
+        while busy:
+            conn = conns[index % workers]
+            result = conn.recv()
+            following = next(tasks, None)
+            if following is None:
+                busy -= 1
+            else:
+                conn.send(following)
+            if isinstance(result, BaseException):
+                raise result
+            yield result
+            index += 1
+        for conn in conns:
+            conn.send(None)
+        for proc in procs:
+            proc.join()
+    finally:
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
+        for proc in procs:
+            proc.join(timeout=5)
+        for conn in conns:
+            conn.close()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -82,18 +82,34 @@ def test_report_png_note(scored: Path, tmp_path: Path) -> None:
         assert list((tmp_path / "png").glob("*.png"))
 
 
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "chrome", "headless_shell"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return str(CHROMIUM) if CHROMIUM.exists() else None
+
+
 def test_report_renders_in_headless_chromium(scored: Path, tmp_path: Path) -> None:
-    if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
-        pytest.skip("headless Chromium (/usr/bin/chromium) is not installed")
-    out = tmp_path / "r.html"
-    assert (
-        main(
-            ["report", str(scored), "-o", str(out), "--sample", "6", "--image-root", str(EXAMPLES)]
-        )
-        == 0
+    """A real browser: the page renders, no script runs (CSP), nothing sticks out sideways."""
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("headless Chromium is not installed")
+    rows = scored.read_text().splitlines()
+    hostile = json.loads(rows[0])
+    hostile["completion"] = (
+        "<think><script>document.title='pwned'</script></think><answer>x</answer>"
     )
-    shot = tmp_path / "shot.png"
-    args = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1200,1600"]
+    hostile["image"] = (
+        "data:image/png;base64,A\"/><script>document.title='pwned'</script><rect x=\""
+    )
+    page_in = tmp_path / "in.jsonl"
+    page_in.write_text("\n".join([json.dumps(hostile), *rows[1:]]) + "\n")
+    out = tmp_path / "r.html"
+    argv = ["report", str(page_in), "-o", str(out), "--sample", "6", "--image-root", str(EXAMPLES)]
+    assert main(argv) == 0
+    args = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
+    args.append("--window-size=1000,1600")
     dom = subprocess.run(
         [*args, "--dump-dom", out.as_uri()],
         capture_output=True,
@@ -103,10 +119,48 @@ def test_report_renders_in_headless_chromium(scored: Path, tmp_path: Path) -> No
     )
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert dom.stdout.count('class="row"') == 6
+    assert "pwned" not in dom.stdout.split("</title>")[0]  # no script ran
+    # the CSP itself forbids script: a script smuggled into the page does not run
+    smuggled = tmp_path / "smuggled.html"
+    smuggled.write_text(
+        out.read_text().replace("<body>", "<body><script>document.title='pwned'</script>", 1)
+    )
+    dom2 = subprocess.run(
+        [*args, "--dump-dom", smuggled.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert dom2.returncode == 0 and "<script>" in dom2.stdout
+    assert "<title>pwned</title>" not in dom2.stdout
+    unprotected = tmp_path / "unprotected.html"  # the check would catch a running script
+    unprotected.write_text(
+        "<html><head><title>t</title></head><body><script>document.title='pwned'</script></body></html>"
+    )
+    dom3 = subprocess.run(
+        [*args, "--dump-dom", unprotected.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert "<title>pwned</title>" in dom3.stdout
+    shot = tmp_path / "shot.png"
     subprocess.run(
         [*args, f"--screenshot={shot}", out.as_uri()], capture_output=True, timeout=120, check=False
     )
     assert shot.exists() and shot.stat().st_size > 10_000
+    from PIL import Image
+
+    with Image.open(shot) as im:
+        rgb = im.convert("RGB")
+        right = [
+            rgb.getpixel((rgb.width - 1 - dx, y))
+            for dx in range(4)
+            for y in range(0, rgb.height, 7)
+        ]
+    assert all(p == (255, 255, 255) for p in right), "content overflows the window sideways"
 
 
 def test_report_missing_input(tmp_path: Path) -> None:

@@ -188,3 +188,63 @@ def test_mixed_tasks_preset_row_error_names_the_fix(tmp_path: Path) -> None:
     assert main(["score", str(src), "--preset", "nope", "-o", str(out)]) == 2
     assert main(["score", str(src), "--option", "nope=1", "-o", str(out)]) == 2
     assert main(["score", str(src), "--option", "nosuchtask.rule=1", "-o", str(out)]) == 2
+
+
+def test_usage_errors_before_any_input_is_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Exit 2 and one line, never a traceback, never an empty output file."""
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"completion": "x"}) + "\n")
+    missing = tmp_path / "no" / "such"
+    cases = [
+        ["-o", str(missing / "o.jsonl")],
+        ["--errors", str(missing / "e.jsonl")],
+        ["--summary-json", str(missing / "s.json")],
+        ["--preset", "nope"],
+        ["--option", "nope=1"],
+        ["--workers", "0"],
+        ["--chunk-size", "0"],
+    ]
+    for extra in cases:
+        assert main(["score", str(src), *extra]) == 2, extra
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1, (extra, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
+
+
+def test_non_finite_numbers_in_the_input_are_reported_never_written(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text(
+        '{"task": "format", "completion": "x", "scores": {"old": 1e400}}\n'
+        '{"task": "format", "completion": "x", "scores": {"old": NaN}}\n'
+        '{"task": "format", "completion": "<think>a</think><answer>b</answer>", "scores": {"old": 1}}\n'
+    )
+    out = tmp_path / "o.jsonl"
+    assert main(["score", str(src), "-o", str(out)]) == 1
+    lines = out.read_text().splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["scores"]["total"] == 1.0
+    errors = [json.loads(x) for x in (tmp_path / "o.jsonl.errors.jsonl").read_text().splitlines()]
+    assert [e["line"] for e in errors] == [1, 2]
+    assert "out of range" in errors[0]["error"] and "NaN" in errors[1]["error"]
+    from visual_rewards.io.rows import decode_row
+
+    for path in (out, tmp_path / "o.jsonl.errors.jsonl"):
+        for line in path.read_text().splitlines():
+            decode_row(line)  # strict JSON: raises on NaN / Infinity / 1e400
+
+
+@pytest.mark.parametrize("alias", ["point", "points"])
+def test_score_accepts_the_task_names_verl_accepts(alias: str, tmp_path: Path) -> None:
+    """Task names go through the registry (resolve_task), as in veRL: aliases work."""
+    from visual_rewards.rewards import resolve_task
+    from visual_rewards.verl import task_of
+
+    assert resolve_task(alias) == task_of(alias, None) == "pointing"
+    src = tmp_path / "in.jsonl"
+    row = {"task": alias, "completion": "<answer>[(10, 10)]</answer>", "solution": "[(12, 9)]"}
+    src.write_text(json.dumps(row) + "\n")
+    for extra in ([], ["--task", alias]):
+        out = tmp_path / "o.jsonl"
+        assert main(["score", str(src), "-o", str(out), *extra]) == 0, extra
+        assert json.loads(out.read_text())["scores"]["reward"].startswith("pointing_")

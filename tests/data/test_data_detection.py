@@ -561,8 +561,10 @@ def test_cli_skips_records_whose_image_is_missing(tmp_path: Path) -> None:
 
     raw = _coco80()
     (tmp_path / "img").mkdir()
+    from PIL import Image
+
     for im in raw["images"][:10]:
-        (tmp_path / "img" / im["file_name"]).write_bytes(b"\x89PNG fake")
+        Image.new("RGB", (64, 48)).save(tmp_path / "img" / im["file_name"], format="PNG")
     ann = tmp_path / "ann.json"
     ann.write_text(json.dumps(raw))
     report = tmp_path / "report.json"
@@ -574,7 +576,8 @@ def test_cli_skips_records_whose_image_is_missing(tmp_path: Path) -> None:
     assert code == 1
     payload = json.loads(report.read_text())
     assert payload["records"] == 60
-    assert {s["reason"] for s in payload["skipped"]} == {"image file not found"}
+    reasons = {s["reason"] for s in payload["skipped"]}
+    assert all(r.startswith("image refused:") and "cannot open" in r for r in reasons)
     assert len(payload["skipped"]) == 300
 
 
@@ -611,3 +614,75 @@ def dataclasses_replace_image(record: Any, image: str) -> Any:
     import dataclasses
 
     return dataclasses.replace(record, image=image)
+
+
+# ---------------------------------------------------------------------------------------------
+# The image-root rule (issue 14): a record whose image breaks it is skipped and counted
+# ---------------------------------------------------------------------------------------------
+
+
+def _root_case(tmp_path: Path) -> tuple[Path, dict[str, Any], bytes]:
+    from PIL import Image
+
+    root = tmp_path / "root"
+    root.mkdir()
+    secret = tmp_path / "secret.png"
+    Image.new("RGB", (40, 30), (1, 2, 3)).save(secret, format="PNG")
+    Image.new("RGB", (40, 30), (9, 9, 9)).save(root / "good.png", format="PNG")
+    (root / "link.png").symlink_to(secret)
+    (root / "text.png").write_text("API_KEY=hunter2")
+    names = [
+        "good.png", "../secret.png", str(secret), "link.png", "/proc/self/environ",
+        "/dev/zero", "text.png", "sub/../../secret.png",
+    ]  # fmt: skip
+    images = [{"id": i + 1, "width": 40, "height": 30, "file_name": n} for i, n in enumerate(names)]
+    images.append({"id": 99, "width": 40, "height": 30, "coco_url": "http://x/../secret.png"})
+    anns = [
+        {"id": i + 1, "image_id": im["id"], "category_id": 1, "bbox": [1, 1, 10, 10], "iscrowd": 0}
+        for i, im in enumerate(images)
+    ]
+    raw = {"images": images, "annotations": anns, "categories": [{"id": 1, "name": "cat"}]}
+    return root, raw, secret.read_bytes()
+
+
+@pytest.mark.parametrize("output", ["--parquet", "--hf"])
+def test_cli_image_root_rule(tmp_path: Path, output: str) -> None:
+    pytest.importorskip("pyarrow")
+    pytest.importorskip("datasets")
+    from visual_rewards.cli import main
+
+    root, raw, secret = _root_case(tmp_path)
+    ann = tmp_path / "ann.json"
+    ann.write_text(json.dumps(raw))
+    out = tmp_path / ("o.parquet" if output == "--parquet" else "hf")
+    report = tmp_path / "report.json"
+    code = main([
+        "build-dataset", "detection-eval", "--annotations", str(ann), "--image-root", str(root),
+        "--categories", "cat", output, str(out), "--report", str(report),
+    ])  # fmt: skip
+    assert code == 1
+    payload = json.loads(report.read_text())
+    assert payload["records"] == 1 and len(payload["skipped"]) == 8
+    reasons = " ".join(s["reason"] for s in payload["skipped"])
+    assert reasons.count("outside the image root") == 7 and "not a readable image" in reasons
+    written = b"".join(
+        p.read_bytes() for p in ([out] if out.is_file() else out.rglob("*")) if p.is_file()
+    )
+    assert secret not in written and b"hunter2" not in written
+
+
+def test_cli_image_root_rule_for_paths_only(tmp_path: Path) -> None:
+    """JSON lines hold paths: nothing is read, but a path outside the root is still refused."""
+    from visual_rewards.cli import main
+
+    root, raw, _ = _root_case(tmp_path)
+    ann = tmp_path / "ann.json"
+    ann.write_text(json.dumps(raw))
+    out = tmp_path / "o.jsonl"
+    code = main([
+        "build-dataset", "detection-eval", "--annotations", str(ann), "--image-root", str(root),
+        "--categories", "cat", "--jsonl", str(out),
+    ])  # fmt: skip
+    assert code == 1
+    images = [json.loads(line)["image"] for line in out.read_text().splitlines()]
+    assert sorted(Path(i).name for i in images) == ["good.png", "text.png"]

@@ -123,7 +123,8 @@ def labelled_cases() -> list[tuple[str, Any]]:
 def test_visual_rft_equals_reference_exactly(cases: list[tuple[str, Any]]) -> None:
     comps = [c for c, _ in cases]
     sols = [s for _, s in cases]
-    res = DetectionReward("visual_rft").score(comps, sols)
+    # the lenient reader with the paper's formulas (the released reader: test_visual_rft_parity)
+    res = DetectionReward("visual_rft", answer_reader="lenient").score(comps, sols)
     for k, (c, s) in enumerate(cases):
         want = ref.visual_rft(c, s)
         got = {key: float(res.components[key][k]) for key in ("iou", "confidence", "format")}
@@ -281,7 +282,13 @@ def test_every_component_finite_and_in_range(comps: list[str], n_gt: int, seed: 
     gt = paper_gt([rand_box(rng) for _ in range(n_gt)])
     for preset in ("default", "visual_rft"):
         for rule in ("linear", "brier"):
-            res = DetectionReward(preset, confidence_rule=rule).score(comps, [gt] * len(comps))
+            # (brier is not the released formula: visual_rft then needs the lenient reader)
+            reader = (
+                {"answer_reader": "lenient"} if (preset, rule) == ("visual_rft", "brier") else {}
+            )
+            res = DetectionReward(preset, confidence_rule=rule, **reader).score(
+                comps, [gt] * len(comps)
+            )
             for key, v in res.components.items():
                 assert np.isfinite(v).all(), (preset, key)
                 assert ((v >= 0) & (v <= 1)).all(), (preset, key)

@@ -93,7 +93,7 @@ def test_result_shape_and_components() -> None:
 
 
 def test_caller_errors_are_clear() -> None:
-    with pytest.raises(ValueError, match="preset must be one of"):
+    with pytest.raises(ValueError, match="has no preset"):
         FormatReward("nope")
     with pytest.raises(TypeError, match="unknown option"):
         FormatReward(bogus=1)

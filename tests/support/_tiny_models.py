@@ -1,4 +1,4 @@
-"""Tiny, randomly initialised Qwen2-VL / Qwen2.5-VL models for CPU training tests (DESIGN §6).
+"""Tiny, randomly initialised Qwen2-VL / Qwen2.5-VL models for CPU training tests.
 
 Nothing here downloads anything: the tokenizer is a byte-level BPE (1000 tokens) trained on a
 few hundred words with :mod:`tokenizers`, the model is built from a config (hidden 64, 2 layers, vision

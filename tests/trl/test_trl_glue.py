@@ -1,7 +1,7 @@
 """Rewards as TRL reward functions, without trl: calling convention, logging, images, pickling.
 
-The keyword arguments here are the ones ``GRPOTrainer._calculate_rewards`` passes (trl 1.16,
-DESIGN §5): every dataset column, ``trainer_state``, ``log_extra`` and ``log_metric``.
+The keyword arguments here are the ones ``GRPOTrainer._calculate_rewards`` passes (trl 1.16):
+every dataset column, ``trainer_state``, ``log_extra`` and ``log_metric``.
 """
 
 from __future__ import annotations

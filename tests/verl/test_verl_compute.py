@@ -42,7 +42,7 @@ def test_routing_by_extra_info_then_data_source() -> None:
     assert task_of("anything", None, default="format") == "format"
     with pytest.raises(ValueError, match="cannot tell the task"):
         task_of("gsm8k", None)
-    with pytest.raises(ValueError, match="not a known task"):
+    with pytest.raises(ValueError, match="unknown task"):
         task_of("format", {"task": "segmentation"})
 
 
@@ -212,7 +212,7 @@ def test_verl_rows_layout(tmp_path) -> None:  # type: ignore[no-untyped-def]
 def test_verl_rows_caller_errors(tmp_path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(KeyError, match="missing field"):
         verl_rows([{"image": b"x", "problem": "p"}], task="format")
-    with pytest.raises(ValueError, match="not a known task"):
+    with pytest.raises(ValueError, match="unknown task"):
         verl_rows([{"image": b"x", "problem": "p", "solution": "s"}])
     with pytest.raises(ValueError, match="markers"):
         verl_rows([{"image": b"x", "problem": "<image><image>", "solution": "s"}], task="format")
@@ -250,3 +250,26 @@ def test_prepare_data_script_writes_parquet(tmp_path) -> None:  # type: ignore[n
     assert rows[0]["images"] == [{"bytes": b"\x89PNG fake", "path": "a.png", "max_pixels": 1024}]
     assert rows[1]["extra_info"]["ground_truth_format"] == "json"
     assert rows[1]["reward_model"]["ground_truth"] == '["x"]'
+
+
+def test_task_names_are_the_registrys() -> None:
+    # one rule: every task name and alias the registry knows routes the same way in veRL,
+    # through data_source, extra_info and reward_kwargs alike
+    from visual_rewards.rewards.registry import TASK_ALIASES, resolve_task
+
+    for name in [*REWARDS, *TASK_ALIASES]:
+        task = resolve_task(name)
+        assert task_of(f"visual_rewards/{name}", None) == task
+        assert task_of("x", {"task": name}) == task
+        assert RewardOptions.from_kwargs({"task": name}).task == task
+
+
+def test_batch_scores_are_the_score_commands() -> None:
+    # veRL's batch scoring is visual_rewards.scoring.score_rows, the rule the CLI uses
+    from visual_rewards.scoring import score_rows
+
+    texts = ["<think>a</think><answer>b</answer>", "b", "<think></think><answer>c</answer>"]
+    rows = score_items([ScoreItem("format", t, None) for t in texts]).rows
+    expected = score_rows(get_reward("format"), [{"completion": t} for t in texts])
+    assert [r["score"] for r in rows] == expected.total.tolist()
+    assert [r["parse_failed"] for r in rows] == expected.parse_failed.astype(float).tolist()

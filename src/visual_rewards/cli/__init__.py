@@ -26,7 +26,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from visual_rewards.cli.errors import UsageError
+from visual_rewards.cli.errors import Terminated, UsageError
 
 __all__ = ["SUBCOMMANDS", "UsageError", "build_parser", "main"]
 
@@ -39,10 +39,6 @@ SUBCOMMANDS: tuple[str, ...] = (
     "visual_rewards.cli.audit:add_parser",
     "visual_rewards.cli.serve:add_parser",
 )
-
-
-class Terminated(BaseException):
-    """Raised in the main process on SIGTERM, so that ``with`` blocks clean up on the way out."""
 
 
 def _load(spec: str) -> Callable[[Any], None]:

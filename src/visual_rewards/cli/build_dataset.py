@@ -7,6 +7,7 @@ Sub-commands (``visual-rewards build-dataset <kind> --help`` lists every option)
 ``detection-eval``      every (image, category) pair of chosen categories (novel / rare tests)
 ``classification``      k images per class from an image folder or a CSV (§4.2)
 ``grounding``           LISA ReasonSeg queries with their target box (§4.4)
+``released``            a downloaded released dataset, saved for ``DatasetDict.load_from_disk``
 
 At least one output is required: ``--hf DIR`` (``datasets.Dataset.save_to_disk``, for TRL),
 ``--parquet FILE`` (veRL layout) or ``--jsonl FILE`` (image paths, no extra dependency).
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,6 +53,26 @@ def _outputs(p: argparse.ArgumentParser) -> None:
         "--data-source", default=None, help="veRL data_source (default visual_rewards/<task>)"
     )
     p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    _protocol_args(p)
+
+
+def _protocol_args(p: argparse.ArgumentParser) -> None:
+    """``--protocol`` and its options (the rules live in visual_rewards.data.protocols)."""
+    g = p.add_argument_group("protocol")
+    g.add_argument(
+        "--protocol",
+        choices=("default", "visual_rft"),
+        default="default",
+        help="default: this library's rules; visual_rft: the released pipeline's (int() "
+        "boxes, LISA first-shape rule and prompts, --hf saved as a DatasetDict with a "
+        "'train' split for the authors' grpo.py)",
+    )
+    g.add_argument(
+        "--image-prefix",
+        action="store_true",
+        help="visual_rft: start every prompt with '<image>\\n', as the released COCO, LVIS and "
+        "classification inference scripts do (evaluation sets)",
+    )
 
 
 def _detection_args(p: argparse.ArgumentParser) -> None:
@@ -109,6 +129,11 @@ def add_parser(subparsers: Any) -> None:
         help="preset (paper-coco-novel-15, paper-lvis-13, ...) or comma-separated names",
     )
     p.add_argument("--max-images", type=int, default=None)
+    p.add_argument(
+        "--exist-map",
+        help="visual_rft: ask exactly the (image, category) pairs of this released "
+        "exist_map_*.json (the paper's evaluation), not those present in the annotations",
+    )
     _outputs(p)
 
     p = kinds.add_parser("classification", help="k images per class")
@@ -133,9 +158,57 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--coords", choices=_COORDS, default="norm1000")
     p.add_argument("--texts", choices=("all", "first"), default="all")
     p.add_argument("--num-samples", type=int, default=None)
+    p.add_argument(
+        "--role",
+        choices=("train", "eval"),
+        default="train",
+        help="visual_rft: training prompt, every instruction (train) or evaluation prompt, "
+        "first instruction per image (eval)",
+    )
     _outputs(p)
 
+    p = kinds.add_parser(
+        "released",
+        help="save a downloaded released dataset where the authors' grpo.py reads it",
+        description="Read a released Visual-RFT dataset as downloaded from the Hub (a folder "
+        "of data/train-*.parquet) or a save_to_disk folder, and save it as a DatasetDict with "
+        "a 'train' split (DatasetDict.load_from_disk). The authors' few-shot picks exist only "
+        "in these datasets: they published no seeds or image ids.",
+    )
+    p.add_argument("--source", required=True, help="the downloaded dataset's folder")
+    p.add_argument("--hf", required=True, metavar="DIR", help="write the DatasetDict here")
+
     parser.set_defaults(func=run)
+
+
+def _build_visual_rft(args: argparse.Namespace) -> BuildReport:
+    """``--protocol visual_rft``: the released pipeline's rules (visual_rewards.data.protocols)."""
+    from visual_rewards import data
+    from visual_rewards.data import protocols
+
+    if getattr(args, "coords", "norm1000") != "norm1000" or getattr(args, "style", None) not in (
+        None,
+        "visual_rft",
+    ):
+        raise ValueError("--protocol visual_rft writes norm1000 boxes in the visual_rft style")
+    if args.kind == "grounding":
+        if args.texts != "all" or args.num_samples is not None:
+            raise ValueError("--protocol visual_rft: use --role instead of --texts/--num-samples")
+        files = data.find_reasonseg_files(args.reasonseg)
+        report = protocols.build_grounding_visual_rft(files, role=args.role)
+    elif args.kind == "detection-eval" and args.exist_map:
+        from visual_rewards.data.released import load_exist_map
+
+        source = data.load_detection_source(
+            args.annotations, args.image_root, skip_crowd_pairs=not args.keep_crowd_pairs
+        )
+        cats = [source.category_id(n) for n in data.resolve_categories(args.categories)]
+        report = protocols.build_detection_eval_exist_map(
+            source, cats, load_exist_map(args.exist_map)
+        )
+    else:
+        report = _build(args)
+    return protocols.apply_visual_rft(report, image_prefix=args.image_prefix)
 
 
 def _build(args: argparse.Namespace) -> BuildReport:
@@ -179,31 +252,55 @@ def _build(args: argparse.Namespace) -> BuildReport:
     )
 
 
-def _drop_missing_images(report: BuildReport) -> None:
-    """Move records whose image file does not exist to ``skipped`` (they cannot be embedded)."""
-    from visual_rewards.data.records import Skipped
+def _image_root(args: argparse.Namespace) -> str:
+    """The folder every image of this build must lie in."""
+    if args.kind == "classification":
+        if args.image_folder:
+            return str(args.image_folder)
+        return str(args.image_root or Path(args.csv).parent)
+    if args.kind == "grounding":
+        return str(args.reasonseg)
+    return str(args.image_root)
 
-    kept = []
-    for rec in report.records:
-        if os.path.isfile(rec.image):
-            kept.append(rec)
-        else:
-            report.skipped.append(Skipped(rec.image, "image file not found"))
-    report.records = kept
+
+def _run_released(args: argparse.Namespace) -> int:
+    """``build-dataset released``: visual_rewards.data.released.save_released_dataset."""
+    from visual_rewards.data.released import save_released_dataset
+
+    try:
+        n = save_released_dataset(args.source, args.hf)
+    except (OSError, ValueError, ImportError) as exc:
+        raise UsageError(str(exc)) from None
+    print(f"build-dataset released: {n} training rows written to {args.hf}", file=sys.stderr)
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
     """Build, validate and write; return the exit code (1 when input items were skipped)."""
     from visual_rewards.data import export
 
+    if args.kind == "released":
+        return _run_released(args)
     if not (args.hf or args.parquet or args.jsonl):
         raise UsageError("give at least one output: --hf DIR, --parquet FILE or --jsonl FILE")
+    if args.protocol != "visual_rft" and (
+        args.image_prefix
+        or getattr(args, "exist_map", None)
+        or getattr(args, "role", "train") != "train"
+    ):
+        raise UsageError("--image-prefix, --exist-map and --role belong to --protocol visual_rft")
+    build = _build_visual_rft if args.protocol == "visual_rft" else _build
     try:
-        report = export.validate_records(_build(args))
-    except (OSError, ValueError, TypeError) as exc:
+        report = export.validate_records(build(args))
+    except OSError as exc:
+        raise UsageError(f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc)) from None
+    except (ValueError, TypeError) as exc:
         raise UsageError(str(exc)) from None
-    if args.hf or args.parquet:
-        _drop_missing_images(report)
+    try:  # decode fully when the bytes are embedded; check the header otherwise
+        embed = bool(args.hf or args.parquet) and args.embed_images
+        export.check_images(report, _image_root(args), decode=embed)
+    except ImportError as exc:
+        raise UsageError(str(exc)) from None
     if not report.records:
         for item in report.skipped:
             print(f"skipped {item}", file=sys.stderr)
@@ -214,7 +311,11 @@ def run(args: argparse.Namespace) -> int:
                 Path(out).parent.mkdir(parents=True, exist_ok=True)
         if args.jsonl:
             export.save_jsonl(report.records, args.jsonl)
-        if args.hf:
+        if args.hf and args.protocol == "visual_rft":
+            from visual_rewards.data.protocols import save_visual_rft_dataset
+
+            save_visual_rft_dataset(report.records, args.hf, embed_images=args.embed_images)
+        elif args.hf:
             export.save_hf_dataset(report.records, args.hf, embed_images=args.embed_images)
         if args.parquet:
             from visual_rewards.verl.dataset import write_verl_parquet

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["UsageError"]
+__all__ = ["Terminated", "UsageError"]
 
 
 class UsageError(Exception):
@@ -11,3 +11,9 @@ class UsageError(Exception):
     The message is one line that names the file, the record and the field where it can;
     :func:`visual_rewards.cli.main` prints it after ``visual-rewards <command>: error:``.
     """
+
+
+class Terminated(BaseException):
+    """Raised in the main process on SIGTERM, so that ``with`` blocks and ``finally`` clean up
+    on the way out (a ``BaseException``, like ``KeyboardInterrupt``: nothing catches it by
+    accident); :func:`visual_rewards.cli.main` turns it into exit code 143."""

@@ -51,8 +51,30 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--completion-field", default="completion")
     p.add_argument("--solution-field", default="solution")
     p.add_argument("--result-field", default="scores")
+    p.add_argument(
+        "--metrics",
+        type=Path,
+        help="an `evaluate` output (metrics JSON) shown in its own section of the page",
+    )
     p.add_argument("--png-dir", type=Path, help="also write PNG histograms here (matplotlib)")
     p.set_defaults(func=run)
+
+
+def _metrics(path: Path) -> dict[str, Any]:
+    """The ``evaluate`` output at ``path`` (a JSON object, at most 64 MiB)."""
+    from visual_rewards.io.rows import decode_row
+
+    try:
+        if path.stat().st_size > 64 << 20:
+            raise UsageError(f"--metrics {path}: larger than 64 MiB")
+        value = decode_row(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"--metrics {path}: {exc.strerror or exc}") from None
+    except (ValueError, RecursionError) as exc:
+        raise UsageError(f"--metrics {path}: not valid JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"--metrics {path}: expected a JSON object (an `evaluate` output)")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
     output = args.output or args.input.with_name(args.input.stem + ".report.html")
     if not output.parent.resolve().is_dir():
         raise UsageError(f"output {output}: folder {output.parent} does not exist")
+    metrics = _metrics(args.metrics) if args.metrics is not None else None
     data = collect(
         args.input,
         sample_size=args.sample,
@@ -97,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
         root=root,
         coords=args.coords,
         notes=notes,
+        metrics=metrics,
     )
     with atomic_writer(output) as f:
         f.write(page)

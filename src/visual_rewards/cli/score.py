@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from visual_rewards.cli.errors import UsageError
+from visual_rewards.cli.errors import Terminated, UsageError
 
 __all__ = ["add_parser", "parse_option", "run"]
 
@@ -66,10 +66,16 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--format", choices=["auto", "jsonl", "parquet"], default="auto")
     p.add_argument("--summary-json", type=Path, help="also write the summary as JSON")
     p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run of the same input and options from its last "
+        "checkpoint (byte-identical result); keep the checkpoint if interrupted again",
+    )
+    p.add_argument(
         "--progress",
         choices=["auto", "always", "never"],
         default="auto",
-        help="progress bar on stderr (auto: when stderr is a terminal)",
+        help="progress bar on stderr, shown after a second (auto: when stderr is a terminal)",
     )
     p.set_defaults(func=run)
 
@@ -116,11 +122,17 @@ def run(args: argparse.Namespace) -> int:
             workers=args.workers,
             progress=show,
             input_format=args.format,
+            resume=args.resume,
         )
     except (ValueError, TypeError, ImportError) as exc:
         raise UsageError(str(exc)) from None
     except OSError as exc:
-        raise UsageError(f"{exc.filename or args.input}: {exc.strerror or exc}") from None
+        where = exc.filename or args.input
+        raise UsageError(f"{where}: {exc.strerror or exc}" if exc.filename else str(exc)) from None
+    except (KeyboardInterrupt, Terminated):
+        if args.resume:
+            print("checkpoint kept: run the same command again to continue", file=sys.stderr)
+        raise
     print(format_summary(summary))
     rate = summary.lines_read / summary.seconds if summary.seconds > 0 else 0.0
     print(f"wrote {output} ({summary.seconds:.2f} s, {rate:,.0f} lines/s)")
@@ -131,6 +143,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"warning: {message}", file=sys.stderr)
     if args.summary_json is not None:
         with atomic_writer(args.summary_json) as f:
-            json.dump(summary.to_dict(), f, indent=2)
+            json.dump(summary.to_dict(), f, indent=2, allow_nan=False)
             f.write("\n")
     return 1 if summary.errors else 0

@@ -7,7 +7,10 @@ lists *all* boxes of that category in the image. Three builders:
 - :func:`build_open_vocab_train`: ``num_samples`` (image, base category) prompts, seeded
   (the paper samples 6K on COCO's 65 base categories).
 - :func:`build_detection_eval`: every (image, category) pair of the chosen categories that the
-  image contains (the paper's evaluation asks only about categories present in the image).
+  image contains. (The paper's evaluation asked instead about the pairs listed in its
+  released "exist maps", the baseline model's own judgments of which categories an image
+  shows: ``protocol="visual_rft"``,
+  :func:`visual_rewards.data.protocols.build_detection_eval_exist_map`.)
 
 What is left out, and why (each reported in :class:`~visual_rewards.data.records.BuildReport`):
 
@@ -264,13 +267,18 @@ def load_detection_source(
     if isinstance(annotations, Mapping):
         data: Mapping[str, Any] = annotations
     else:
-        with open(annotations, encoding="utf-8") as fh:
-            data = json.load(fh)
+        try:
+            with open(annotations, encoding="utf-8") as fh:
+                data = json.load(fh)
+        except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+            reason = str(exc).splitlines()[0][:200] if str(exc) else "nested too deeply"
+            raise ValueError(f"{annotations}: not valid JSON ({reason})") from None
+    name = "annotations" if isinstance(annotations, Mapping) else str(annotations)
     if not isinstance(data, Mapping):
-        raise ValueError("not a COCO/LVIS detection file: the top level must be an object")
+        raise ValueError(f"{name}: not a COCO/LVIS detection file: the top level must be an object")
     for key in ("images", "annotations", "categories"):
         if not isinstance(data.get(key), list):
-            raise ValueError(f"not a COCO/LVIS detection file: {key!r} must be a list")
+            raise ValueError(f"{name}: not a COCO/LVIS detection file: {key!r} must be a list")
     lvis = any("frequency" in c for c in data["categories"] if isinstance(c, Mapping)) or any(
         "neg_category_ids" in im for im in data["images"] if isinstance(im, Mapping)
     )

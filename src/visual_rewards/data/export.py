@@ -18,12 +18,12 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 from visual_rewards.data.records import BuildReport, Record, Skipped
 
 __all__ = [
+    "check_images",
     "save_hf_dataset",
     "save_jsonl",
     "to_hf_dataset",
@@ -85,6 +85,39 @@ def validate_records(report: BuildReport) -> BuildReport:
     return report
 
 
+def check_images(
+    report: BuildReport, image_root: str | os.PathLike[str], *, decode: bool = True
+) -> BuildReport:
+    """Keep only records whose image is a safe image file inside ``image_root``.
+
+    The rule of every offline tool (:mod:`visual_rewards.io.files`): the image's real path
+    (symlinks resolved; relative paths are relative to the current directory, as records
+    hold them) must lie inside ``image_root``; with ``decode`` (before its bytes are
+    embedded) it must also be a regular file within the byte limit that decodes with
+    Pillow. Without ``decode`` (paths only: JSON lines, ``--no-embed-images``) nothing is
+    read. A record that breaks the rule moves to ``skipped`` with the reason (and is
+    counted there). Returns the same report.
+
+    Raises ``ImportError`` when ``decode`` and Pillow is missing.
+    """
+    from visual_rewards.io.files import ImageFileError, read_image_file, resolve_in_root
+
+    kept: list[Record] = []
+    for rec in report.records:
+        path = os.path.abspath(rec.image) if "\x00" not in rec.image else rec.image
+        try:
+            if decode:
+                read_image_file(path, root=image_root)
+            else:
+                resolve_in_root(path, image_root)
+        except ImageFileError as exc:
+            report.skipped.append(Skipped(_record_id(rec), f"image refused: {exc}"))
+            continue
+        kept.append(rec)
+    report.records = kept
+    return report
+
+
 def _record_id(rec: Record) -> str:
     m = rec.metadata
     if "annotation_ids" in m:
@@ -108,8 +141,10 @@ def save_jsonl(records: Iterable[Record], path: str | os.PathLike[str]) -> int:
 def _image_value(path: str, embed: bool) -> dict[str, Any]:
     if not os.path.isfile(path):
         raise FileNotFoundError(f"image file not found: {path}")
-    if embed:
-        return {"bytes": Path(path).read_bytes(), "path": os.path.basename(path)}
+    if embed:  # bounded, regular file, decodes (check_images has checked the root)
+        from visual_rewards.io.files import read_image_file
+
+        return {"bytes": read_image_file(path).data, "path": os.path.basename(path)}
     return {"bytes": None, "path": path}
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from visual_rewards.parsing import parse_completion
+from visual_rewards.parsing import unwrap_answer
 from visual_rewards.rewards import get_reward
 from visual_rewards.scoring import score_rows
 
@@ -22,16 +22,15 @@ __all__ = ["classification_accuracy"]
 
 
 def _class_name(solution: Any) -> str:
-    """The class a ground truth names: its ``label``, or the text inside ``<answer>``.
+    """The class a ground truth names: its ``label``, or the text inside ``<answer>``
+    (:func:`~visual_rewards.parsing.unwrap_answer`, the one unwrapper of ground truth).
 
     >>> _class_name("<answer> rose </answer>"), _class_name({"label": "tulip"}), _class_name("daisy")
     ('rose', 'tulip', 'daisy')
     """
     if isinstance(solution, Mapping):
         return str(solution.get("label", "?"))
-    text = str(solution)
-    answer = parse_completion(text).answer
-    return (answer if answer is not None else text).strip()
+    return unwrap_answer(str(solution))
 
 
 def classification_accuracy(

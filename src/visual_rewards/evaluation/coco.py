@@ -1,15 +1,17 @@
-"""COCO detection metrics through pycocotools (the ``coco`` extra).
+"""COCO detection metrics, exactly pycocotools' ``COCOeval`` numbers, computed in numpy.
 
-:func:`coco_evaluate` runs pycocotools' own ``COCOeval`` unchanged, so its 12 stats are
-pycocotools' numbers exactly; it adds per-category AP / AP50 read from the same
-``eval["precision"]`` array (the per-category tables of the paper's Tables 3, 7 and 8).
+:func:`coco_evaluate` runs the evaluator of :mod:`visual_rewards.evaluation.lvis` with COCO's
+rules (the same one LVIS uses with the federated rules). Its 12 stats and its precision and
+recall arrays equal pycocotools' bit for bit, boxes and masks (the tests hold pycocotools as
+the judge), at a fraction of the time: every image–category pair is matched once for all
+thresholds and area ranges, in numpy (figures in docs/performance.md). Masks (``segm``) take
+their IoUs from ``pycocotools.mask`` (the ``coco`` extra); boxes need no extra.
+It adds per-category AP / AP50 read from the same precision array (the per-category tables
+of the paper's Tables 3, 7 and 8).
 """
 
 from __future__ import annotations
 
-import contextlib
-import copy
-import io
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -77,21 +79,12 @@ class DetectionMetrics:
 
 
 def load_json(source: Path | str | Mapping[str, Any] | Sequence[Any]) -> Any:
-    """A JSON document from a path, or the object itself (deep-copied: evaluators mutate)."""
+    """A JSON document from a path, or the object itself (not copied: the evaluators here
+    never modify their inputs)."""
     if isinstance(source, (str, Path)):
         with open(source, encoding="utf-8") as f:
             return json.load(f)
-    return copy.deepcopy(source)
-
-
-def _require_pycocotools() -> Any:
-    try:
-        from pycocotools.coco import COCO
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "COCO evaluation needs pycocotools: pip install 'visual-rewards[coco]'"
-        ) from None
-    return COCO
+    return source
 
 
 def per_category_ap(
@@ -161,13 +154,14 @@ def coco_evaluate(
     cat_ids: Sequence[int] | None = None,
     img_ids: Sequence[int] | None = None,
 ) -> DetectionMetrics:
-    """Evaluate detections against a COCO annotation file with pycocotools' ``COCOeval``.
+    """Evaluate detections against a COCO annotation file: pycocotools' ``COCOeval`` numbers.
 
     Args:
-        ground_truth: a COCO annotation file or its parsed dict.
+        ground_truth: a COCO annotation file or its parsed dict (not modified).
         detections: COCO results (a list of ``{"image_id", "category_id", "bbox": [x, y, w, h]
-            in pixels, "score"}``) or a path to one. Detections on images or categories that
-            are not in the ground truth are dropped (pycocotools would refuse them) and counted.
+            in pixels, "score"}``, with ``"segmentation"`` for masks) or a path to one.
+            Detections on images or categories that are not in the ground truth are dropped
+            (pycocotools would refuse them) and counted.
         iou_type: ``"bbox"`` or ``"segm"``.
         cat_ids, img_ids: evaluate only these categories / images (COCOeval's
             ``params.catIds`` / ``params.imgIds``), e.g. the paper's novel categories or the
@@ -175,9 +169,16 @@ def coco_evaluate(
 
     Returns:
         :class:`DetectionMetrics` whose ``stats`` are COCOeval's 12 stats exactly.
+
+    >>> gt = {"images": [{"id": 1}], "categories": [{"id": 1, "name": "cat"}],
+    ...       "annotations": [{"id": 1, "image_id": 1, "category_id": 1,
+    ...                        "bbox": [0, 0, 10, 10], "area": 100, "iscrowd": 0}]}
+    >>> m = coco_evaluate(gt, [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 9],
+    ...                         "score": 0.9}])
+    >>> [round(m.stats[k], 6) for k in ("AP50", "AP75", "AP")]  # IoU 0.9: 9 of 10 thresholds
+    [1.0, 1.0, 0.9]
     """
-    coco_cls = _require_pycocotools()
-    from pycocotools.cocoeval import COCOeval
+    from visual_rewards.evaluation.lvis import box_evaluate  # the engine; it imports this module
 
     if iou_type not in ("bbox", "segm"):
         raise ValueError(f"iou_type must be 'bbox' or 'segm', got {iou_type!r}")
@@ -190,33 +191,13 @@ def coco_evaluate(
     kept = [
         d for d in dts if d.get("image_id") in img_ids_all and d.get("category_id") in cat_ids_all
     ]
-    sink = io.StringIO()
-    with contextlib.redirect_stdout(sink):
-        gt = coco_cls()
-        gt.dataset = gt_data
-        gt.createIndex()
-        if kept:
-            dt = gt.loadRes(kept)
-        else:  # loadRes cannot take an empty list
-            dt = coco_cls()
-            dt.dataset = {
-                "images": gt_data.get("images", []),
-                "categories": gt_data.get("categories", []),
-                "annotations": [],
-            }
-            dt.createIndex()
-        ev = COCOeval(gt, dt, iou_type)
-        if cat_ids is not None:
-            ev.params.catIds = sorted(_known(cat_ids, cat_ids_all, "category"))
-        if img_ids is not None:
-            ev.params.imgIds = sorted(_known(img_ids, img_ids_all, "image"))
-        ev.evaluate()
-        ev.accumulate()
-        ev.summarize()
-    stats = {name: float(v) for name, v in zip(COCO_STAT_NAMES, ev.stats, strict=True)}
-    precision = np.asarray(ev.eval["precision"])
+    cats = None if cat_ids is None else sorted(_known(cat_ids, cat_ids_all, "category"))
+    imgs = None if img_ids is None else sorted(_known(img_ids, img_ids_all, "image"))
+    ev = box_evaluate(gt_data, kept, federated=False, cat_ids=cats, img_ids=imgs, iou_type=iou_type)
+    stats = dict(zip(COCO_STAT_NAMES, ev.coco_stats(), strict=True))
+    evaluated = img_ids_all if imgs is None else set(imgs)
     per_category = per_category_table(
-        gt_data, precision, ev.params.catIds, set(ev.params.imgIds), count_crowd=False
+        gt_data, ev.precision, ev.cat_ids, evaluated, count_crowd=False
     )
     return DetectionMetrics(
         stats=stats,

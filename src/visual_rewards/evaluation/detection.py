@@ -25,7 +25,6 @@ from visual_rewards.evaluation.lvis import is_lvis, lvis_evaluate
 from visual_rewards.geometry.coords import CoordConfig, CoordSpace
 from visual_rewards.geometry.labels import normalize_label
 from visual_rewards.io.rows import row_value
-from visual_rewards.parsing import parse_completion, parse_detections
 
 __all__ = ["ConversionStats", "category_ids", "detections_from_outputs", "evaluate_detection"]
 
@@ -96,14 +95,12 @@ def detections_from_outputs(
     >>> dets
     [{'image_id': 7, 'category_id': 3, 'bbox': [20.0, 10.0, 80.0, 50.0], 'score': 0.8}]
     """
+    from visual_rewards.parsing import parse_completion, parse_detections
+
     images = {img["id"]: img for img in ground_truth.get("images", [])}
     cats = ground_truth.get("categories", [])
     cat_ids = {c["id"] for c in cats}
-    by_name: dict[str, Any] = {}
-    for c in cats:
-        by_name.setdefault(normalize_label(str(c.get("name", ""))), c["id"])
-        for syn in c.get("synonyms", []) or []:
-            by_name.setdefault(normalize_label(str(syn)), c["id"])
+    by_name = _names(cats)
     stats = ConversionStats()
     out: list[dict[str, Any]] = []
     for row in rows:
@@ -120,33 +117,45 @@ def detections_from_outputs(
         if row_cat is not None and row_cat not in cat_ids:
             stats.unknown_category += 1
             continue
-        w, h = float(img["width"]), float(img["height"])
+        completion = row.get(completion_field, "")
+        if not isinstance(completion, (str, list)):
+            completion = ""  # not text: nothing can be read (counted as a parse failure)
         cfg = CoordConfig(coords, (int(img["width"]), int(img["height"])))
-        parsed = parse_completion(row.get(completion_field, ""))
-        det = parse_detections(parsed.answer, cfg)
-        if det.failed:
-            stats.parse_failed += 1
+        det = parse_detections(parse_completion(completion).answer, cfg)
+        stats.parse_failed += det.failed
         stats.invalid_items += det.n_invalid
         for box, score, label in zip(
             det.boxes.tolist(), det.scores.tolist(), det.labels, strict=True
         ):
-            cat = row_cat
+            cat = row_cat if row_cat is not None else by_name.get(normalize_label(label or ""))
             if cat is None:
-                cat = by_name.get(normalize_label(label)) if label else None
-                if cat is None:
-                    stats.unknown_category += 1
-                    continue
-            x1, y1, x2, y2 = box[0] * w, box[1] * h, box[2] * w, box[3] * h
-            out.append(
-                {
-                    "image_id": img["id"],
-                    "category_id": cat,
-                    "bbox": [x1, y1, x2 - x1, y2 - y1],
-                    "score": default_score if math.isnan(score) else score,
-                }
-            )
+                stats.unknown_category += 1
+                continue
+            out.append(_result(img, cat, box, default_score if math.isnan(score) else score))
             stats.boxes += 1
     return out, stats
+
+
+def _names(categories: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Normalised category name (and LVIS synonym) -> category id; the first one wins."""
+    by_name: dict[str, Any] = {}
+    for c in categories:
+        by_name.setdefault(normalize_label(str(c.get("name", ""))), c["id"])
+        for syn in c.get("synonyms", []) or []:
+            by_name.setdefault(normalize_label(str(syn)), c["id"])
+    return by_name
+
+
+def _result(img: Mapping[str, Any], cat: Any, box: list[float], score: float) -> dict[str, Any]:
+    """A COCO result: ``box`` (normalised xyxy) in the image's pixels as ``[x, y, w, h]``."""
+    w, h = float(img["width"]), float(img["height"])
+    x1, y1, x2, y2 = box[0] * w, box[1] * h, box[2] * w, box[3] * h
+    return {
+        "image_id": img["id"],
+        "category_id": cat,
+        "bbox": [x1, y1, x2 - x1, y2 - y1],
+        "score": score,
+    }
 
 
 def evaluate_detection(
@@ -160,7 +169,8 @@ def evaluate_detection(
 ) -> DetectionMetrics:
     """COCO (pycocotools) or LVIS (federated, numpy) metrics; ``kind`` ``"auto"`` looks at the data.
 
-    ``cat_ids`` / ``img_ids`` restrict the evaluation to those categories / images.
+    ``cat_ids`` / ``img_ids`` restrict the evaluation to those categories / images; the
+    inputs are neither copied nor modified.
     """
     if kind == "auto":
         kind = "lvis" if is_lvis(ground_truth) else "coco"

@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from visual_rewards.geometry.coords import CoordConfig, CoordSpace
+from visual_rewards.io.images import image_sizes
 from visual_rewards.io.rows import row_value
 from visual_rewards.parsing import parse_completion, parse_detections
 from visual_rewards.targets import parse_box_target
@@ -85,8 +86,52 @@ def decode_mask(mask: Any) -> npt.NDArray[np.bool_]:
 def _first_box(
     row: Mapping[str, Any], cfg: CoordConfig, field: str
 ) -> npt.NDArray[np.float64] | None:
-    det = parse_detections(parse_completion(row.get(field, "")).answer, cfg)
+    completion = row.get(field, "")
+    if not isinstance(completion, (str, list)):
+        got = type(completion).__name__
+        raise TypeError(f"field {field!r} must be a string or a list of messages, got {got}")
+    det = parse_detections(parse_completion(completion).answer, cfg)
     return det.boxes[0] if len(det) else None
+
+
+def _box_row(
+    row: Mapping[str, Any], coords: CoordSpace, completion_field: str, solution_field: str
+) -> tuple[float, float, bool] | None:
+    """``(intersection, union, no prediction)`` of one row's first boxes, or None when its
+    ground truth gives no box (raises ``ValueError``/``TypeError`` on a malformed row)."""
+    size = row_value(row, "image_size")  # checked by check_grounding_row
+    sizes = image_sizes({"image_size": [size]}, 1) if size is not None else None
+    image_size = sizes[0] if sizes else None
+    if image_size is None and coords in ("pixel", "qwen25vl"):
+        return None  # cannot map pixels without the image size
+    cfg = CoordConfig(coords, image_size)
+    try:
+        target = parse_box_target(row.get(solution_field), cfg)
+    except ValueError:
+        return None
+    if len(target) == 0:
+        return None
+    gt = target.boxes[0]
+    pred = _first_box(row, cfg, completion_field)
+    sx, sy = (float(image_size[0]), float(image_size[1])) if image_size else (1.0, 1.0)
+    g_area = float((gt[2] - gt[0]) * sx * (gt[3] - gt[1]) * sy)
+    if pred is None:
+        return 0.0, g_area, True
+    w = max(0.0, min(pred[2], gt[2]) - max(pred[0], gt[0])) * sx
+    h = max(0.0, min(pred[3], gt[3]) - max(pred[1], gt[1])) * sy
+    inter = float(w * h)
+    p_area = float((pred[2] - pred[0]) * sx * (pred[3] - pred[1]) * sy)
+    return inter, p_area + g_area - inter, False
+
+
+def _mask_row(row: Mapping[str, Any]) -> tuple[int, int] | None:
+    """``(intersection, union)`` of the row's masks in pixels, or None without masks."""
+    if "pred_mask" not in row or "gt_mask" not in row:
+        return None
+    pm, gm = decode_mask(row["pred_mask"]), decode_mask(row["gt_mask"])
+    if pm.shape != gm.shape:
+        raise ValueError(f"pred_mask {pm.shape} and gt_mask {gm.shape} differ in shape")
+    return int(np.logical_and(pm, gm).sum()), int(np.logical_or(pm, gm).sum())
 
 
 def grounding_metrics(
@@ -95,8 +140,13 @@ def grounding_metrics(
     coords: CoordSpace = "norm1000",
     completion_field: str = "completion",
     solution_field: str = "solution",
+    skipped: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """mIoU / gIoU / cIoU / Acc@0.5 over rows (see the module docstring).
+
+    A malformed row (a mistyped ``image_size``, an undecodable mask, ...) is left out and
+    reported in ``skipped`` as ``{"row": index, "error": reason}``, never fatal; its count
+    is ``skipped_rows`` in the result.
 
     >>> rows = [{"completion": "<answer>[0, 0, 500, 500]</answer>", "solution": [0, 0, 500, 500]},
     ...         {"completion": "<answer>[0, 0, 500, 1000]</answer>", "solution": [0, 0, 1000, 1000]}]
@@ -104,70 +154,59 @@ def grounding_metrics(
     >>> m["box"]["mIoU"], m["box"]["cIoU"], m["box"]["Acc@0.5"]
     (0.75, 0.6, 0.5)
     """
-    ious: list[float] = []
-    inter_sum = 0.0
-    union_sum = 0.0
-    n_bad_gt = 0
-    n_no_pred = 0
-    m_ious: list[float] = []
-    m_inter = 0
-    m_union = 0
-    for row in rows:
-        size = row_value(row, "image_size")
-        image_size = (int(size[0]), int(size[1])) if size is not None else None
-        if image_size is None and coords in ("pixel", "qwen25vl"):
-            n_bad_gt += 1  # cannot map pixels without the image size
-            continue
-        cfg = CoordConfig(coords, image_size)
+    from visual_rewards.evaluation.inputs import check_grounding_row
+
+    boxes: list[tuple[float, float, bool]] = []
+    masks: list[tuple[int, int]] = []
+    n_bad_gt = n_skipped = 0
+    for index, row in enumerate(rows):
         try:
-            target = parse_box_target(row.get(solution_field), cfg)
-        except ValueError:
+            problem = check_grounding_row(row)
+            if problem is not None:
+                raise ValueError(problem)
+            box = _box_row(row, coords, completion_field, solution_field)
+            mask = _mask_row(row) if box is not None else None
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            n_skipped += 1
+            if skipped is not None:
+                skipped.append({"row": index, "error": str(exc)[:300]})
+            continue
+        if box is None:
             n_bad_gt += 1
             continue
-        if len(target) == 0:
-            n_bad_gt += 1
-            continue
-        gt = target.boxes[0]
-        pred = _first_box(row, cfg, completion_field)
-        sx, sy = (float(image_size[0]), float(image_size[1])) if image_size else (1.0, 1.0)
-        g_area = (gt[2] - gt[0]) * sx * (gt[3] - gt[1]) * sy
-        if pred is None:
-            n_no_pred += 1
-            inter, union = 0.0, g_area
-        else:
-            w = max(0.0, min(pred[2], gt[2]) - max(pred[0], gt[0])) * sx
-            h = max(0.0, min(pred[3], gt[3]) - max(pred[1], gt[1])) * sy
-            inter = w * h
-            p_area = (pred[2] - pred[0]) * sx * (pred[3] - pred[1]) * sy
-            union = p_area + g_area - inter
-        ious.append(float(inter / union) if union > 0 else 0.0)
-        inter_sum += float(inter)
-        union_sum += float(union)
-        if "pred_mask" in row and "gt_mask" in row:
-            pm, gm = decode_mask(row["pred_mask"]), decode_mask(row["gt_mask"])
-            if pm.shape != gm.shape:
-                raise ValueError(f"pred_mask {pm.shape} and gt_mask {gm.shape} differ in shape")
-            i = int(np.logical_and(pm, gm).sum())
-            u = int(np.logical_or(pm, gm).sum())
-            m_ious.append(i / u if u else 1.0)
-            m_inter += i
-            m_union += u
-    arr = np.asarray(ious)
+        boxes.append(box)
+        if mask is not None:
+            masks.append(mask)
+    return _summarize(boxes, masks, n_bad_gt, n_skipped)
+
+
+def _summarize(
+    boxes: list[tuple[float, float, bool]],
+    masks: list[tuple[int, int]],
+    n_bad_gt: int,
+    n_skipped: int,
+) -> dict[str, Any]:
+    ious = np.asarray([i / u if u > 0 else 0.0 for i, u, _ in boxes])
+    inter_sum = sum(i for i, _, _ in boxes)
+    union_sum = sum(u for _, u, _ in boxes)
     out: dict[str, Any] = {
-        "rows": len(ious) + n_bad_gt,
+        "rows": len(boxes) + n_bad_gt,
         "bad_ground_truth": n_bad_gt,
-        "no_prediction": n_no_pred,
+        "no_prediction": sum(1 for *_, none in boxes if none),
+        "skipped_rows": n_skipped,
         "box": {
-            "mIoU": float(arr.mean()) if arr.size else None,
-            "gIoU": float(arr.mean()) if arr.size else None,
+            "mIoU": float(ious.mean()) if ious.size else None,
+            "gIoU": float(ious.mean()) if ious.size else None,
             "cIoU": float(inter_sum / union_sum) if union_sum > 0 else None,
-            "Acc@0.5": float((arr > 0.5).mean()) if arr.size else None,
+            "Acc@0.5": float((ious > 0.5).mean()) if ious.size else None,
         },
     }
-    if m_ious:
+    if masks:
+        m_inter = sum(i for i, _ in masks)
+        m_union = sum(u for _, u in masks)
         out["mask"] = {
-            "gIoU": float(np.mean(m_ious)),
+            "gIoU": float(np.mean([i / u if u else 1.0 for i, u in masks])),
             "cIoU": m_inter / m_union if m_union else None,
-            "n": len(m_ious),
+            "n": len(masks),
         }
     return out

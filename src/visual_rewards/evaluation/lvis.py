@@ -1,4 +1,4 @@
-"""LVIS federated box evaluation in numpy (no ``lvis`` package needed).
+"""Box detection evaluation in numpy: LVIS's federated rules, or COCO's (no ``lvis`` package).
 
 LVIS annotates each image exhaustively only for some categories, so its evaluation
 (Gupta et al., 2019, and the reference ``lvis-api``) is *federated*:
@@ -7,20 +7,33 @@ LVIS annotates each image exhaustively only for some categories, so its evaluati
   image's ``neg_category_ids`` are evaluated; detections of any other category are dropped;
 * an unmatched detection of a category listed in the image's ``not_exhaustive_category_ids``
   is ignored (not counted as a false positive);
-* at most ``max_dets`` (300) detections per image, the highest-scoring ones, across categories;
+* at most ``max_dets`` (300) detections per image, the highest-scoring ones, across categories
+  (ties keep the input order), counted before any other filter;
+* ground truth and detections whose area is not ``> 0`` are left out (lvis-api selects
+  annotations with ``0 < area < inf``; a detection's area is ``w * h``), and ``iscrowd`` plays
+  no part (only an annotation's own ``ignore`` flag does);
 * AP is also reported per frequency group: rare (APr), common (APc), frequent (APf).
 
 Matching, interpolation and averaging follow COCOeval (10 IoU thresholds 0.50:0.95, 101
 recall points, area ranges all/small/medium/large on the ground truth's ``area``). With
-``federated=False`` the same code is COCO's evaluation (crowd boxes included, ``max_dets``
-per image and category); the tests check it reproduces pycocotools' COCOeval exactly, which
-is how this implementation is validated. Box IoU only (no masks).
+``federated=False`` the same code is COCO's evaluation (``iscrowd`` boxes are ignored and
+matched by intersection over the detection's area, ``max_dets`` per image and category); the
+tests check it against pycocotools' COCOeval, and the federated mode against lvis-api, array
+for array. Box IoU only (no masks).
+
+How it stays fast (the numbers are lvis-api's, the work is not):
+
+* the inputs are read once into flat arrays (no copies of the records);
+* each image–category pair is matched once for all 10 thresholds and 4 area ranges: a
+  detection is matched against the pair's ground truth with the area range as a mask over
+  the same IoU row, and all pairs take their r-th detection in the same numpy step;
+  detections below IoU 0.5 with every ground truth of their pair match nothing and skip it;
+* accumulation sorts all detections once, by category then score.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,49 +41,49 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from visual_rewards.evaluation.coco import (
-    DetectionMetrics,
-    _known,
-    load_json,
-    per_category_table,
-)
+from visual_rewards.evaluation.coco import DetectionMetrics, _known, load_json, per_category_table
 
-__all__ = ["BoxEval", "box_evaluate", "coco_box_iou", "lvis_evaluate"]
+__all__ = ["BoxEval", "box_evaluate", "coco_box_iou", "is_lvis", "lvis_evaluate"]
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
 
 IOU_THRS = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
 REC_THRS = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True)
 AREA_RNGS = ((0.0, 1e5**2), (0.0, 32.0**2), (32.0**2, 96.0**2), (96.0**2, 1e5**2))
 AREA_NAMES = ("all", "small", "medium", "large")
+#: Cells (pair x area range x threshold x ground truth) in one matching step at most: bounds
+#: the work arrays (a float64 one of this many cells is 32 MiB) whatever the input.
+_STEP_CELLS = 1 << 22
+#: A detection matches a ground truth at threshold t when IoU >= min(t, 1 - 1e-10).
+_MATCH_THRS = np.minimum(IOU_THRS, 1 - 1e-10)
 
 
-def coco_box_iou(
-    dt: npt.NDArray[np.float64], gt: npt.NDArray[np.float64], crowd: npt.NDArray[np.bool_]
-) -> npt.NDArray[np.float64]:
+def _iou_pairs(dt: F64, gt: F64, crowd: Bools) -> F64:
+    """IoU of ``dt[i]`` with ``gt[i]`` (both ``(N, 4)`` ``[x, y, w, h]``), pycocotools' arithmetic."""
+    w = np.minimum(dt[:, 2] + dt[:, 0], gt[:, 2] + gt[:, 0]) - np.maximum(dt[:, 0], gt[:, 0])
+    h = np.minimum(dt[:, 3] + dt[:, 1], gt[:, 3] + gt[:, 1]) - np.maximum(dt[:, 1], gt[:, 1])
+    inter = w * h
+    da = dt[:, 2] * dt[:, 3]
+    union = np.where(crowd, da, da + gt[:, 2] * gt[:, 3] - inter)
+    out = np.zeros(dt.shape[0])
+    np.divide(inter, union, out=out, where=(w > 0) & (h > 0))
+    return out
+
+
+def coco_box_iou(dt: F64, gt: F64, crowd: Bools) -> F64:
     """IoU of ``(D, 4)`` against ``(G, 4)`` boxes in ``[x, y, w, h]``, as pycocotools computes it.
 
     The arithmetic is in pycocotools' order, so results are bit-identical; for a crowd
-    ground truth the union is the detection's area.
+    ground truth the union is the detection's area. Returns ``(D, G)``.
 
     >>> coco_box_iou(np.array([[0.0, 0, 2, 2]]), np.array([[1.0, 0, 2, 2]]), np.array([False]))
     array([[0.33333333]])
     """
     d, g = dt.shape[0], gt.shape[0]
-    if d == 0 or g == 0:
-        return np.zeros((d, g))
-    da = (dt[:, 2] * dt[:, 3])[:, None]
-    ga = (gt[:, 2] * gt[:, 3])[None, :]
-    w = np.minimum((dt[:, 2] + dt[:, 0])[:, None], (gt[:, 2] + gt[:, 0])[None, :]) - np.maximum(
-        dt[:, 0][:, None], gt[:, 0][None, :]
-    )
-    h = np.minimum((dt[:, 3] + dt[:, 1])[:, None], (gt[:, 3] + gt[:, 1])[None, :]) - np.maximum(
-        dt[:, 1][:, None], gt[:, 1][None, :]
-    )
-    inter = w * h
-    union = np.where(crowd[None, :], da, da + ga - inter)
-    ok = (w > 0) & (h > 0)
-    out = np.zeros((d, g))
-    np.divide(inter, union, out=out, where=ok)
-    return out
+    di, gi = np.repeat(np.arange(d), g), np.tile(np.arange(g), d)
+    return _iou_pairs(dt[di], gt[gi], crowd[gi]).reshape(d, g)
 
 
 @dataclass(frozen=True)
@@ -85,8 +98,8 @@ class BoxEval:
         max_dets: the M max-detections settings.
     """
 
-    precision: npt.NDArray[np.float64]
-    recall: npt.NDArray[np.float64]
+    precision: F64
+    recall: F64
     cat_ids: list[Any]
     max_dets: tuple[int, ...]
 
@@ -123,158 +136,420 @@ class BoxEval:
         return -1.0 if valid.size == 0 else float(np.mean(valid))
 
 
-def _group(anns: Sequence[Mapping[str, Any]]) -> dict[tuple[Any, Any], list[Mapping[str, Any]]]:
-    out: dict[tuple[Any, Any], list[Mapping[str, Any]]] = defaultdict(list)
-    for a in anns:
-        out[a["image_id"], a["category_id"]].append(a)
+# ---------------------------------------------------------------------------------------------
+# Reading the records into arrays
+# ---------------------------------------------------------------------------------------------
+
+
+def _boxes(values: list[Any], what: str) -> F64:
+    """``(N, 4)`` float boxes from ``N`` ``[x, y, w, h]`` lists."""
+    try:
+        out = np.array(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        out = np.zeros(0)
+    if len(values) == 0:
+        return np.zeros((0, 4))
+    if out.shape != (len(values), 4):
+        raise ValueError(f"every {what} 'bbox' must be 4 numbers [x, y, w, h]")
     return out
 
 
-def _evaluate_img(
-    gts: Sequence[Mapping[str, Any]],
-    dts: Sequence[Mapping[str, Any]],
-    area_rng: tuple[float, float],
-    max_det: int | None,
-    not_exhaustive: bool,
-) -> dict[str, Any] | None:
-    if not gts and not dts:
-        return None
-    order = np.argsort([-float(d["score"]) for d in dts], kind="mergesort")
-    dts = [dts[i] for i in order]
-    if max_det is not None:
-        dts = dts[:max_det]
-    g_ig = np.array(
-        [
-            1 if (g["_ignore"] or g["area"] < area_rng[0] or g["area"] > area_rng[1]) else 0
-            for g in gts
-        ],
-        dtype=np.int64,
-    )
-    g_order = np.argsort(g_ig, kind="mergesort")
-    gts = [gts[i] for i in g_order]
-    g_ig = g_ig[g_order]
-    crowd = np.array([bool(g.get("iscrowd", 0)) for g in gts], dtype=bool)
-    dbox = np.array([d["bbox"] for d in dts], dtype=np.float64).reshape(-1, 4)
-    gbox = np.array([g["bbox"] for g in gts], dtype=np.float64).reshape(-1, 4)
-    ious = coco_box_iou(dbox, gbox, crowd)
-    t_n, d_n, g_n = len(IOU_THRS), len(dts), len(gts)
-    gtm = np.zeros((t_n, g_n))
-    dtm = np.zeros((t_n, d_n))
-    dt_ig = np.zeros((t_n, d_n), dtype=bool)
-    gt_ids = [g["id"] for g in gts]
-    if d_n and g_n:
-        for ti, t in enumerate(IOU_THRS):
-            for di in range(d_n):
-                best = min(t, 1 - 1e-10)
-                m = -1
-                for gi in range(g_n):
-                    if gtm[ti, gi] > 0 and not crowd[gi]:
-                        continue
-                    if m > -1 and g_ig[m] == 0 and g_ig[gi] == 1:
-                        break
-                    if ious[di, gi] < best:
-                        continue
-                    best = ious[di, gi]
-                    m = gi
-                if m == -1:
-                    continue
-                dt_ig[ti, di] = bool(g_ig[m])
-                dtm[ti, di] = gt_ids[m]
-                gtm[ti, m] = dts[di]["_id"]
-    out_of_range = np.array(
-        [not_exhaustive or d["area"] < area_rng[0] or d["area"] > area_rng[1] for d in dts],
-        dtype=bool,
-    ).reshape(1, d_n)
-    dt_ig = dt_ig | ((dtm == 0) & out_of_range)
-    return {
-        "scores": np.array([float(d["score"]) for d in dts], dtype=np.float64),
-        "matched": dtm,
-        "dt_ignore": dt_ig,
-        "gt_ignore": g_ig,
-    }
+def _index(values: Iterable[Any], index: Mapping[Any, int], n: int) -> I64:
+    """Positions of ``values`` in ``index`` (-1 for values not in it)."""
+    return np.fromiter((index.get(v, -1) for v in values), dtype=np.int64, count=n)
 
 
-def _prepare_detections(
-    detections: Sequence[Mapping[str, Any]],
-    images: Mapping[Any, Mapping[str, Any]],
-    gts: Sequence[Mapping[str, Any]],
+@dataclass(frozen=True)
+class _Gts:
+    """Ground truth of the evaluated images and categories, sorted by (image, category)."""
+
+    key: I64  # image position * K + category position
+    box: F64  # (G, 4)
+    area: F64
+    ignore: Bools  # before area ranges
+    crowd: Bools
+    id_set: Bools  # id != 0 (pycocotools records a match by the ground truth's id)
+    src: I64  # position in ``ground_truth["annotations"]``
+
+
+def _read_gts(
+    anns: Sequence[Mapping[str, Any]],
+    img_pos: Mapping[Any, int],
+    cat_pos: Mapping[Any, int],
+    federated: bool,
+) -> _Gts:
+    n = len(anns)
+    img = _index((a["image_id"] for a in anns), img_pos, n)
+    cat = _index((a["category_id"] for a in anns), cat_pos, n)
+    area = np.fromiter((a["area"] for a in anns), dtype=np.float64, count=n)
+    if federated:  # lvis-api: ``ignore`` only, and annotations with 0 < area < inf
+        ignore = np.fromiter((bool(a.get("ignore", 0)) for a in anns), dtype=bool, count=n)
+        crowd = np.zeros(n, dtype=bool)
+        keep = (img >= 0) & (cat >= 0) & (area > 0) & (area < np.inf)
+    else:  # pycocotools: ``iscrowd`` overrides ``ignore``
+        crowd = np.fromiter((bool(a.get("iscrowd", 0)) for a in anns), dtype=bool, count=n)
+        ignore = crowd
+        keep = (img >= 0) & (cat >= 0)
+    id_set = np.fromiter((a.get("id") != 0 for a in anns), dtype=bool, count=n)
+    sel = np.flatnonzero(keep)
+    box = _boxes([anns[i]["bbox"] for i in sel.tolist()], "annotation")
+    key = img[sel] * len(cat_pos) + cat[sel]
+    order = np.argsort(key, kind="stable")
+    sel = sel[order]
+    return _Gts(key[order], box[order], area[sel], ignore[sel], crowd[sel], id_set[sel], sel)
+
+
+@dataclass(frozen=True)
+class _Dts:
+    """Detections, sorted by (image, category), then score (highest first), then input order."""
+
+    key: I64
+    box: F64  # (D, 4)
+    score: F64
+    area: F64
+    rank: I64  # position within its image-category pair
+    not_exhaustive: Bools
+    src: I64  # position in the detections given
+
+
+def _det_boxes(dets: Sequence[Mapping[str, Any]]) -> tuple[F64, F64]:
+    """Boxes ``(D, 4)`` and areas ``w * h`` (pycocotools' and lvis-api's detection area)."""
+    box = _boxes([d["bbox"] for d in dets], "detection")
+    return box, box[:, 2] * box[:, 3]
+
+
+def _top_per_image(img: I64, score: F64, top: int) -> Bools:
+    """LVIS's limit: the ``top`` highest-scoring detections of each image (ties: input order)."""
+    order = np.lexsort((-score, img))
+    sorted_img = img[order]
+    rank = np.arange(img.size) - np.searchsorted(sorted_img, sorted_img, side="left")
+    keep = np.zeros(img.size, dtype=bool)
+    keep[order] = rank < top
+    return keep
+
+
+def _pair_keys(
+    ground_truth: Mapping[str, Any],
+    field: str,
+    img_pos: Mapping[Any, int],
+    cat_pos: Mapping[Any, int],
+) -> I64:
+    """Keys of the (image, category) pairs an image lists in ``field`` (LVIS's category lists)."""
+    keys = [
+        img_pos[img["id"]] * len(cat_pos) + cat_pos[c]
+        for img in ground_truth.get("images", [])
+        if img["id"] in img_pos
+        for c in img.get(field, ())
+        if c in cat_pos
+    ]
+    return np.unique(np.array(keys, dtype=np.int64))
+
+
+def _select_dts(
+    ground_truth: Mapping[str, Any],
+    dets: Sequence[Mapping[str, Any]],
+    gt_keys: I64,
+    img_pos: Mapping[Any, int],
+    cat_pos: Mapping[Any, int],
     federated: bool,
     top: int,
-) -> list[dict[str, Any]]:
-    """Copies of the detections to evaluate, with ``area`` and a 1-based ``_id``.
-
-    Drops detections on unknown images; federated: keeps the ``top`` highest-scoring per
-    image, then only the categories present in the image or listed as negative there.
-    """
-    dts = []
-    for d in detections:
-        if d["image_id"] not in images:
-            continue
-        x = dict(d)
-        x["bbox"] = [float(v) for v in d["bbox"]]
-        x["area"] = x["bbox"][2] * x["bbox"][3]
-        dts.append(x)
-    if federated:  # LVIS keeps the top detections per image, across categories
-        per_img: dict[Any, list[dict[str, Any]]] = defaultdict(list)
-        for x in dts:
-            per_img[x["image_id"]].append(x)
-        dts = []
-        for anns in per_img.values():
-            if len(anns) > top:
-                anns = sorted(anns, key=lambda a: a["score"], reverse=True)[:top]
-            dts.extend(anns)
-    for i, x in enumerate(dts):
-        x["_id"] = i + 1
+    segm: bool = False,
+) -> _Dts:
+    """The detections evaluated, in pair order; see the module docstring for the rules."""
+    n = len(dets)
+    all_pos = {img["id"]: i for i, img in enumerate(ground_truth.get("images", []))}
+    img_all = _index((d["image_id"] for d in dets), all_pos, n)
+    score = np.fromiter((d["score"] for d in dets), dtype=np.float64, count=n)
+    box, area = _segm_areas(dets) if segm else _det_boxes(dets)
+    remap = np.array([img_pos.get(i, -1) for i in all_pos] + [-1], dtype=np.int64)
+    img = remap[img_all]  # unknown images (-1) read the trailing -1
+    cat = _index((d["category_id"] for d in dets), cat_pos, n)
+    key = img * len(cat_pos) + cat
+    keep = (img >= 0) & (cat >= 0)
+    not_exhaustive = np.zeros(n, dtype=bool)
     if federated:
-        present: dict[Any, set[Any]] = defaultdict(set)
-        for g in gts:
-            present[g["image_id"]].add(g["category_id"])
-        neg = {i: set(img.get("neg_category_ids", ())) for i, img in images.items()}
-        dts = [
-            x
-            for x in dts
-            if x["category_id"] in present[x["image_id"]] or x["category_id"] in neg[x["image_id"]]
-        ]
-    return dts
+        keep &= _top_per_image(img_all, score, top) & (area > 0) & (area < np.inf)
+        verified = np.union1d(
+            gt_keys, _pair_keys(ground_truth, "neg_category_ids", img_pos, cat_pos)
+        )
+        keep &= np.isin(key, verified)
+        nel = _pair_keys(ground_truth, "not_exhaustive_category_ids", img_pos, cat_pos)
+        not_exhaustive = np.isin(key, nel)
+    sel = np.flatnonzero(keep)
+    sel = sel[np.lexsort((-score[sel], key[sel]))]
+    k = key[sel]
+    rank = np.arange(k.size) - np.searchsorted(k, k, side="left")
+    if not federated:  # COCOeval keeps the best ``top`` of each image-category pair
+        sel, k, rank = sel[rank < top], k[rank < top], rank[rank < top]
+    return _Dts(k, box[sel], score[sel], area[sel], rank, not_exhaustive[sel], sel)
 
 
-def _precision_recall(
-    evals: Sequence[Mapping[str, Any]], max_det: int
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None:
-    """COCOeval's accumulate for one (category, area, max-dets) cell.
+# ---------------------------------------------------------------------------------------------
+# Matching: every image-category pair once, for all thresholds and area ranges
+# ---------------------------------------------------------------------------------------------
 
-    Returns ``(precision (T, R), recall (T,))``, or None when there is no positive.
+
+def _area_ignore(ignore: Bools, area: F64) -> Bools:
+    """``(A, N)``: ignored, or outside each area range (COCOeval's ``_ignore``)."""
+    lo = np.array([r[0] for r in AREA_RNGS])[:, None]
+    hi = np.array([r[1] for r in AREA_RNGS])[:, None]
+    return ignore[None, :] | (area[None, :] < lo) | (area[None, :] > hi)
+
+
+@dataclass(frozen=True)
+class _Flat:
+    """Each detection against each ground truth of its pair, flat: ``iou[start[d] + j]``."""
+
+    iou: F64
+    start: I64  # (D,) where detection d's IoU row starts
+    first_gt: I64  # (D,) the pair's first ground truth (index into _Gts)
+    n_gt: I64  # (D,) ground truth in the pair
+
+
+def _flat_ious(gts: _Gts, dts: _Dts) -> _Flat:
+    first = np.searchsorted(gts.key, dts.key, side="left")
+    n_gt = np.searchsorted(gts.key, dts.key, side="right") - first
+    start = np.cumsum(n_gt) - n_gt
+    det = np.repeat(np.arange(dts.key.size), n_gt)
+    gt = first[det] + (np.arange(det.size) - start[det])
+    return _Flat(_iou_pairs(dts.box[det], gts.box[gt], gts.crowd[gt]), start, first, n_gt)
+
+
+def _best(mask: Bools, iou: F64) -> tuple[I64, Bools]:
+    """Per leading index, the last position of the highest ``iou`` where ``mask`` holds.
+
+    COCOeval's loop keeps a later ground truth whose IoU equals the best so far.
     """
-    t_n, r_n = len(IOU_THRS), len(REC_THRS)
-    scores = np.concatenate([e["scores"][:max_det] for e in evals])
-    order = np.argsort(-scores, kind="mergesort")
-    matched = np.concatenate([e["matched"][:, :max_det] for e in evals], axis=1)[:, order]
-    ignored = np.concatenate([e["dt_ignore"][:, :max_det] for e in evals], axis=1)[:, order]
-    gt_ig = np.concatenate([e["gt_ignore"] for e in evals])
-    n_pos = int(np.count_nonzero(gt_ig == 0))
-    if n_pos == 0:
-        return None
-    tps = np.logical_and(matched, ~ignored)
-    fps = np.logical_and(~matched.astype(bool), ~ignored)
-    tp_sum = np.cumsum(tps, axis=1).astype(np.float64)
-    fp_sum = np.cumsum(fps, axis=1).astype(np.float64)
-    precision = np.zeros((t_n, r_n))
-    recall = np.zeros(t_n)
-    for t in range(t_n):
-        tp, fp = tp_sum[t], fp_sum[t]
-        nd = tp.shape[0]
-        rc = tp / n_pos
-        pr = tp / (fp + tp + np.spacing(1))
-        recall[t] = rc[-1] if nd else 0.0
-        pr = np.maximum.accumulate(pr[::-1])[::-1] if nd else pr
-        inds = np.searchsorted(rc, REC_THRS, side="left")
-        q = np.zeros(r_n)
-        valid = inds < nd
-        q[valid] = pr[inds[valid]]
-        # COCOeval stops at the first recall point past the end
-        first_bad = int(np.argmin(valid)) if not valid.all() else r_n
-        q[first_bad:] = 0.0
-        precision[t] = q
+    v = np.where(mask, iou, -1.0)
+    last = v.shape[-1] - 1 - np.argmax(v[..., ::-1], axis=-1)
+    return last, np.take_along_axis(v, last[..., None], axis=-1)[..., 0] > -1.0
+
+
+def _match_bucket(flat: _Flat, gig: Bools, crowd: Bools, dets: I64, n_act: I64, width: int) -> I64:
+    """Greedy matching of some pairs, all with at most ``width`` ground truths.
+
+    Args:
+        dets: the pairs' active detections (index into _Dts), each pair's consecutive and
+            best score first, pairs in decreasing order of ``n_act``.
+        n_act: ``(P,)`` active detections per pair.
+
+    Returns:
+        ``(A, T, dets.size)`` matched ground truth (index into _Gts) or -1.
+    """
+    p_n, a_n, t_n = n_act.size, len(AREA_RNGS), IOU_THRS.size
+    pstart = np.cumsum(n_act) - n_act
+    cols = np.arange(width)
+    first, n_gt = flat.first_gt[dets[pstart]], flat.n_gt[dets[pstart]]
+    real = cols[None, :] < n_gt[:, None]  # (P, W)
+    gt = np.where(real, first[:, None] + cols[None, :], 0)
+    ign = gig[:, gt].transpose(1, 0, 2)[:, :, None, :]  # (P, A, 1, W)
+    crowd_w = crowd[gt]  # (P, W): a crowd ground truth can match many detections
+    free = np.broadcast_to(real[:, None, None, :], (p_n, a_n, t_n, width)).copy()
+    out = np.full((a_n, t_n, dets.size), -1, dtype=np.int64)
+    for r in range(int(n_act.max(initial=0))):
+        p = int(np.count_nonzero(n_act > r))
+        d = dets[pstart[:p] + r]
+        at = np.where(real[:p], flat.start[d][:, None] + cols, 0)
+        iou = np.where(real[:p], flat.iou[at], -1.0)[:, None, None, :]
+        cand = free[:p] & (iou >= _MATCH_THRS[None, None, :, None])
+        m, hit = _best(cand & ~ign[:p], iou)
+        m_ig, hit_ig = _best(cand & ign[:p], iou)
+        m = np.where(hit, m, m_ig)
+        hit |= hit_ig
+        pi, ai, ti = np.nonzero(hit)
+        gi = m[pi, ai, ti]
+        used = ~crowd_w[pi, gi]
+        free[pi[used], ai[used], ti[used], gi[used]] = False
+        out[:, :, pstart[:p] + r] = np.where(hit, first[:p, None, None] + m, -1).transpose(1, 2, 0)
+    return out
+
+
+def _match(gts: _Gts, dts: _Dts, flat: _Flat, gig: Bools) -> tuple[Bools, Bools]:
+    """``(A, T, D)`` matches: to a ground truth with a non-zero id, and to an ignored one.
+
+    COCOeval records a match by the ground truth's id, so a match to id 0 reads as none.
+    """
+    shape = (len(AREA_RNGS), IOU_THRS.size, dts.key.size)
+    by_id, ignored = np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool)
+    out = (by_id, ignored)
+    has_gt = np.flatnonzero(flat.n_gt > 0)
+    if has_gt.size == 0:
+        return by_id, ignored
+    best = np.maximum.reduceat(flat.iou, flat.start[has_gt])
+    act = has_gt[best >= _MATCH_THRS[0]]  # below the lowest threshold: matches nothing
+    if act.size == 0:
+        return by_id, ignored
+    pair_first = np.flatnonzero(np.r_[True, dts.key[act[1:]] != dts.key[act[:-1]]])
+    n_act = np.diff(np.r_[pair_first, act.size])
+    width = 1 << np.ceil(np.log2(flat.n_gt[act[pair_first]])).astype(np.int64)
+    for w in np.unique(width).tolist():
+        same_width = np.flatnonzero(width == w)
+        same_width = same_width[np.argsort(-n_act[same_width], kind="stable")]
+        # bounded work arrays: at most _STEP_CELLS (pair, area, threshold, gt) cells a step
+        per_step = max(1, _STEP_CELLS // (len(AREA_RNGS) * IOU_THRS.size * w))
+        for lo in range(0, same_width.size, per_step):
+            pairs = same_width[lo : lo + per_step]
+            _match_pairs(flat, gts, gig, act, pair_first[pairs], n_act[pairs], w, out)
+    return by_id, ignored
+
+
+def _match_pairs(
+    flat: _Flat,
+    gts: _Gts,
+    gig: Bools,
+    act: I64,
+    starts: I64,
+    n_act: I64,
+    width: int,
+    out: tuple[Bools, Bools],
+) -> None:
+    """Match some pairs into ``out``; pair p's active detections are
+    ``act[starts[p] : starts[p] + n_act[p]]`` (pairs in decreasing order of ``n_act``)."""
+    shift = np.repeat(starts - (np.cumsum(n_act) - n_act), n_act)
+    dets = act[shift + np.arange(shift.size)]
+    m = _match_bucket(flat, gig, gts.crowd, dets, n_act, width)
+    hit, gt = m >= 0, np.maximum(m, 0)
+    areas = np.arange(len(AREA_RNGS))[:, None, None]
+    by_id, ignored = out
+    by_id[:, :, dets] = hit & gts.id_set[gt]
+    ignored[:, :, dets] = hit & gig[areas, gt]
+
+
+# ---------------------------------------------------------------------------------------------
+# Masks (COCO ``segm``): pycocotools' mask IoU in the same layout
+# ---------------------------------------------------------------------------------------------
+
+
+def _mask_api() -> Any:
+    try:
+        from pycocotools import mask
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "mask evaluation needs pycocotools: pip install 'visual-rewards[coco]'"
+        ) from None
+    return mask
+
+
+def _segm_results(dets: Sequence[Mapping[str, Any]]) -> bool:
+    """pycocotools' ``loadRes`` reads all results as masks when the first has no box."""
+    return bool(dets) and not ("bbox" in dets[0] and dets[0]["bbox"] != [])
+
+
+def _segm_areas(dets: Sequence[Mapping[str, Any]]) -> tuple[F64, F64]:
+    """Areas as ``loadRes`` sets them: the mask's for mask results, else ``w * h``."""
+    if not _segm_results(dets):
+        return _det_boxes(dets)
+    mask = _mask_api()
+    area = np.fromiter((mask.area(d["segmentation"]) for d in dets), np.float64, len(dets))
+    return np.zeros((len(dets), 4)), area
+
+
+def _rle(segm: Any, size: tuple[int, int], mask: Any) -> Any:
+    """pycocotools' ``annToRLE``: polygons and uncompressed RLE to compressed RLE."""
+    if isinstance(segm, list):
+        return mask.merge(mask.frPyObjects(segm, *size))
+    if isinstance(segm.get("counts"), list):
+        return mask.frPyObjects(segm, *size)
+    return segm
+
+
+def _dt_segm(det: Mapping[str, Any], boxes: bool) -> Any:
+    """A box result's mask is its rectangle, as ``loadRes`` writes it."""
+    if "segmentation" in det or not boxes:
+        return det["segmentation"]
+    x, y, w, h = det["bbox"]
+    return [[x, y, x, y + h, x + w, y + h, x + w, y]]
+
+
+def _segm_ious(
+    ground_truth: Mapping[str, Any],
+    dets: Sequence[Mapping[str, Any]],
+    gts: _Gts,
+    dts: _Dts,
+    flat: _Flat,
+) -> None:
+    """Replace ``flat.iou`` by mask IoUs, one ``pycocotools.mask.iou`` call per pair."""
+    mask = _mask_api()
+    sizes = {img["id"]: (img["height"], img["width"]) for img in ground_truth.get("images", [])}
+    anns = ground_truth.get("annotations", [])
+    boxes = not _segm_results(dets)
+    has = np.flatnonzero(flat.n_gt > 0)
+    if has.size == 0:
+        return
+    bounds = np.flatnonzero(np.r_[True, dts.key[has[1:]] != dts.key[has[:-1]], True])
+    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        d0, d1 = int(has[lo]), int(has[hi - 1]) + 1  # a pair's detections are consecutive
+        g0, g1 = int(flat.first_gt[d0]), int(flat.first_gt[d0] + flat.n_gt[d0])
+        g = [anns[i] for i in gts.src[g0:g1].tolist()]
+        d = [dets[i] for i in dts.src[d0:d1].tolist()]
+        iou = mask.iou(
+            [_rle(_dt_segm(x, boxes), sizes[x["image_id"]], mask) for x in d],
+            [_rle(x["segmentation"], sizes[x["image_id"]], mask) for x in g],
+            gts.crowd[g0:g1].astype(np.uint8).tolist(),
+        )
+        start = int(flat.start[d0])
+        flat.iou[start : start + (d1 - d0) * (g1 - g0)] = np.asarray(iou).reshape(-1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Accumulation
+# ---------------------------------------------------------------------------------------------
+
+
+def _curve(tps: Bools, fps: Bools, n_pos: int) -> tuple[F64, F64]:
+    """``(T, R)`` interpolated precision and ``(T,)`` recall of one category, as COCOeval."""
+    tp = np.cumsum(tps, axis=1).astype(np.float64)
+    fp = np.cumsum(fps, axis=1).astype(np.float64)
+    nd = tp.shape[1]
+    rc = tp / n_pos
+    pr = tp / (fp + tp + np.spacing(1))
+    recall = rc[:, -1] if nd else np.zeros(tp.shape[0])
+    pr = np.maximum.accumulate(pr[:, ::-1], axis=1)[:, ::-1]
+    q = np.zeros((tp.shape[0], REC_THRS.size))
+    for t in range(tp.shape[0]):
+        inds = np.searchsorted(rc[t], REC_THRS, side="left")
+        valid = inds < nd  # a prefix: COCOeval stops at the first recall point past the end
+        q[t, valid] = pr[t, inds[valid]]
+    return q, recall
+
+
+def _outcomes(dts: _Dts, by_id: Bools, ignored: Bools, federated: bool) -> tuple[Bools, Bools]:
+    """``(A, T, D)`` true and false positives (neither where the detection is ignored)."""
+    out_of_range = _area_ignore(np.zeros(dts.area.size, dtype=bool), dts.area)
+    if federated:  # unmatched detections of a not exhaustively annotated category
+        out_of_range |= dts.not_exhaustive[None, :]
+    ignored = ignored | (~by_id & out_of_range[:, None, :])
+    return by_id & ~ignored, ~by_id & ~ignored
+
+
+def _accumulate(
+    gts: _Gts,
+    dts: _Dts,
+    outcomes: tuple[Bools, Bools],
+    gig: Bools,
+    k_n: int,
+    max_dets: tuple[int, ...],
+) -> tuple[F64, F64]:
+    """COCOeval's ``accumulate``: ``(T, R, K, A, M)`` precision and ``(T, K, A, M)`` recall."""
+    a_n, t_n = len(AREA_RNGS), IOU_THRS.size
+    precision = -np.ones((t_n, REC_THRS.size, k_n, a_n, len(max_dets)))
+    recall = -np.ones((t_n, k_n, a_n, len(max_dets)))
+    gt_cat = gts.key % max(k_n, 1)
+    n_pos = np.stack([np.bincount(gt_cat[~gig[a]], minlength=k_n) for a in range(a_n)], axis=1)
+    cat = dts.key % max(k_n, 1)
+    # one order for every category: score (highest first), then image, then rank in the pair
+    order = np.lexsort((dts.rank, dts.key // max(k_n, 1), -dts.score, cat))
+    tps, fps = outcomes
+    for m, max_det in enumerate(max_dets):
+        sel = order[dts.rank[order] < max_det]
+        bounds = np.searchsorted(cat[sel], np.arange(k_n + 1))
+        for a in range(a_n):
+            tp_a, fp_a = tps[a][:, sel], fps[a][:, sel]
+            for k in np.flatnonzero(n_pos[:, a]).tolist():
+                s, e = bounds[k], bounds[k + 1]
+                q, rc = _curve(tp_a[:, s:e], fp_a[:, s:e], int(n_pos[k, a]))
+                precision[:, :, k, a, m] = q
+                recall[:, k, a, m] = rc
     return precision, recall
 
 
@@ -286,61 +561,66 @@ def box_evaluate(
     max_dets: tuple[int, ...] = (1, 10, 100),
     cat_ids: Sequence[Any] | None = None,
     img_ids: Sequence[Any] | None = None,
+    iou_type: str = "bbox",
 ) -> BoxEval:
-    """Evaluate COCO-format box detections; see the module docstring for the rules.
+    """Evaluate COCO-format detections; see the module docstring for the rules.
 
     Args:
         ground_truth: a COCO/LVIS dataset dict (``images``, ``annotations`` with ``bbox``
-            ``[x, y, w, h]`` in pixels and ``area``, ``categories``).
+            ``[x, y, w, h]`` in pixels and ``area``, ``categories``). Not modified.
         detections: ``{"image_id", "category_id", "bbox": [x, y, w, h], "score"}`` dicts;
-            those on unknown images are dropped.
+            those on unknown images or categories are dropped. Not modified.
         federated: apply LVIS's federated rules (and limit to ``max_dets[-1]`` detections per
             image) instead of COCO's (``max_dets[-1]`` per image and category).
         max_dets: max-detections settings reported (COCO: ``(1, 10, 100)``; LVIS: ``(300,)``).
         cat_ids, img_ids: evaluate only these categories / images (default all), as
             COCOeval's ``params.catIds`` / ``params.imgIds``.
+        iou_type: ``"bbox"``, or ``"segm"`` (COCO rules only; masks in the ground truth's
+            and the results' ``segmentation``, IoU from ``pycocotools.mask``).
     """
-    images = {img["id"]: img for img in ground_truth["images"]}
-    img_list = sorted(images) if img_ids is None else sorted(set(img_ids) & set(images))
+    if iou_type not in ("bbox", "segm") or (federated and iou_type != "bbox"):
+        raise ValueError(f"iou_type must be 'bbox' (or 'segm' for COCO), got {iou_type!r}")
+    all_imgs = [img["id"] for img in ground_truth.get("images", [])]
+    img_list = sorted(set(all_imgs) if img_ids is None else set(img_ids) & set(all_imgs))
     wanted = None if cat_ids is None else set(cat_ids)
     cat_list = sorted(
-        c["id"] for c in ground_truth["categories"] if wanted is None or c["id"] in wanted
+        {c["id"] for c in ground_truth.get("categories", []) if wanted is None or c["id"] in wanted}
     )
-    gts = []
-    for ann in ground_truth["annotations"]:
-        g = dict(ann)
-        g["_ignore"] = bool(g.get("ignore", 0)) or bool(g.get("iscrowd", 0))
-        gts.append(g)
-    top = max_dets[-1]
-    gt_by = _group(gts)
-    dt_by = _group(_prepare_detections(detections, images, gts, federated, top))
-    keys = set(gt_by) | set(dt_by)
-    t_n, r_n, k_n, a_n, m_n = (
-        len(IOU_THRS), len(REC_THRS), len(cat_list), len(AREA_RNGS), len(max_dets)
-    )  # fmt: skip
-    precision = -np.ones((t_n, r_n, k_n, a_n, m_n))
-    recall = -np.ones((t_n, k_n, a_n, m_n))
-    for k, cat in enumerate(cat_list):
-        for a, rng in enumerate(AREA_RNGS):
-            evals = []
-            for img in img_list:
-                if (img, cat) not in keys:
-                    continue
-                nel = federated and cat in images[img].get("not_exhaustive_category_ids", ())
-                e = _evaluate_img(
-                    gt_by.get((img, cat), []),
-                    dt_by.get((img, cat), []),
-                    rng,
-                    None if federated else top,
-                    bool(nel),
-                )
-                if e is not None:
-                    evals.append(e)
-            for m, max_det in enumerate(max_dets):
-                cell = _precision_recall(evals, max_det) if evals else None
-                if cell is not None:
-                    precision[:, :, k, a, m], recall[:, k, a, m] = cell
+    img_pos = {i: n for n, i in enumerate(img_list)}
+    cat_pos = {c: n for n, c in enumerate(cat_list)}
+    gts = _read_gts(ground_truth.get("annotations", []), img_pos, cat_pos, federated)
+    segm = iou_type == "segm"
+    dts = _select_dts(
+        ground_truth, detections, gts.key, img_pos, cat_pos, federated, max_dets[-1], segm
+    )
+    flat = _flat_ious(gts, dts)
+    if segm:
+        _segm_ious(ground_truth, detections, gts, dts, flat)
+    gig = _area_ignore(gts.ignore, gts.area)
+    by_id, ignored = _match(gts, dts, flat, gig)
+    outcomes = _outcomes(dts, by_id, ignored, federated)
+    precision, recall = _accumulate(gts, dts, outcomes, gig, len(cat_list), max_dets)
     return BoxEval(precision=precision, recall=recall, cat_ids=cat_list, max_dets=max_dets)
+
+
+def _lvis_stats(ev: BoxEval, freq: Mapping[Any, Any], max_dets: int) -> dict[str, float]:
+    """LVISEval's 13 summary numbers, in its order."""
+    groups = {g: [i for i, c in enumerate(ev.cat_ids) if freq[c] == g] for g in ("r", "c", "f")}
+    return {
+        "AP": ev.summarize(True),
+        "AP50": ev.summarize(True, iou=0.5),
+        "AP75": ev.summarize(True, iou=0.75),
+        "APs": ev.summarize(True, area="small"),
+        "APm": ev.summarize(True, area="medium"),
+        "APl": ev.summarize(True, area="large"),
+        "APr": ev.summarize(True, cat_index=groups["r"]),
+        "APc": ev.summarize(True, cat_index=groups["c"]),
+        "APf": ev.summarize(True, cat_index=groups["f"]),
+        f"AR@{max_dets}": ev.summarize(False),
+        f"ARs@{max_dets}": ev.summarize(False, area="small"),
+        f"ARm@{max_dets}": ev.summarize(False, area="medium"),
+        f"ARl@{max_dets}": ev.summarize(False, area="large"),
+    }
 
 
 def lvis_evaluate(
@@ -381,27 +661,11 @@ def lvis_evaluate(
     ev = box_evaluate(
         gt, kept, federated=True, max_dets=(max_dets,), cat_ids=cat_ids, img_ids=img_ids
     )
-    freq = {c["id"]: c.get("frequency") for c in gt["categories"]}
-    groups = {g: [i for i, c in enumerate(ev.cat_ids) if freq[c] == g] for g in ("r", "c", "f")}
-    stats = {
-        "AP": ev.summarize(True),
-        "AP50": ev.summarize(True, iou=0.5),
-        "AP75": ev.summarize(True, iou=0.75),
-        "APs": ev.summarize(True, area="small"),
-        "APm": ev.summarize(True, area="medium"),
-        "APl": ev.summarize(True, area="large"),
-        "APr": ev.summarize(True, cat_index=groups["r"]),
-        "APc": ev.summarize(True, cat_index=groups["c"]),
-        "APf": ev.summarize(True, cat_index=groups["f"]),
-        f"AR@{max_dets}": ev.summarize(False),
-        f"ARs@{max_dets}": ev.summarize(False, area="small"),
-        f"ARm@{max_dets}": ev.summarize(False, area="medium"),
-        f"ARl@{max_dets}": ev.summarize(False, area="large"),
-    }
     evaluated = set(img_ids) if img_ids is not None else images
     per_category = per_category_table(
         gt, ev.precision, ev.cat_ids, evaluated, count_crowd=True, only_evaluated=True
     )
+    stats = _lvis_stats(ev, {c["id"]: c.get("frequency") for c in gt["categories"]}, max_dets)
     return DetectionMetrics(
         stats=stats,
         per_category=per_category,

@@ -14,6 +14,7 @@ and ``report`` extras install it).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import stat
@@ -26,6 +27,7 @@ __all__ = [
     "MAX_IMAGE_PIXELS",
     "ImageFileError",
     "LoadedImage",
+    "ResumableOutput",
     "atomic_writer",
     "decode_image_bytes",
     "image_file_size",
@@ -225,3 +227,111 @@ class atomic_writer:
         finally:
             if self.tmp.exists():
                 self.tmp.unlink()
+
+
+class ResumableOutput:
+    """Output files written through hidden partial siblings, with a checkpoint journal.
+
+    For a run that writes ``paths`` (e.g. the scored output and its errors file) in
+    checkpointed steps:
+
+    * each path is written to ``.<name>.partial`` beside it (binary, appended), locked with
+      ``flock`` so that two runs cannot write the same output;
+    * :meth:`commit` flushes every partial file and then atomically replaces the journal
+      ``.<first name>.partial.json`` with the byte length of each file and the caller's
+      ``state``, so the journal never points past bytes that are written;
+    * :meth:`finish` renames the partial files into place (an empty one removes the target
+      instead, when ``drop_empty``) and deletes the journal;
+    * :meth:`abort` deletes every partial file and the journal, or keeps them (``keep``) so
+      that a later run can :meth:`open` with ``resume=True`` and continue.
+
+    ``identity`` (a JSON-ready dict: the input file, its size and mtime, the options) is
+    stored in the journal; resuming with a different identity is a ``ValueError``.
+    """
+
+    def __init__(self, paths: list[Path], identity: dict[str, Any]) -> None:
+        self.paths = [Path(p) for p in paths]
+        self.partials = [p.with_name(f".{p.name}.partial") for p in self.paths]
+        self.journal = self.paths[0].with_name(f".{self.paths[0].name}.partial.json")
+        self.identity = identity
+        self.files: list[IO[bytes]] = []
+
+    def open(self, resume: bool) -> dict[str, Any] | None:
+        """Open the partial files; return the journal's ``state`` when resuming, else None.
+
+        Without ``resume`` (or without a journal), stale partial files of an earlier killed
+        run are truncated. Raises ``ValueError`` when the journal belongs to another input
+        or other options, ``OSError`` when another run holds the lock.
+        """
+        import fcntl
+        import json
+
+        record: dict[str, Any] | None = None
+        if resume and self.journal.is_file():
+            record = json.loads(self.journal.read_text(encoding="utf-8"))
+            if record.get("identity") != self.identity:
+                raise ValueError(
+                    f"{self.journal}: the interrupted run had another input or other options; "
+                    "run without --resume to start again"
+                )
+        for index, path in enumerate(self.partials):
+            f = open(path, "a+b")  # noqa: SIM115 - closed in finish/abort
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                f.close()
+                self._close()
+                raise OSError(f"{self.paths[index]}: another run is writing it") from None
+            f.truncate(record["sizes"][index] if record is not None else 0)
+            f.seek(0, os.SEEK_END)
+            self.files.append(f)
+        if record is None and self.journal.exists():
+            self.journal.unlink()
+        return record["state"] if record is not None else None
+
+    def commit(self, state: dict[str, Any]) -> None:
+        """Checkpoint: flush every partial file, then record their sizes and ``state``."""
+        import json
+
+        for f in self.files:
+            f.flush()
+        record = {"identity": self.identity, "sizes": [f.tell() for f in self.files]}
+        record["state"] = state
+        tmp = self.journal.with_name(self.journal.name + ".tmp")
+        tmp.write_text(json.dumps(record, allow_nan=False), encoding="utf-8")
+        os.replace(tmp, self.journal)
+
+    def finish(self, drop_empty: tuple[bool, ...] = ()) -> None:
+        """Rename every partial file into place (fsynced first) and delete the journal."""
+        for index, (f, partial, path) in enumerate(
+            zip(self.files, self.partials, self.paths, strict=True)
+        ):
+            f.flush()
+            os.fsync(f.fileno())
+            empty = f.tell() == 0
+            if index < len(drop_empty) and drop_empty[index] and empty:
+                partial.unlink()
+                if path.exists():
+                    path.unlink()  # a stale file from an earlier run
+            else:
+                os.replace(partial, path)
+        self._close()
+        if self.journal.exists():
+            self.journal.unlink()
+
+    def abort(self, keep: bool) -> None:
+        """Close; delete the partial files and the journal unless ``keep``."""
+        for f in self.files:
+            with contextlib.suppress(OSError):  # e.g. a full disk: the journal still holds
+                f.flush()
+        self._close()
+        if keep:
+            return
+        for path in [*self.partials, self.journal]:
+            if path.exists():
+                path.unlink()
+
+    def _close(self) -> None:
+        for f in self.files:
+            f.close()
+        self.files = []

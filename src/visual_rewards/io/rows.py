@@ -121,8 +121,11 @@ def iter_raw_lines(f: IO[bytes], max_bytes: int = MAX_LINE_BYTES) -> Iterator[by
             yield line
 
 
-def iter_parquet_lines(path: Path | str, batch_rows: int = 1024) -> Iterator[bytes | int]:
-    """Yield parquet rows as JSON lines (bytes values become base64 strings).
+def iter_parquet_lines(
+    path: Path | str | IO[bytes], batch_rows: int = 1024
+) -> Iterator[bytes | int]:
+    """Yield the rows of a parquet file (a path or a binary file object) as JSON lines (bytes
+    values become base64 strings).
 
     Raises ``ImportError`` (with the install hint) when pyarrow is missing.
     """

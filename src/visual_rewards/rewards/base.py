@@ -197,9 +197,7 @@ class Reward(abc.ABC):
     ) -> None:
         preset = PRESET_ALIASES.get(preset, preset)
         if preset not in self.presets:
-            raise ValueError(
-                f"{type(self).__name__}: preset must be one of {sorted(self.presets)}, got {preset!r}"
-            )
+            raise ValueError(self.unknown_preset(preset))
         base = self.presets[preset]
         overrides = self._prepare_options(dict(overrides))
         valid = {f.name for f in dataclasses.fields(base)}
@@ -243,6 +241,19 @@ class Reward(abc.ABC):
     def _check_options(self) -> None:
         """Validate the reward's own options (the shared ones are checked already)."""
         return
+
+    @classmethod
+    def unknown_preset(cls, preset: str) -> str:
+        """The one message for a preset this reward lacks (the registry and adapters use it).
+
+        >>> from visual_rewards import CountingReward
+        >>> CountingReward.unknown_preset("visual_rft")
+        "CountingReward (task 'counting') has no preset 'visual_rft'; valid presets: ['default']"
+        """
+        return (
+            f"{cls.__name__} (task {cls.task!r}) has no preset {preset!r}; "
+            f"valid presets: {sorted(cls.presets)}"
+        )
 
     @classmethod
     def _prepare_options(cls, overrides: dict[str, Any]) -> dict[str, Any]:

@@ -28,12 +28,14 @@ class BoxRows:
     Attributes:
         pred_cfgs: ``B`` coordinate configs of the predictions.
         targets: ``B`` ground truths, None where malformed (already reported).
+        texts: ``B`` completion texts (capped as :func:`~visual_rewards.parse_completion` caps).
         answers: ``B`` answer texts (None without an ``<answer>``).
         fmt: ``(B,)`` the shared format component.
     """
 
     pred_cfgs: list[CoordConfig]
     targets: list[BoxTarget | None]
+    texts: list[str]
     answers: list[str | None]
     fmt: npt.NDArray[np.float64]
 
@@ -58,7 +60,7 @@ def read_box_rows(
     )
     targets = read_box_targets(reward, solutions, gt_cfgs)
     parsed, fmt = reward.read_completions(completions)
-    return BoxRows(pred_cfgs, targets, [p.answer for p in parsed], fmt)
+    return BoxRows(pred_cfgs, targets, [p.text for p in parsed], [p.answer for p in parsed], fmt)
 
 
 def row_coords(

@@ -27,8 +27,9 @@ from visual_rewards.geometry.coords import CoordConfig
 from visual_rewards.geometry.matching import batched_greedy_match, batched_hungarian_match
 from visual_rewards.parsing.answers import DEFAULT_MAX_ITEMS
 from visual_rewards.parsing.batch import DetectionsBatch, parse_detections_batch
+from visual_rewards.rewards import paper
 from visual_rewards.rewards.base import CoordOptions, Reward, RewardResult
-from visual_rewards.rewards.box_inputs import read_box_rows
+from visual_rewards.rewards.box_inputs import BoxRows, read_box_rows
 from visual_rewards.targets import BoxTarget
 
 __all__ = ["DetectionConfig", "DetectionReward", "allowed_pairs"]
@@ -96,6 +97,10 @@ class DetectionConfig(CoordOptions):
     iou_space: Literal["normalized", "as_written"] = "normalized"
     iou_weight: float = 1.0
     confidence_weight: float = 1.0
+    #: ``"released"``: the authors' released reader and formulas (``rewards/paper.py``); the
+    #: options above then only choose the coordinates and weights. ``"lenient"``: this
+    #: library's reader with the options above.
+    answer_reader: Literal["lenient", "released"] = "lenient"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -260,12 +265,15 @@ class DetectionReward(Reward):
     Presets:
 
     ``"visual_rft"``
-        The authors' released algorithm on well-formed input: exact-duplicate positions
+        The authors' released reward code on every input (``answer_reader="released"``,
+        :mod:`visual_rewards.rewards.paper`): their answer reader (a truncated or unreadable
+        answer earns 0; a box out of range is an unmatched box); exact-duplicate positions
         removed; greedy matching in descending confidence with strict ``IoU > 0.5``;
         ``iou = Σ matched IoU / max(G, P)``; ``confidence`` = mean over predictions of ``c`` if
-        matched else ``1 - c``, clipped to ``[0, 1]``; the paper's format regex. Without its
-        defects: no math-verify shortcut, and an absent confidence scores 0 for its box
-        (the box is still matched, after all boxes that have a confidence) -- never NaN.
+        matched else ``1 - c``, clipped to ``[0, 1]``; the paper's format regex. Without the
+        math-verify shortcut, and a NaN confidence reward pays 0 (see "Reproducing the paper"
+        in the docs). ``answer_reader="lenient"`` applies the same formulas to what this
+        library's reader recovers (an absent confidence then scores 0 for its box).
     ``"default"``
         Hungarian matching on ``IoU >= 0.5`` (ties to the box written first); confidence
         credited only on matched boxes (``+c``), unmatched boxes cost theirs (``-c``) and
@@ -300,6 +308,7 @@ class DetectionReward(Reward):
             duplicates="drop",
             iou_space="as_written",
             format_rule="visual_rft",
+            answer_reader="released",
         ),
     }
     extra_columns: ClassVar[tuple[str, ...]] = ("image_size", "image", "images")
@@ -338,6 +347,12 @@ class DetectionReward(Reward):
                 raise ValueError(f"{key} must be one of {allowed}, got {getattr(c, key)!r}")
         if c.iou_space not in ("normalized", "as_written"):
             raise ValueError(f"iou_space must be 'normalized' or 'as_written', got {c.iou_space!r}")
+        if c.answer_reader not in ("lenient", "released"):
+            raise ValueError(
+                f"answer_reader must be 'lenient' or 'released', got {c.answer_reader!r}"
+            )
+        if c.answer_reader == "released":
+            paper.check_released_options("detection", c)
         if c.max_boxes is not None and not (isinstance(c.max_boxes, int) and c.max_boxes >= 1):
             raise ValueError(f"max_boxes must be a positive int or None, got {c.max_boxes!r}")
 
@@ -367,6 +382,8 @@ class DetectionReward(Reward):
         max_items = (
             DEFAULT_MAX_ITEMS if c.max_boxes is None else min(c.max_boxes, DEFAULT_MAX_ITEMS)
         )
+        if c.answer_reader == "released":
+            return self._score_released(rows, solutions)
         batch = parse_detections_batch(rows.answers, rows.pred_cfgs, max_items=max_items)
         as_written = c.iou_space == "as_written"
         gt_rows = [
@@ -378,6 +395,18 @@ class DetectionReward(Reward):
         details = _details(batch, sums.item_iou) if want_details else None
         comps = {"iou": iou_c, "confidence": conf_c, "format": rows.fmt}
         return self.result(comps, batch.failed.copy(), rows.missing, details)
+
+    def _score_released(self, rows: BoxRows, solutions: Sequence[Any] | None) -> RewardResult:
+        """The authors' released reader and formulas (:mod:`visual_rewards.rewards.paper`)."""
+        gt_rows = [
+            None if t is None else gt_boxes(t, cfg, True)
+            for t, cfg in zip(rows.targets, rows.pred_cfgs, strict=True)
+        ]
+        sols = solutions if self.config.gt_coords is None else None  # strings read as released
+        iou, conf, failed = paper.released_detection(rows.texts, sols, gt_rows)
+        return self.result(
+            {"iou": iou, "confidence": conf, "format": rows.fmt}, failed, rows.missing
+        )
 
     def _sums(
         self,

@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from visual_rewards.geometry.boxes import batched_box_giou, batched_box_iou, pad_boxes, pad_flat
 from visual_rewards.parsing.batch import DetectionsBatch, parse_detections_batch
+from visual_rewards.rewards import paper
 from visual_rewards.rewards.base import CoordOptions, Reward, RewardResult
 from visual_rewards.rewards.box_inputs import read_box_rows
 from visual_rewards.targets import BoxTarget
@@ -44,6 +45,10 @@ class GroundingConfig(CoordOptions):
     metric: Literal["iou", "giou", "giou_plus_one"] = "iou"
     multiple: Literal["worst", "first", "best", "penalize"] = "worst"
     iou_weight: float = 1.0
+    #: ``"released"``: the authors' released LISA reward (``rewards/paper.py``), which reads
+    #: ``(x1,y1),(x2,y2)`` as thousandths and ignores ``metric``, ``multiple`` and the
+    #: coordinate options; ``"lenient"``: this library's reader with the options above.
+    answer_reader: Literal["lenient", "released"] = "lenient"
 
 
 class GroundingReward(Reward):
@@ -54,8 +59,9 @@ class GroundingReward(Reward):
     explicit empty answer, only flipped or zero-area boxes) scores 0 -- the minimum, so a
     flipped box can never earn more than a correct one.
 
-    Presets: ``"default"`` -- IoU in ``[0, 1]``, strict format; ``"visual_rft"`` -- ``GIoU + 1``
-    in ``[0, 2]`` as the paper's LISA code, the paper's format regex.
+    Presets: ``"default"`` -- IoU in ``[0, 1]``, strict format; ``"visual_rft"`` -- the paper's
+    LISA code, reader and formula (``GIoU + 1`` in ``[0, 2]``; ``answer_reader="released"``,
+    :mod:`visual_rewards.rewards.paper`), the paper's format regex.
 
     >>> gt = [[100, 100, 300, 300]]
     >>> good = "<think>the mug</think><answer>(100,100),(300,300)</answer>"
@@ -70,7 +76,10 @@ class GroundingReward(Reward):
     presets: ClassVar[dict[str, GroundingConfig]] = {
         "default": GroundingConfig(),
         "visual_rft": GroundingConfig(
-            metric="giou_plus_one", multiple="first", format_rule="visual_rft"
+            metric="giou_plus_one",
+            multiple="first",
+            format_rule="visual_rft",
+            answer_reader="released",
         ),
     }
     extra_columns: ClassVar[tuple[str, ...]] = ("image_size", "image", "images")
@@ -85,6 +94,12 @@ class GroundingReward(Reward):
             raise ValueError(
                 f"multiple must be 'worst', 'first', 'best' or 'penalize', got {c.multiple!r}"
             )
+        if c.answer_reader not in ("lenient", "released"):
+            raise ValueError(
+                f"answer_reader must be 'lenient' or 'released', got {c.answer_reader!r}"
+            )
+        if c.answer_reader == "released":
+            paper.check_released_options("grounding", c)
 
     def component_range(self, name: str) -> tuple[float, float]:
         """``(0, 2)`` for ``iou`` under ``metric="giou_plus_one"``, else ``(0, 1)``.
@@ -118,6 +133,12 @@ class GroundingReward(Reward):
             if t is not None and len(t) == 0:
                 self.malformed(row, "no box to ground")
                 targets[row] = None
+        if self.config.answer_reader == "released":  # the authors' LISA reward
+            assert solutions is not None
+            value = paper.released_grounding(rows.texts, solutions)
+            value[[t is None for t in targets]] = np.nan
+            failed = np.zeros(len(targets), dtype=bool)
+            return self.result({"iou": value, "format": rows.fmt}, failed, rows.missing)
         batch = parse_detections_batch(rows.answers, rows.pred_cfgs)
         value = self._values(batch, targets)
         return self.result({"iou": value, "format": rows.fmt}, batch.failed.copy(), rows.missing)

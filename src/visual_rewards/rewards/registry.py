@@ -78,15 +78,12 @@ def resolve_preset(task: str, preset: str) -> str:
     >>> resolve_preset("counting", "visual_rft")
     Traceback (most recent call last):
     ...
-    ValueError: CountingReward (task 'counting'): preset must be one of ['default'], got 'visual_rft'
+    ValueError: CountingReward (task 'counting') has no preset 'visual_rft'; valid presets: ['default']
     """
     cls = REWARDS[resolve_task(task)]
     canonical = PRESET_ALIASES.get(preset, preset)
     if canonical not in cls.presets:
-        raise ValueError(
-            f"{cls.__name__} (task {cls.task!r}): preset must be one of {sorted(cls.presets)}, "
-            f"got {preset!r}"
-        )
+        raise ValueError(cls.unknown_preset(preset))
     return canonical
 
 

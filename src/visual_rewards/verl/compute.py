@@ -4,7 +4,8 @@ veRL hands a rule-based reward one sample at a time: ``data_source`` (a string f
 dataset), ``solution_str`` (the decoded response), ``ground_truth`` (the dataset's
 ``reward_model.ground_truth``) and ``extra_info`` (the dataset's ``extra_info`` dict), plus
 the ``reward_kwargs`` of the config as keyword arguments. This module routes each sample to
-the reward of its task (task names and their aliases: :func:`resolve_task`) and shapes the result the way
+the reward of its task (task names and their aliases: the reward registry,
+:func:`visual_rewards.rewards.registry.resolve_task`) and shapes the result the way
 veRL wants it: a dict with ``"score"`` and, for every sample of a task, the same other keys
 (veRL stacks them into ``reward_extra_info`` and fails on ragged keys).
 
@@ -38,16 +39,16 @@ from typing import Any
 import numpy as np
 
 from visual_rewards.rewards import REWARDS, Reward, get_reward
+from visual_rewards.rewards.registry import resolve_task
+from visual_rewards.scoring import score_rows
 
 __all__ = [
-    "TASK_ALIASES",
     "VERL_INTERNAL_KWARGS",
     "RewardOptions",
     "ScoreItem",
     "Scored",
     "compute_score",
     "plain_value",
-    "resolve_task",
     "score_items",
     "task_of",
 ]
@@ -57,38 +58,22 @@ VERL_INTERNAL_KWARGS: frozenset[str] = frozenset(
     {"reward_router_address", "reward_model_tokenizer"}
 )
 
-#: Other spellings of task names in ``data_source`` / ``extra_info["task"]`` / ``reward_kwargs``.
-TASK_ALIASES: Mapping[str, str] = {
-    "points": "pointing",
-    "point": "pointing",
-    "count": "counting",
-    "cls": "classification",
-    "rec": "grounding",
-    "det": "detection",
-}
-
 #: Keys of the extra info every sample carries besides the reward's components.
 ROW_KEYS: tuple[str, ...] = ("score", "applicable", "parse_failed")
 
 
-def resolve_task(name: object) -> str:
-    """The registered task (a key of :data:`~visual_rewards.rewards.REWARDS`) ``name`` names.
-
-    Raises ``ValueError`` naming the known tasks when it names none.
-
-    >>> resolve_task("detection"), resolve_task("point")
-    ('detection', 'pointing')
-    """
-    if isinstance(name, str):
-        task = TASK_ALIASES.get(name, name)
-        if task in REWARDS:
-            return task
-    raise ValueError(f"{name!r} is not a known task; known tasks: {sorted(REWARDS)}")
+def _task_name(name: object) -> str:
+    """:func:`~visual_rewards.rewards.registry.resolve_task` for any value a dataset holds."""
+    if not isinstance(name, str):
+        raise ValueError(
+            f"a task name must be a string, got {name!r}; known tasks: {sorted(REWARDS)}"
+        )
+    return resolve_task(name)
 
 
 def _is_task(name: object) -> bool:
     try:
-        resolve_task(name)
+        _task_name(name)
     except ValueError:
         return False
     return True
@@ -136,7 +121,7 @@ def _task(value: Any) -> str | None:
     if value is None:
         return None
     try:
-        return resolve_task(str(value))
+        return _task_name(value)
     except ValueError as exc:
         raise ValueError(f"reward_kwargs.task: {exc}") from None
 
@@ -202,9 +187,7 @@ class RewardOptions:
                     raise TypeError(
                         f"reward_kwargs.{key} must be a mapping of reward options, got {value!r}"
                     )
-                task_options[resolve_task(key)] = {
-                    str(k): _option_value(v) for k, v in value.items()
-                }
+                task_options[_task_name(key)] = {str(k): _option_value(v) for k, v in value.items()}
             else:
                 raise TypeError(
                     f"unknown reward_kwargs key {key!r}; expected one of {sorted(_RUN_OPTIONS)} "
@@ -255,13 +238,13 @@ def task_of(
         named = extra_info.get("task")
         if isinstance(named, str) and named:
             try:
-                return resolve_task(named)
+                return _task_name(named)
             except ValueError as exc:
                 raise ValueError(f"extra_info['task']: {exc}") from None
     if isinstance(data_source, str) and data_source:
         for candidate in (data_source, data_source.rsplit("/", 1)[-1]):
             if _is_task(candidate):
-                return resolve_task(candidate)
+                return _task_name(candidate)
     if default is not None:
         return default
     raise ValueError(
@@ -310,29 +293,28 @@ def _ground_truth(item: ScoreItem) -> Any:
 def _score_group(
     reward: Reward, members: Sequence[ScoreItem], options: RewardOptions
 ) -> list[dict[str, float]]:
-    """One vectorised ``reward.score`` call over ``members`` (one task) -> one row each."""
-    completions = [m.completion for m in members]
-    solutions = [_ground_truth(m) for m in members] if reward.needs_solution else None
-    columns: dict[str, list[Any]] = {}
-    for name in reward.extra_columns:
-        if any(m.extra_info is not None and name in m.extra_info for m in members):
-            columns[name] = [plain_value((m.extra_info or {}).get(name)) for m in members]
-    result = reward.score(completions, solutions, **columns)
-    n = len(members)
-    total = np.asarray(result.total, dtype=np.float64).reshape(n)
-    failed = np.asarray(result.parse_failed, dtype=bool).reshape(n)
-    applicable = ~np.isnan(total)
-    score = np.where(applicable, total, options.not_applicable_score)
+    """One vectorised call over ``members`` (one task, through the one batch-scoring rule,
+    :func:`visual_rewards.scoring.score_rows`) -> one row of veRL's extra info each."""
     rows = [
+        {
+            **plain_value(m.extra_info or {}),
+            "completion": m.completion,
+            "solution": _ground_truth(m),
+        }
+        for m in members
+    ]
+    result = score_rows(reward, rows)
+    applicable = ~np.isnan(result.total)
+    score = np.where(applicable, result.total, options.not_applicable_score)
+    out = [
         {"score": float(s), "applicable": float(a), "parse_failed": float(f)}
-        for s, a, f in zip(score, applicable, failed, strict=True)
+        for s, a, f in zip(score, applicable, result.parse_failed, strict=True)
     ]
     if options.components:
-        for key, values in result.components.items():
-            column = np.asarray(values, dtype=np.float64).reshape(n)
-            for row, value in zip(rows, column.tolist(), strict=True):
+        for key, column in result.components.items():
+            for row, value in zip(out, column.tolist(), strict=True):
                 row[key] = value if math.isfinite(value) else 0.0
-    return rows
+    return out
 
 
 def score_items(items: Sequence[ScoreItem], options: RewardOptions | None = None) -> Scored:

@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from visual_rewards.rewards import REWARDS
-from visual_rewards.verl.compute import plain_value, resolve_task
+from visual_rewards.rewards.registry import resolve_task
+from visual_rewards.verl.compute import plain_value
 
 __all__ = ["IMAGE_PLACEHOLDER", "verl_rows", "write_verl_parquet"]
 
@@ -139,7 +140,7 @@ def _row_task(row: Mapping[str, Any], default: str | None, where: str) -> str:
         raise KeyError(f"{where}: missing field(s) {missing}; got {sorted(row)}")
     name = row.get("task") or default
     try:
-        return resolve_task(name)
+        return resolve_task(str(name))
     except ValueError as exc:
         raise ValueError(f"{where}: {exc}; pass task=... or give the row a 'task' field") from None
 

@@ -1,0 +1,68 @@
+"""``score --engine ray`` on a local 2-CPU Ray against ``score --workers 1``, on 10^6 lines.
+
+Generates the detection rows of ``bench_score_cli.py``, scores them with
+:func:`visual_rewards.scoring.score_file` (one worker) and with
+:func:`visual_rewards.scoring_ray.score_file_ray` on a local Ray started with 2 CPUs, checks
+that the two outputs are byte-identical and prints the times and the speed-up (with and
+without Ray's start-up). Target (issue 20): >= 1.6x ``--workers 1``. Wall-clock only (Ray's
+workers are not this process's children): on a loaded machine, read it with the load
+average printed beside it.
+
+Usage: ``python benchmarks/bench_score_ray.py [--lines 1000000] [--cpus 2]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from bench_score_cli import make_rows
+from visual_rewards.scoring import ScoreOptions, score_file
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--cpus", type=int, default=2)
+    parser.add_argument("--task", default="detection")
+    args = parser.parse_args()
+    import ray
+
+    from visual_rewards.scoring_ray import score_file_ray
+
+    opts = ScoreOptions(task=args.task)
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "outputs.jsonl"
+        src.write_text("\n".join(make_rows(args.lines)) + "\n")
+        print(f"{args.lines:,} lines, {src.stat().st_size / 1e6:.0f} MB; load {os.getloadavg()}")
+        t0 = time.perf_counter()
+        local = score_file(src, Path(tmp) / "local.jsonl", opts, workers=1)
+        t_local = time.perf_counter() - t0
+        print(f"--workers 1: {t_local:.1f} s ({local.lines_read / t_local:,.0f} lines/s)")
+        t0 = time.perf_counter()
+        ray.init(num_cpus=args.cpus, include_dashboard=False, log_to_driver=False)
+        t_start = time.perf_counter() - t0
+        try:
+            t1 = time.perf_counter()
+            on_ray = score_file_ray(src, Path(tmp) / "ray.jsonl", opts)
+            t_ray = time.perf_counter() - t1
+        finally:
+            ray.shutdown()
+        same = (Path(tmp) / "ray.jsonl").read_bytes() == (Path(tmp) / "local.jsonl").read_bytes()
+        print(f"--engine ray ({args.cpus} CPUs): {t_ray:.1f} s + {t_start:.1f} s Ray start-up")
+        print(
+            f"speed-up: {t_local / (t_ray + t_start):.2f}x with start-up, "
+            f"{t_local / t_ray:.2f}x without; byte-identical output: {same}; "
+            f"same summary: {on_ray.to_dict() == local.to_dict()}"
+        )
+        print(f"load at the end: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""``score_file_ray`` (the ``--engine ray`` path) writes what ``score_file`` writes, byte for byte.
+
+One local Ray with 2 CPUs for the module; small files cut into many chunks.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from visual_rewards.scoring import ScoreOptions, score_file
+
+ray = pytest.importorskip("ray")
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture(scope="module")
+def local_ray() -> Iterator[None]:
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+def _rows(n: int) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for i in range(n):
+        box = [0.1 + (i % 5) / 10, 0.1, 0.5 + (i % 4) / 10, 0.7]
+        answer = json.dumps([{"Position": [int(1000 * v) for v in box], "Confidence": 0.5}])
+        if i % 6 == 0:
+            answer = "no boxes"  # a parse failure
+        rows.append(
+            {
+                "id": i,
+                "task": ["detection", "counting", "format"][i % 3],
+                "completion": f"<think>look</think><answer>{answer}</answer>",
+                "solution": [box] if i % 3 == 0 else (2 if i % 3 == 1 else None),
+            }
+        )
+    return rows
+
+
+def _bad_lines() -> list[bytes]:
+    return [
+        b"not json",
+        b"[1, 2]",
+        b'{"task": "detection", "solution": [[0, 0, 1, 1]]}',
+        b'{"task": "nope", "completion": "x", "solution": 1}',
+        b"\xff\xfe not utf-8",
+        b"",
+        b'{"task": "format", "completion": "' + b"x" * 400 + b'"}',  # longer than the limit
+    ]
+
+
+def _write_jsonl(path: Path, n: int) -> None:
+    lines = [json.dumps(r).encode() for r in _rows(n)]
+    for i, bad in enumerate(_bad_lines()):
+        lines.insert(5 + 9 * i, bad)
+    path.write_bytes(b"\n".join(lines) + b"\n")
+
+
+def _same_as_local(tmp_path: Path, src: Path, opts: ScoreOptions) -> None:
+    from visual_rewards.scoring_ray import score_file_ray
+
+    local = score_file(src, tmp_path / "local.jsonl", opts)
+    on_ray = score_file_ray(src, tmp_path / "ray.jsonl", opts)
+    assert (tmp_path / "ray.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()
+    local_err = tmp_path / "local.jsonl.errors.jsonl"
+    ray_err = tmp_path / "ray.jsonl.errors.jsonl"
+    assert local_err.exists() == ray_err.exists()
+    if local_err.exists():
+        assert ray_err.read_bytes() == local_err.read_bytes()
+    assert on_ray.to_dict() == local.to_dict()
+
+
+def test_jsonl_with_bad_lines_equals_local_run(local_ray: None, tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    _write_jsonl(src, 150)
+    opts = ScoreOptions(chunk_size=16, max_line_bytes=300)
+    _same_as_local(tmp_path, src, opts)
+    errors = (tmp_path / "ray.jsonl.errors.jsonl").read_text().splitlines()
+    assert len(errors) == 6  # every bad line but the blank one, with its line number
+    assert json.loads(errors[0])["line"] == 6
+    assert sum(1 for _ in (tmp_path / "ray.jsonl").open()) == 150
+
+
+def test_parquet_equals_local_run(local_ray: None, tmp_path: Path) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    pa = pytest.importorskip("pyarrow")
+    rows = _rows(90)
+    for r in rows:
+        r["solution"] = json.dumps(r["solution"])  # one column type
+    src = tmp_path / "in.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), src, row_group_size=20)
+    _same_as_local(tmp_path, src, ScoreOptions(chunk_size=8))
+
+
+def test_bad_options_fail_before_ray_starts(tmp_path: Path) -> None:
+    from visual_rewards.scoring_ray import score_file_ray
+
+    src = tmp_path / "in.jsonl"
+    _write_jsonl(src, 3)
+    with pytest.raises(ValueError, match="unknown task"):
+        score_file_ray(src, tmp_path / "out.jsonl", ScoreOptions(task="no-such-task"))
+    with pytest.raises(ValueError, match="input_format"):
+        score_file_ray(src, tmp_path / "out.jsonl", ScoreOptions(), input_format="csv")
+
+
+def test_the_core_never_imports_ray() -> None:
+    code = (
+        "import sys, visual_rewards, visual_rewards.scoring, visual_rewards.evaluation, "
+        "visual_rewards.cli; sys.exit('ray' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_a_folder_of_several_files_is_refused(local_ray: None, tmp_path: Path) -> None:
+    from visual_rewards.scoring_ray import score_file_ray
+
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    _write_jsonl(folder / "a.jsonl", 20)
+    _write_jsonl(folder / "b.jsonl", 20)
+    with pytest.raises(ValueError, match="must be one file"):
+        score_file_ray(folder, tmp_path / "out.jsonl", ScoreOptions(chunk_size=4))
+    assert not (tmp_path / "out.jsonl").exists()  # nothing half-written
