@@ -4,6 +4,7 @@
 #   scripts/mutation.sh                      # every core module (about 25 min on 2 cores)
 #   scripts/mutation.sh coords boxes         # some of them
 #   scripts/mutation.sh --list               # the modules and the tests each one runs
+#   scripts/mutation.sh --report [module...] # the table again, from the last runs
 #   MUTATION_JOBS=4 scripts/mutation.sh      # mutants run in parallel (default: 2)
 #
 # Needs mutmut (`pip install -e '.[mutation]'`). Each module is mutated in a scratch copy of the
@@ -35,6 +36,11 @@ declare -A MODULES=(
 )
 ORDER=(coords boxes matching labels completion numbers answers batch detection classification)
 
+report_only=0
+if [[ "${1:-}" == "--report" ]]; then
+  report_only=1
+  shift
+fi
 if [[ "${1:-}" == "--list" ]]; then
   for m in "${ORDER[@]}"; do
     printf '%-15s src/visual_rewards/%-26s %s\n' "$m" "${MODULES[$m]%%|*}" "${MODULES[$m]#*|}"
@@ -49,13 +55,14 @@ for m in "${selected[@]}"; do
     exit 2
   fi
 done
-command -v mutmut >/dev/null || { echo "mutation.sh: mutmut not found (pip install -e '.[mutation]')" >&2; exit 2; }
+[[ $report_only -eq 1 ]] || command -v mutmut >/dev/null || { echo "mutation.sh: mutmut not found (pip install -e '.[mutation]')" >&2; exit 2; }
 
 # the tree as the tests see it (no PYTHONPATH pointing at another checkout), plus the pytest
 # plugin of the runs (mutation/pytest_mutation.py: hypothesis without shrinking, fixed seed)
 export PYTHONPATH="$root/mutation"
 start_all=$(date +%s)
 for m in "${selected[@]}"; do
+  [[ $report_only -eq 1 ]] && break
   src="src/visual_rewards/${MODULES[$m]%%|*}"
   read -r -a tests <<<"${MODULES[$m]#*|}"
   dir="$work/$m"
@@ -82,7 +89,8 @@ EOF
     continue
   fi
   (cd "$dir" && mutmut results --all true >"$dir/results.txt")
-  echo "   $(( $(date +%s) - t0 )) s"
+  echo "$(( $(date +%s) - t0 ))" >"$dir/seconds"
+  echo "   $(cat "$dir/seconds") s"
 done
 
 python - "$work" "$target" "$(( $(date +%s) - start_all ))" "${selected[@]}" <<'EOF'
@@ -94,7 +102,7 @@ KILLED = {"killed", "timeout", "caught by type check", "segfault"}
 rows, failing, stale = [], [], []
 for m in modules:
     if not (work / m / "results.txt").exists():
-        rows.append((m, 0, 0, 0, 0.0, [("(mutmut failed: see run.log)", "")]))
+        rows.append((m, 0, 0, 0, 0.0, [("(mutmut failed: see run.log)", "")], "?"))
         failing.append(m)
         continue
     statuses = dict(
@@ -106,16 +114,17 @@ for m in modules:
     survivors = sorted((k, s) for k, s in statuses.items() if s not in KILLED and k not in equivalent)
     total = len(statuses)
     score = 100.0 * (killed + len(equiv)) / total if total else 100.0
-    rows.append((m, killed, len(equiv), total, score, survivors))
+    took = work / m / "seconds"
+    rows.append((m, killed, len(equiv), total, score, survivors, took.read_text().strip() if took.exists() else "?"))
     if score < target:
         failing.append(m)
-print(f"\n{'module':<15} {'killed':>7} {'equiv':>6} {'total':>6} {'score':>7}")
-for m, killed, equiv, total, score, _ in rows:
-    print(f"{m:<15} {killed:>7} {equiv:>6} {total:>6} {score:>6.1f}%")
+print(f"\n{'module':<15} {'killed':>7} {'equiv':>6} {'total':>6} {'score':>7} {'time (s)':>9}")
+for m, killed, equiv, total, score, _, took in rows:
+    print(f"{m:<15} {killed:>7} {equiv:>6} {total:>6} {score:>6.1f}% {took:>9}")
 k, e, n = (sum(r[i] for r in rows) for i in (1, 2, 3))
 print(f"{'all':<15} {k:>7} {e:>6} {n:>6} {100.0 * (k + e) / max(n, 1):>6.1f}%")
 print(f"(score = (killed + listed equivalent) / total; {seconds} s)")
-for m, *_, survivors in rows:
+for m, *_, survivors, _took in rows:
     for name, status in survivors:
         print(f"  {m}: {name}: {status}")
 for name in stale:
