@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from visual_rewards.parsing import completion_text, parse_completion
+from visual_rewards.parsing import completion_text, parse_completion, visual_rft_answer
 
 
 @pytest.mark.parametrize(
@@ -94,6 +94,9 @@ def test_moved_reasoning_makes_the_format() -> None:
         ("<answer>", None, "", False, True),
         ("<think></think>", "", None, False, False),
         ("</think><think>a</think><answer>b</answer>", "a", "b", False, False),
+        ("</answer><think>a</think><answer>b</answer>", "a", "b", False, False),
+        ("<think>a</think><answer></answer>", "a", "", False, False),  # closed, empty
+        ("<think>a</think><answer>x</answer>", "a", "x", True, False),
     ],
 )
 def test_parse_completion_edges(
@@ -109,3 +112,17 @@ def test_max_chars_cuts_the_text_first() -> None:
     assert parse_completion(text, max_chars=len(text)).format_ok
     c = parse_completion(text, max_chars=len(text) - 1)
     assert (c.answer, c.truncated, c.format_ok, c.text) == ("b</answer", True, False, text[:-1])
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("I looked.\n<answer>cat</answer>", "cat"),  # a newline before the block
+        ("a\nb\n<answer>x\ny</answer>\n<answer>dog</answer>", "dog"),
+        ("<answer></answer>", ""),
+        ("</answer><answer>cat</answer>", "cat"),
+        ("<answer>cat</answer\n>", None),
+    ],
+)
+def test_visual_rft_answer_edges(text: str, answer: str | None) -> None:
+    assert visual_rft_answer(text) == answer
