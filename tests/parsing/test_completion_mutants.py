@@ -3,11 +3,19 @@ each with the exact text it gives, and the edges of the format checks."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from visual_rewards.parsing import completion_text, parse_completion, visual_rft_answer
+from visual_rewards.parsing import (
+    completion_text,
+    parse_completion,
+    visual_rft_answer,
+    visual_rft_format_ok,
+)
 
 
 @pytest.mark.parametrize(
@@ -126,3 +134,41 @@ def test_max_chars_cuts_the_text_first() -> None:
 )
 def test_visual_rft_answer_edges(text: str, answer: str | None) -> None:
     assert visual_rft_answer(text) == answer
+
+
+PAPER_FORMAT = re.compile(r"<think>.*?</think>\s*<answer>.*?</answer>", re.DOTALL)
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ("<think>a</think><answer></answer>", True),  # the <answer> at the last place it fits
+        ("<think></think> <answer></answer>", True),
+        ("<think>a</think></answer>", False),  # no <answer> after </think>
+        ("<think>a</think>x</answer>", False),
+        ("<think>a</think><answer>b</think></answer>", True),  # a later </think> that fails
+        ("<think>a</think>x</think><answer>b</answer>", True),  # an earlier </think> that fails
+        ("<think>a</think>x</think>\n <answer>b</think>c</answer>", True),
+        ("<think>a</think>x</think>y</think><answer>b</answer>", True),
+        ("<think>a</think>x</think>y</think>z<answer>b</answer>", False),
+        ("<think>a</think> x <answer>b</answer>", False),
+        ("<think></think><answer>", False),
+        ("<think></answer>", False),
+        ("<think>", False),
+    ],
+)
+def test_visual_rft_format_ok_edges(text: str, ok: bool) -> None:
+    assert visual_rft_format_ok(text) is ok
+    assert (PAPER_FORMAT.fullmatch(text) is not None) is ok
+
+
+framed = st.lists(
+    st.sampled_from(["</think>", "<answer>", "</answer>", "<think>", " ", "\n", "x"]), max_size=8
+).map(lambda parts: "<think>" + "".join(parts) + "</answer>")
+
+
+@settings(max_examples=500, deadline=None)
+@given(framed)
+def test_visual_rft_format_ok_on_framed_text(text: str) -> None:
+    # every text here starts with <think> and ends with </answer>: only the middle decides
+    assert visual_rft_format_ok(text) == (PAPER_FORMAT.fullmatch(text) is not None)
