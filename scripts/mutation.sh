@@ -68,7 +68,7 @@ for m in "${selected[@]}"; do
   dir="$work/$m"
   rm -rf "$dir"
   mkdir -p "$dir"
-  cp -r src tests pyproject.toml "$dir/"
+  cp -r src tests benchmarks docs pyproject.toml "$dir/"
   find "$dir" -name __pycache__ -prune -exec rm -rf {} +
   python - "$dir/pyproject.toml" "$src" "${tests[@]}" <<'EOF'
 import json, re, sys
