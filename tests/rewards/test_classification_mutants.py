@@ -251,8 +251,10 @@ def test_truths_aliases_and_malformed_rows() -> None:
     strict = ClassificationReward(labels=NAMES, strict=True)
     with pytest.raises(ValueError, match=r"row 0.*not in the label set"):
         strict.score([wrap("poodle")], ["poodle"])
-    with pytest.raises(ValueError, match="empty after normalisation"):
+    with pytest.raises(ValueError, match=r"class name '--' is empty after normalisation"):
         ClassificationReward(strict=True).score([wrap("x")], ["--"])
+    with pytest.raises(ValueError, match=r"class name '--' is empty after normalisation"):
+        ClassificationReward(strict=True).score([wrap("x")], [{"label": "pug", "aliases": ["--"]}])
 
 
 def test_paper_rule_truths() -> None:
@@ -272,9 +274,35 @@ def test_paper_rule_truths() -> None:
     res = reward.score(texts, truths)
     assert res.components["accuracy"].tolist() == [1.0, 1.0, 1.0, 1.0]
     assert res.parse_failed.tolist() == [False, False, True, True]
-    with pytest.warns(UserWarning, match="empty class name"):
-        res = reward.score([wrap("x")], [{"label": " _ "}])
+    with pytest.warns(UserWarning, match=r"\(empty class name\)"):
+        res = reward.score([wrap("x"), wrap("pug")], [{"label": " _ "}, "pug"])
     assert math.isnan(res.components["accuracy"][0])
+    assert res.components["accuracy"][1] == 1.0  # the row after a malformed one is scored
     # repeated string truths are read once and give the same verdicts
     res = reward.score([wrap("rose"), wrap("tulip"), wrap("rose")], ["rose", "rose", "rose"])
     assert res.components["accuracy"].tolist() == [1.0, 0.0, 1.0]
+
+
+def test_paper_rule_lower_cases_as_released() -> None:
+    # str.lower, not str.upper: "ß" stays "ß" (upper() would make "SS" of it)
+    reward = ClassificationReward("visual_rft")
+    texts = [wrap("STRASSE"), wrap("strasse"), wrap("Straße")]
+    acc = reward.score(texts, ["Straße"] * 3).components["accuracy"].tolist()
+    assert acc == [paper_accuracy(t, "Straße") for t in texts] == [0.0, 0.0, 1.0]
+
+
+def test_the_configured_margin_reaches_the_rule() -> None:
+    # "2012 Audi R8 Coup": R8 at 17/18, S5 at 15/18, a lead of 0.111
+    answer, truth = "2012 Audi R8 Coup", "2012 Audi R8 Coupe"
+    for margin, want in ((0.01, 1.0), (0.1, 1.0), (0.12, 0.0), (0.5, 0.0)):
+        reward = ClassificationReward(labels=NAMES, fuzzy_margin=margin)
+        assert accuracy(reward, [answer, answer], [truth, truth]) == [want, want], margin
+    for cutoff, want in ((0.9, 1.0), (0.95, 0.0)):
+        reward = ClassificationReward(labels=NAMES, fuzzy_cutoff=cutoff)
+        assert accuracy(reward, [answer], [truth]) == [want], cutoff
+    for edits, want in ((1, 1.0), (2, 1.0)):
+        reward = ClassificationReward(labels=NAMES, fuzzy_max_edits=edits)
+        assert accuracy(reward, [answer, "2012 Audi R8 Cou"], [truth, truth]) == [
+            want,
+            float(edits >= 2),
+        ]
