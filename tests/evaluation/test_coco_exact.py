@@ -140,3 +140,14 @@ def test_matching_in_small_steps_gives_the_same_arrays(monkeypatch: pytest.Monke
     gt, dts = coco_set(40, seed=8)
     monkeypatch.setattr(engine, "_STEP_CELLS", 1)  # one pair per matching step
     assert_same(gt, dts)
+
+
+def test_a_missing_field_is_named() -> None:
+    gt, dts = coco_set(5, seed=9)
+    del gt["annotations"][0]["area"]
+    with pytest.raises(ValueError, match="every annotation needs the 'area' field"):
+        coco_evaluate(gt, dts)
+    gt, dts = coco_set(5, seed=9)
+    del dts[3]["score"]
+    with pytest.raises(ValueError, match="every detection needs the 'score' field"):
+        coco_evaluate(gt, dts)

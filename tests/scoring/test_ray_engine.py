@@ -131,3 +131,34 @@ def test_a_folder_of_several_files_is_refused(local_ray: None, tmp_path: Path) -
     with pytest.raises(ValueError, match="must be one file"):
         score_file_ray(folder, tmp_path / "out.jsonl", ScoreOptions(chunk_size=4))
     assert not (tmp_path / "out.jsonl").exists()  # nothing half-written
+
+
+def test_the_cli_engine_flag_writes_the_local_bytes(local_ray: None, tmp_path: Path) -> None:
+    from visual_rewards.cli import main
+
+    src = tmp_path / "in.jsonl"
+    _write_jsonl(src, 40)
+    assert main(["score", str(src), "-o", str(tmp_path / "local.jsonl")]) == 1  # bad lines
+    assert main(["score", str(src), "-o", str(tmp_path / "ray.jsonl"), "--engine", "ray"]) == 1
+    assert (tmp_path / "ray.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["s3://bucket/in.jsonl", "-o", "out.jsonl"], "needs --engine ray"),
+        (["s3://bucket/in.jsonl", "--engine", "ray"], "needs -o OUTPUT"),
+        (["IN", "--engine", "ray", "--workers", "2"], "drop --workers and --resume"),
+        (["IN", "--engine", "ray", "--resume"], "drop --workers and --resume"),
+    ],
+)
+def test_the_cli_engine_flag_usage_errors(
+    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from visual_rewards.cli import main
+
+    src = tmp_path / "in.jsonl"
+    _write_jsonl(src, 3)
+    argv = [str(src) if a == "IN" else a for a in argv]
+    assert main(["score", *argv]) == 2
+    assert message in capsys.readouterr().err

@@ -74,7 +74,7 @@ def test_arguments_make_the_config() -> None:
         (["--task", "segmentation"], "unknown task 'segmentation'"),
         (["--task", "detection", "--option", "colour=1"], "unknown option"),
         (["--workers", "0"], "workers must be >= 1"),
-        (["--preset", "visual-rft"], "unknown preset 'visual-rft'"),
+        (["--preset", "paper"], "unknown preset 'paper'"),
         (["--task", "counting", "--preset", "visual_rft"], "has no preset 'visual_rft'"),
     ],
 )

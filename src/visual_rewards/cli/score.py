@@ -38,7 +38,10 @@ def add_parser(subparsers: Any) -> None:
         "input field plus the scores, and prints a summary table. Exit code 1 when any line "
         "failed (see the errors file), 2 on a usage error (checked before any input is read).",
     )
-    p.add_argument("input", type=Path, help="JSONL (or .parquet) of model outputs")
+    p.add_argument(
+        "input",
+        help="JSONL (or .parquet) of model outputs; with --engine ray also a URL that Ray reads",
+    )
     p.add_argument("-o", "--output", type=Path, help="output JSONL (default INPUT.scored.jsonl)")
     p.add_argument("--errors", type=Path, help="errors JSONL (default OUTPUT.errors.jsonl)")
     p.add_argument("--task", help="task of every row (default: read the --task-field column)")
@@ -61,6 +64,14 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--solution-field", default="solution")
     p.add_argument("--result-field", default="scores", help="field added to every row")
     p.add_argument("--workers", type=int, default=1, help="scoring processes (default 1)")
+    p.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="local processes (default), or Ray Data on a local or existing Ray cluster "
+        "(pip install 'visual-rewards[ray]'); the output is the same bytes",
+    )
+    p.add_argument("--ray-address", help="--engine ray: an existing cluster (default: local)")
     p.add_argument("--chunk-size", type=int, default=1024, help="rows per batch call")
     p.add_argument("--max-line-bytes", type=int, default=1 << 24)
     p.add_argument("--format", choices=["auto", "jsonl", "parquet"], default="auto")
@@ -85,14 +96,30 @@ def _check_folder(path: Path | None, what: str) -> None:
         raise UsageError(f"{what} {path}: folder {path.parent} does not exist")
 
 
+def _check_source(args: argparse.Namespace) -> Path | str:
+    """The input: a local file, or (with ``--engine ray``) a URL; usage errors up front."""
+    if "://" in args.input:
+        if args.engine != "ray":
+            raise UsageError(f"{args.input}: a URL input needs --engine ray")
+        if args.output is None:
+            raise UsageError(f"{args.input}: a URL input needs -o OUTPUT")
+        source: Path | str = args.input
+    else:
+        source = Path(args.input)
+        if not source.is_file():
+            raise UsageError(f"input file not found: {args.input}")
+    if args.engine == "ray" and (args.workers != 1 or args.resume):
+        raise UsageError("--engine ray schedules its own workers: drop --workers and --resume")
+    return source
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``visual-rewards score``; 0 if every line was scored, 1 otherwise."""
     from visual_rewards.io.files import atomic_writer
     from visual_rewards.scoring import ScoreOptions, check_options, format_summary, score_file
 
-    if not args.input.is_file():
-        raise UsageError(f"input file not found: {args.input}")
-    output = args.output or args.input.with_name(args.input.stem + ".scored.jsonl")
+    source = _check_source(args)
+    output = args.output or Path(source).with_name(Path(source).stem + ".scored.jsonl")
     for path, what in ((output, "output"), (args.errors, "--errors"), (args.summary_json, "--summary-json")):  # fmt: skip
         _check_folder(path, what)
     if args.workers < 1:
@@ -114,16 +141,24 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     show = sys.stderr.isatty() if args.progress == "auto" else args.progress == "always"
     try:
-        summary = score_file(
-            args.input,
-            output,
-            opts,
-            errors_path=args.errors,
-            workers=args.workers,
-            progress=show,
-            input_format=args.format,
-            resume=args.resume,
-        )
+        if args.engine == "ray":
+            from visual_rewards.scoring_ray import score_file_ray
+
+            summary = score_file_ray(
+                source, output, opts, errors_path=args.errors, input_format=args.format,
+                address=args.ray_address,
+            )  # fmt: skip
+        else:
+            summary = score_file(
+                source,
+                output,
+                opts,
+                errors_path=args.errors,
+                workers=args.workers,
+                progress=show,
+                input_format=args.format,
+                resume=args.resume,
+            )
     except (ValueError, TypeError, ImportError) as exc:
         raise UsageError(str(exc)) from None
     except OSError as exc:

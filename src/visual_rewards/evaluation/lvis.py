@@ -588,11 +588,17 @@ def box_evaluate(
     )
     img_pos = {i: n for n, i in enumerate(img_list)}
     cat_pos = {c: n for n, c in enumerate(cat_list)}
-    gts = _read_gts(ground_truth.get("annotations", []), img_pos, cat_pos, federated)
+    try:
+        gts = _read_gts(ground_truth.get("annotations", []), img_pos, cat_pos, federated)
+    except KeyError as exc:
+        raise ValueError(f"every annotation needs the {exc.args[0]!r} field") from None
     segm = iou_type == "segm"
-    dts = _select_dts(
-        ground_truth, detections, gts.key, img_pos, cat_pos, federated, max_dets[-1], segm
-    )
+    try:
+        dts = _select_dts(
+            ground_truth, detections, gts.key, img_pos, cat_pos, federated, max_dets[-1], segm
+        )
+    except KeyError as exc:
+        raise ValueError(f"every detection needs the {exc.args[0]!r} field") from None
     flat = _flat_ious(gts, dts)
     if segm:
         _segm_ious(ground_truth, detections, gts, dts, flat)

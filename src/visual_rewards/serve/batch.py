@@ -101,10 +101,10 @@ def check_config(config: ServeConfig) -> None:
     """Fail now on a wrong setting, as ``visual-rewards score`` does before reading input
     (:func:`visual_rewards.scoring.check_options`). ValueError/TypeError naming it.
 
-    >>> check_config(ServeConfig(preset="visual-rft"))
+    >>> check_config(ServeConfig(preset="paper"))
     Traceback (most recent call last):
     ...
-    ValueError: unknown preset 'visual-rft'; presets: ['default', 'visual_rft']
+    ValueError: unknown preset 'paper'; presets: ['default', 'visual_rft']
     """
     task = resolve_task(config.task) if config.task is not None else None
     check_options(ScoreOptions(task=task, preset=config.preset, options=config.options))

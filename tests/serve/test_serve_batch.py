@@ -46,10 +46,10 @@ def test_score_batch_equals_row_by_row_scoring() -> None:
 
 def test_reward_for_uses_the_servers_defaults_and_options() -> None:
     config = ServeConfig(
-        task="detection", preset="visual_rft", options=(("detection.iou_threshold", "0.7"),)
+        task="detection", preset="visual_rft", options=(("detection.iou_weight", "0.7"),)
     )
     reward = reward_for(config, None, None)
-    assert reward == get_reward("detection", "visual_rft", iou_threshold=0.7)
+    assert reward == get_reward("detection", "visual_rft", iou_weight=0.7)
     assert reward_for(config, "format", "default") == get_reward("format")
     assert reward_for(config, "point", "default") == get_reward("pointing")  # a task alias
     with pytest.raises(ValueError, match="has no preset 'visual_rft'"):  # never a silent default
