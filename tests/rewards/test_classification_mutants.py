@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -48,7 +49,11 @@ def accuracy(reward: ClassificationReward, answers: list[str], truths: list[Any]
     ("options", "error", "message"),
     [
         ({"rule": "fuzzy"}, ValueError, "rule must be 'strict' or 'visual_rft', got 'fuzzy'"),
-        ({"rule": "visual_rft", "labels": ["a"]}, ValueError, "labels are not used"),
+        (
+            {"rule": "visual_rft", "labels": ["a"]},
+            ValueError,
+            r"^labels are not used by rule='visual_rft' \(the paper's rule\)$",
+        ),
         ({"fuzzy_cutoff": 0.0}, ValueError, r"fuzzy_cutoff must be in \(0, 1\], got 0.0"),
         ({"fuzzy_cutoff": 1.01}, ValueError, "fuzzy_cutoff must be in"),
         ({"fuzzy_margin": -0.01}, ValueError, r"fuzzy_margin must be in \[0, 1\), got -0.01"),
@@ -306,3 +311,10 @@ def test_the_configured_margin_reaches_the_rule() -> None:
             want,
             float(edits >= 2),
         ]
+
+
+@pytest.mark.parametrize("preset", ["default", "visual_rft"])
+def test_an_empty_batch(preset: str) -> None:
+    res = ClassificationReward(preset).score([], [])
+    assert res.total.shape == res.components["accuracy"].shape == res.parse_failed.shape == (0,)
+    assert res.parse_failed.dtype == np.bool_ and res.components["accuracy"].dtype == np.float64
