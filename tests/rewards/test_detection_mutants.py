@@ -311,3 +311,56 @@ def test_pixel_and_as_written_spaces() -> None:
         .details["boxes"][0],
         [[0.1, 0.1, 0.5, 0.5]],
     )
+
+
+def test_allowed_pairs() -> None:
+    from visual_rewards.rewards.detection import allowed_pairs
+
+    out = allowed_pairs(["cat", None], None, 2, 3)  # ground truth without labels
+    assert out.dtype == np.bool_ and out.tolist() == [[True] * 3] * 2
+    out = allowed_pairs(["Hot_Dog", None, "cat"], ["hot dog", None], 3, 2)
+    assert out.dtype == np.bool_
+    # one class named: an unlabeled prediction may match it; an unlabeled truth matches anything
+    assert out.tolist() == [[True, True], [True, True], [False, True]]
+    out = allowed_pairs([None, "dog"], ["cat", "dog", None], 2, 3)
+    assert out.tolist() == [[False, False, True], [False, True, True]]
+    assert allowed_pairs([], ["cat"], 0, 1).shape == (0, 1)
+
+
+def test_details_are_rounded_to_four_decimals() -> None:
+    # a 7 x 3 pixel image: coordinates in sevenths and thirds
+    text = completion(item([1, 1, 2, 2], 0.9), item([3, 0, 7, 3], 0.8))
+    solution = {"boxes": [[1, 1, 3, 2]], "coords": "pixel"}
+    res = DetectionReward(coords="pixel").score(
+        [text], [solution], image_size=[(7, 3)], details=True
+    )
+    assert res.details["boxes"] == [[[0.1429, 0.3333, 0.2857, 0.6667], [0.4286, 0.0, 1.0, 1.0]]]
+    assert res.details["ious"] == [[0.5, 0.0]]
+    res = DetectionReward(coords="pixel", iou_threshold=0.1).score(
+        [completion(item([0, 0, 3, 3], 0.9))],
+        [{"boxes": [[0, 0, 7, 1]], "coords": "pixel"}],
+        image_size=[(7, 3)],
+        details=True,
+    )
+    assert res.details["ious"] == [[round(3 / 13, 4)]]
+
+
+def test_paper_preset_with_ground_truth_in_another_space() -> None:
+    text = completion(item([100, 200, 300, 400], 0.9))
+    solution = "<answer>[{'Position': [0.1, 0.2, 0.3, 0.4], 'Confidence': 1}]</answer>"
+    res = DetectionReward("visual_rft", gt_coords="normalized").score([text], [solution])
+    assert res.components["iou"][0] == pytest.approx(1.0)
+    # read as written (the released code's way) the same string is far from the box
+    assert DetectionReward("visual_rft").score([text], [solution]).components["iou"][0] == 0.0
+
+
+def test_paper_preset_with_a_malformed_row() -> None:
+    text = completion(item([100, 200, 300, 400], 0.9))
+    with pytest.warns(UserWarning, match="row 1: malformed ground truth"):
+        res = DetectionReward("visual_rft").score(
+            [text, text, text], [gt([100, 200, 300, 400]), "no boxes", gt([100, 200, 300, 400])]
+        )
+    assert res.parse_failed.tolist() == [False, False, False]
+    assert res.components["iou"][0] == res.components["iou"][2] == 1.0
+    assert np.isnan(res.total[1]) and np.isnan(res.components["iou"][1])
+    assert res.components["format"].tolist() == [1.0, 1.0, 1.0]
