@@ -364,3 +364,37 @@ def test_paper_preset_with_a_malformed_row() -> None:
     assert res.components["iou"][0] == res.components["iou"][2] == 1.0
     assert np.isnan(res.total[1]) and np.isnan(res.components["iou"][1])
     assert res.components["format"].tolist() == [1.0, 1.0, 1.0]
+
+
+def test_greedy_matching_uses_the_configured_threshold() -> None:
+    solution = gt([0, 0, 100, 200])
+    text = completion(item([0, 0, 100, 90], 0.9))  # IoU 0.45
+    for threshold, want in ((0.3, 0.45), (0.44, 0.45), (0.45, 0.0), (0.5, 0.0)):
+        reward = DetectionReward(matching="greedy", iou_threshold=threshold)
+        assert reward.score([text], [solution]).components["iou"][0] == pytest.approx(want)
+    lenient = DetectionReward("visual_rft", answer_reader="lenient", iou_threshold=0.3)
+    assert lenient.score([text], [solution]).components["iou"][0] == pytest.approx(0.45)
+
+
+def test_equal_ious_go_to_the_box_written_first() -> None:
+    # two boxes with the same IoU (200 x 220 around a 200 x 200 truth), opposite confidences
+    solution = gt([100, 100, 300, 300])
+    low, high = item([100, 100, 300, 320], 0.2), item([100, 80, 300, 300], 0.9)
+    for first, second in ((low, high), (high, low)):
+        text = completion(first, second)
+        res = DetectionReward().score([text], [solution])
+        want = ref.default(text, solution)
+        for key in ("iou", "confidence"):
+            assert res.components[key][0] == pytest.approx(want[key], abs=1e-12), key
+    a = DetectionReward().score([completion(low, high)], [solution]).components["confidence"][0]
+    b = DetectionReward().score([completion(high, low)], [solution]).components["confidence"][0]
+    assert a != b  # the first box is the matched one
+
+
+def test_a_better_iou_beats_the_written_order_however_small() -> None:
+    # the second box is closer by 5e-8 in IoU: it is matched, whatever the order
+    solution = gt([0, 0, 1000, 1000])
+    first, second = item([0, 0, 1000, 999.9999], 0.1), item([0, 0, 1000, 999.99995], 0.9)
+    res = DetectionReward().score([completion(first, second)], [solution])
+    iou = res.components["iou"][0]
+    assert iou == pytest.approx(0.99999995 / 2, abs=1e-15)
