@@ -398,3 +398,12 @@ def test_a_better_iou_beats_the_written_order_however_small() -> None:
     res = DetectionReward().score([completion(first, second)], [solution])
     iou = res.components["iou"][0]
     assert iou == pytest.approx(0.99999995 / 2, abs=1e-15)
+
+
+def test_max_boxes_counts_the_items_as_written() -> None:
+    # three items, two of them copies: dropping the copy leaves two, but three were written
+    solution = gt([100, 200, 300, 400], [500, 500, 900, 900])
+    a, b = item([100, 200, 300, 400], 0.9), item([500, 500, 900, 900], 0.9)
+    reward = DetectionReward(duplicates="drop", max_boxes=2)
+    res = reward.score([completion(a, a, b), completion(a, b)], [solution] * 2)
+    assert res.components["iou"].tolist() == [0.0, 1.0]
