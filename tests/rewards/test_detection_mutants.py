@@ -60,6 +60,16 @@ def comps(reward: DetectionReward, texts: list[str], sols: list[Any]) -> dict[st
         ({"gt_coords": "norm100"}, "gt_coords must be one of"),
         ({"iou_weight": -1.0}, "iou_weight must be a finite number >= 0"),
         ({"confidence_weight": float("nan")}, "confidence_weight must be a finite number"),
+        (
+            {"answer_reader": "strict"},
+            r"^answer_reader must be 'lenient' or 'released', got 'strict'$",
+        ),
+        # the released reader honours only the released code's own options
+        (
+            {"answer_reader": "released", "matching": "hungarian"},
+            "matching='hungarian' needs answer_reader='lenient'",
+        ),
+        ({"answer_reader": "released", "iou_threshold": 0.3}, "needs answer_reader='lenient'"),
     ],
 )
 def test_invalid_options_are_refused(options: dict[str, Any], message: str) -> None:
