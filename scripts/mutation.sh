@@ -5,6 +5,7 @@
 #   scripts/mutation.sh coords boxes         # some of them
 #   scripts/mutation.sh --list               # the modules and the tests each one runs
 #   scripts/mutation.sh --report [module...] # the table again, from the last runs
+#   scripts/mutation.sh --survivors [module...]  # the last runs' survivors again, current tests
 #   MUTATION_JOBS=4 scripts/mutation.sh      # mutants run in parallel (default: 2)
 #
 # Needs mutmut (`pip install -e '.[mutation]'`). Each module is mutated in a scratch copy of the
@@ -37,8 +38,12 @@ declare -A MODULES=(
 ORDER=(coords boxes matching labels completion numbers answers batch detection classification)
 
 report_only=0
+retest=0
 if [[ "${1:-}" == "--report" ]]; then
   report_only=1
+  shift
+elif [[ "${1:-}" == "--survivors" ]]; then
+  retest=1
   shift
 fi
 if [[ "${1:-}" == "--list" ]]; then
@@ -63,6 +68,21 @@ export PYTHONPATH="$root/mutation"
 start_all=$(date +%s)
 for m in "${selected[@]}"; do
   [[ $report_only -eq 1 ]] && break
+  if [[ $retest -eq 1 ]]; then
+    # run only the last run's survivors again, with the tests as they are now (the module's
+    # source must be unchanged: mutant names number the mutations of the source as it was)
+    dir="$work/$m"
+    src="src/visual_rewards/${MODULES[$m]%%|*}"
+    cmp -s "$src" "$dir/$src" || { echo "mutation.sh: $src changed since the last run of $m; run it again" >&2; continue; }
+    rm -rf "$dir/tests" && cp -r tests "$dir/"
+    mapfile -t names < <(grep -v -E ": (killed|timeout|caught by type check|segfault)$" "$dir/results.txt" | sed 's/^ *//; s/: [a-z ]*$//')
+    echo "== $m: ${#names[@]} survivors again"
+    if [[ ${#names[@]} -gt 0 ]]; then
+      (cd "$dir" && mutmut run --max-children "$jobs" "${names[@]}" >"$dir/retest.log" 2>&1) || echo "mutation.sh: mutmut failed for $m; see $dir/retest.log" >&2
+      (cd "$dir" && mutmut results --all true >"$dir/results.txt")
+    fi
+    continue
+  fi
   src="src/visual_rewards/${MODULES[$m]%%|*}"
   read -r -a tests <<<"${MODULES[$m]#*|}"
   dir="$work/$m"
