@@ -201,3 +201,23 @@ def test_points_in_every_space() -> None:
     assert parse_points("nothing").errors == ["no points found"]
     p = parse_points("[100, 200]", "qwen25vl", (640, 480))
     np.testing.assert_allclose(p.points, [[100 / 644, 200 / 476]])
+
+
+def test_points_results_of_every_kind() -> None:
+    p = parse_points(None)
+    assert (p.failed, p.errors, p.points.shape, p.labels) == (True, ["no answer"], (0, 2), [])
+    p = parse_points("x" * 20, max_chars=10)
+    assert p.errors == ["answer longer than 10 characters"] and p.failed
+    p = parse_points("No Objects")
+    assert (p.empty, p.failed, p.errors, p.points.shape, len(p)) == (True, False, [], (0, 2), 0)
+    p = parse_points("a cup")
+    assert (p.failed, p.errors, p.points.shape) == (True, ["no points found"], (0, 2))
+    # min_pixels and max_pixels reach the qwen25vl space
+    p = parse_points("[14, 14]", "qwen25vl", (10, 10), min_pixels=28 * 28)
+    np.testing.assert_allclose(p.points, [[0.5, 0.5]])  # a 28 x 28 canvas
+    p = parse_points("[14, 14]", "qwen25vl", (10, 10))
+    np.testing.assert_allclose(p.points, [[0.25, 0.25]])  # the default 56 x 56
+    p = parse_points("[70, 14]", "qwen25vl", (1000, 100), max_pixels=28 * 28 * 4)
+    np.testing.assert_allclose(p.points, [[70 / 168, 14 / 28]])  # 168 x 28
+    d = parse_detections("[14, 14, 28, 28]", "qwen25vl", (10, 10), min_pixels=28 * 28)
+    np.testing.assert_allclose(d.boxes, [[0.5, 0.5, 1.0, 1.0]])
