@@ -75,6 +75,10 @@ for m in "${selected[@]}"; do
     src="src/visual_rewards/${MODULES[$m]%%|*}"
     cmp -s "$src" "$dir/$src" || { echo "mutation.sh: $src changed since the last run of $m; run it again" >&2; continue; }
     rm -rf "$dir/tests" && cp -r tests "$dir/"
+    read -r -a tests <<<"${MODULES[$m]#*|}"
+    # a new test file changes mutmut's test selection, which resets every verdict: run again
+    grep -qF "pytest_add_cli_args_test_selection = $(python -c 'import json,sys; print(json.dumps(sys.argv[1:]))' "${tests[@]}")" "$dir/pyproject.toml" \
+      || { echo "mutation.sh: the test files of $m changed since its last run; run it again" >&2; continue; }
     mapfile -t names < <(grep -v -E ": (killed|timeout|caught by type check|segfault)$" "$dir/results.txt" | sed 's/^ *//; s/: [a-z ]*$//')
     echo "== $m: ${#names[@]} survivors again"
     if [[ ${#names[@]} -gt 0 ]]; then
