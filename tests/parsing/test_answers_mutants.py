@@ -1,0 +1,223 @@
+"""The general reader item by item: every reason an item is dropped, the limits, each payload
+shape, and the coordinate spaces of points -- each with the exact result, so that a changed
+branch (``continue`` -> ``break``, ``>`` -> ``>=``) changes an assertion.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from visual_rewards.parsing import parse_detections, parse_points
+from visual_rewards.parsing.answers import prepare_answer
+
+
+def test_an_out_of_image_box_followed_by_a_valid_one() -> None:
+    d = parse_detections(
+        "[{'Position': [1100, 1100, 1200, 1300], 'Confidence': 0.9}, "
+        "{'Position': [100, 200, 300, 400], 'Confidence': 0.8}]"
+    )
+    assert d.raw_boxes.tolist() == [[100.0, 200.0, 300.0, 400.0]]
+    assert d.scores.tolist() == [0.8] and d.n_invalid == 1
+    assert d.errors == ["box outside the image"]
+    # and after a flipped one, and after an unreadable one
+    d = parse_detections("[[300, 100, 100, 200], [x, 1, 2, 3], [10, 20, 30, 40], [0, 0, 0, 5]]")
+    assert d.raw_boxes.tolist() == [[10.0, 20.0, 30.0, 40.0]]
+    assert d.n_invalid == 3
+    assert d.errors == [
+        "flipped or zero-area box",
+        "not a finite number: 'x'",
+        "flipped or zero-area box",
+    ]
+
+
+@pytest.mark.parametrize("max_items", [1, 2, 5])
+def test_exactly_max_items_and_one_more(max_items: int) -> None:
+    def answer(n: int) -> str:
+        return "[" + ", ".join(f"[{k}, 0, {k + 1}, 1]" for k in range(n)) + "]"
+
+    at = parse_detections(answer(max_items), max_items=max_items)
+    assert (len(at), at.overflow, at.errors) == (max_items, False, [])
+    over = parse_detections(answer(max_items + 1), max_items=max_items)
+    assert (len(over), over.overflow) == (max_items, True)
+    assert over.errors == [f"more than {max_items} items"]
+    many = parse_detections(answer(max_items + 5), max_items=max_items)
+    assert (len(many), many.overflow) == (max_items, True)
+    for style in (
+        "{{'Position': [{k}, 0, {k1}, 1], 'Confidence': 0.5}}",
+        '{{"bbox_2d": [{k}, 0, {k1}, 1]}}',
+    ):
+        items = [style.format(k=k, k1=k + 1) for k in range(max_items + 1)]
+        d = parse_detections("[" + ", ".join(items) + "]", max_items=max_items)
+        assert (len(d), d.overflow) == (max_items, True)
+        d = parse_detections("[" + ", ".join(items[:-1]) + "]", max_items=max_items)
+        assert (len(d), d.overflow) == (max_items, False)
+    qwen = " ".join(f"({k},0),({k + 1},1)" for k in range(max_items + 1))
+    d = parse_detections(qwen, max_items=max_items)
+    assert (len(d), d.overflow) == (max_items, True)
+    points = "[" + ", ".join(f'{{"point_2d": [{k}, 1]}}' for k in range(max_items + 1)) + "]"
+    p = parse_points(points, max_items=max_items)
+    assert (len(p), p.overflow) == (max_items, True)
+    p = parse_points(" ".join(f"({k}, 1)" for k in range(max_items + 1)), max_items=max_items)
+    assert (len(p), p.overflow) == (max_items, True)
+
+
+@pytest.mark.parametrize(
+    ("answer", "raw", "errors"),
+    [
+        ("[1, 2, 3, 4,]", [[1, 2, 3, 4]], []),  # trailing comma
+        ("[1, 2, 3]", [], ["expected 4 numbers, got 3"]),
+        ("[1, 2, 3, 4, 5]", [], ["expected 4 numbers, got more"]),
+        ('["1", "2", "3", "4"]', [[1, 2, 3, 4]], []),  # quoted numbers
+        ('["0.36, 0.2, 0.93, 0.78"]', [[0.36, 0.2, 0.93, 0.78]], []),
+        ("[1, 2, 3, 4, 'cat']", [[1, 2, 3, 4]], []),  # a label last
+        ("[1, 2, 3, 4, 'cat5']", [], ["expected 4 numbers, got more"]),  # not a label
+        ("[1, 2, 3, inf]", [], ["not a finite number: 'inf'"]),
+        ("[[1, 2, 3, 4], [5, 6, 7, 8", [[1, 2, 3, 4]], ["truncated item"]),
+        ("1,2,3,4", [[1, 2, 3, 4]], []),
+        ("(1, 2, 3, 4)", [[1, 2, 3, 4]], []),
+        ("1,2,3", [], ["expected 4 numbers, got 3"]),
+    ],
+)
+def test_bare_lists(answer: str, raw: list[list[float]], errors: list[str]) -> None:
+    d = parse_detections(answer, "pixel", (100, 100))
+    assert d.raw_boxes.tolist() == raw
+    assert d.errors == errors and d.n_invalid == len(errors)
+
+
+def test_bare_list_labels_and_skipped_lists() -> None:
+    d = parse_detections("[[1, 2, 3, 4, 'hot dog'], [5, 6, 7, 8, \"cat\"]]", "pixel", (100, 100))
+    assert d.labels == ["hot dog", "cat"]
+    # a list of words inside a sentence is not a box
+    d = parse_detections("I see ['No Objects'] and [10, 20, 30, 40]")
+    assert d.raw_boxes.tolist() == [[10, 20, 30, 40]] and d.n_invalid == 0
+    assert parse_detections("[ ] [10, 20, 30, 40]").raw_boxes.tolist() == [[10, 20, 30, 40]]
+    long = "[" + ", ".join(["1"] * 2100) + "]"
+    d = parse_detections(long)
+    assert d.errors == ["item too long"] and d.failed is False
+
+
+@pytest.mark.parametrize(
+    ("answer", "errors", "n"),
+    [
+        ("[{'label': 'cat'}, {'Position': [1, 2, 3, 4]}]", ["item without coordinates"], 1),
+        (
+            "[{'Position': [1, 2, 3, 4], 'Confidence': 0.5}, {'Position': [5, 6",
+            ["truncated item"],
+            1,
+        ),
+        ("[{'Position': [1, 2, 3, 4], 'Confidence': 0.5}, {'label': 'x'", ["truncated item"], 1),
+        (
+            "[{'Position': [1, 2, 3, 4], 'Confidence': high}]",
+            ["confidence is not a finite number: 'high'"],
+            0,
+        ),
+        ("[{'Position': [1, 2, 3], 'Confidence': 0.5}]", ["expected 4 numbers, got 3"], 0),
+        (
+            "[{'Position': [1, 2, 3, 4], 'note': '"
+            + "x" * 5000
+            + "'}, {'Position': [5, 6, 7, 8]}]",
+            ["item too long"],
+            1,
+        ),
+    ],
+)
+def test_dict_items(answer: str, errors: list[str], n: int) -> None:
+    d = parse_detections(answer)
+    assert d.errors == errors and len(d) == n and d.n_invalid == len(errors)
+
+
+def test_dict_item_fields() -> None:
+    d = parse_detections(
+        '[{"bbox": [10, 20, 30, 40], "score": "0.25", "category": "hot \\"dog\\""},'
+        " {'box_2d': [50, 60, 70, 80], 'conf': 1, 'name': 'it\\'s'},"
+        ' {"BOX": [1, 2, 3, 4], "class": ""}]'
+    )
+    assert d.raw_boxes.tolist() == [[10, 20, 30, 40], [50, 60, 70, 80], [1, 2, 3, 4]]
+    np.testing.assert_array_equal(d.scores, [0.25, 1.0, np.nan])
+    assert d.labels[:2] == ['hot "dog"', "it's"]
+    assert d.labels[2] in (None, "")  # a blank label
+    d = parse_detections(
+        "[{'Position': [1, 2, 3, 4], 'Confidence': 0.5, 'label': '" + "a" * 300 + "'}]"
+    )
+    assert d.labels == ["a" * 256]  # labels are capped
+
+
+def test_qwen2vl_boxes() -> None:
+    d = parse_detections(
+        "<|object_ref_start|>the dog<|object_ref_end|><|box_start|>(10,20),(300,400)<|box_end|> "
+        "(5, 6), (7, 8) (1e999,1),(2,3)"
+    )
+    assert d.raw_boxes.tolist() == [[10, 20, 300, 400], [5, 6, 7, 8]]
+    assert d.labels == ["the dog", None]
+    assert d.errors == ["not a finite number"] and d.n_invalid == 1
+
+
+@pytest.mark.parametrize(
+    ("answer", "text", "empty"),
+    [
+        ("No Objects", "No Objects", True),
+        (" ['no objects'] ", "['no objects']", True),
+        ("[]", "[]", True),
+        ("```json\n[]\n```", "[]", True),
+        ("None.", "None.", True),
+        ("'", "'", False),  # a lone quote is no explicit empty answer
+        ("no objects found here", "no objects found here", False),
+        ("[" + " " * 70 + "]", "[" + " " * 70 + "]", False),  # longer than 64 characters
+    ],
+)
+def test_prepare_answer(answer: str, text: str, empty: bool) -> None:
+    assert prepare_answer(answer, 1000) == (text, None, empty)
+
+
+def test_prepare_answer_failures() -> None:
+    assert prepare_answer(None, 10) == (None, "no answer", False)
+    assert prepare_answer("x" * 11, 10) == (None, "answer longer than 10 characters", False)
+    assert prepare_answer("x" * 10, 10) == ("x" * 10, None, False)
+    assert prepare_answer("``` ```", 10) == (None, "empty answer", False)
+    d = parse_detections("x" * 11, max_chars=10)
+    assert d.failed and d.errors == ["answer longer than 10 characters"]
+    assert parse_detections("  ").errors == ["empty answer"]
+    assert parse_detections("a cat").errors == ["no boxes found"]
+
+
+def test_points_in_every_space() -> None:
+    p = parse_points(
+        '[{"point_2d": [320, 240], "label": "cup"}, {"point_2d": [700, 100]}]', "pixel", (640, 480)
+    )
+    np.testing.assert_allclose(p.points, [[0.5, 0.5]])
+    assert p.labels == ["cup"] and p.n_invalid == 1 and p.errors == ["point outside the image"]
+    p = parse_points("(0.25, 0.5)", "normalized")
+    np.testing.assert_allclose(p.points, [[0.25, 0.5]])
+    p = parse_points("[500, 1000]")
+    np.testing.assert_allclose(p.points, [[0.5, 1.0]])  # the edge is inside
+    p = parse_points("[-1, 10]")
+    assert len(p) == 0 and p.n_invalid == 1
+    p = parse_points("(1e999, 5) (5, 5)")
+    assert p.errors == ["not a finite number"] and len(p) == 1
+    p = parse_points('[{"point": [1, 2, 3]}, {"position_2d": [100, 200]}]')
+    assert p.errors == ["expected 2 numbers, got more"] and len(p) == 1
+    assert parse_points(None).failed and parse_points("No Objects").empty
+    assert parse_points("nothing").errors == ["no points found"]
+    p = parse_points("[100, 200]", "qwen25vl", (640, 480))
+    np.testing.assert_allclose(p.points, [[100 / 644, 200 / 476]])
+
+
+def test_points_results_of_every_kind() -> None:
+    p = parse_points(None)
+    assert (p.failed, p.errors, p.points.shape, p.labels) == (True, ["no answer"], (0, 2), [])
+    p = parse_points("x" * 20, max_chars=10)
+    assert p.errors == ["answer longer than 10 characters"] and p.failed
+    p = parse_points("No Objects")
+    assert (p.empty, p.failed, p.errors, p.points.shape, len(p)) == (True, False, [], (0, 2), 0)
+    p = parse_points("a cup")
+    assert (p.failed, p.errors, p.points.shape) == (True, ["no points found"], (0, 2))
+    # min_pixels and max_pixels reach the qwen25vl space
+    p = parse_points("[14, 14]", "qwen25vl", (10, 10), min_pixels=28 * 28)
+    np.testing.assert_allclose(p.points, [[0.5, 0.5]])  # a 28 x 28 canvas
+    p = parse_points("[14, 14]", "qwen25vl", (10, 10))
+    np.testing.assert_allclose(p.points, [[0.25, 0.25]])  # the default 56 x 56
+    p = parse_points("[70, 14]", "qwen25vl", (1000, 100), max_pixels=28 * 28 * 4)
+    np.testing.assert_allclose(p.points, [[70 / 168, 14 / 28]])  # 168 x 28
+    d = parse_detections("[14, 14, 28, 28]", "qwen25vl", (10, 10), min_pixels=28 * 28)
+    np.testing.assert_allclose(d.boxes, [[0.5, 0.5, 1.0, 1.0]])
