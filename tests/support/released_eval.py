@@ -12,28 +12,11 @@ here.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 import numpy as np
-
-
-def _read_boxes(text: str) -> Any:
-    """The released list reader (``extract_bbox``)."""
-    if "<answer>" not in text:
-        return None
-    start = text.find("<answer>") + len("<answer>")
-    end = text.find("</answer>")
-    if end == -1:
-        end = len(text)
-    payload = text[start:end]
-    if not payload.endswith("]"):
-        payload = payload.rsplit("},", 1)[0] + "}]"
-    try:
-        return json.loads(payload.replace("'", '"'))
-    except json.JSONDecodeError:
-        return None
+from released_visual_rft import _bbox_list as bbox_list  # the released extract_bbox
 
 
 def _unique(items: Any) -> list[Any]:
@@ -79,7 +62,7 @@ def released_row(
     response = found.group(1).strip() if found else response.strip()
     response = "<answer>" + response + "</answer>"
     try:
-        boxes = _read_boxes(response)
+        boxes = bbox_list(response)
         if boxes is None or type(boxes[0]) is str:
             pass
         else:
