@@ -585,6 +585,23 @@ def _resolve(text: str | None, dialect: str, kind: str) -> tuple[Dialect | None,
     return found, None
 
 
+def _named_config(
+    dialect: str,
+    kind: str,
+    coords: CoordSpace | CoordConfig,
+    image_size: tuple[int, int] | None,
+    bounds: tuple[int | None, int | None],
+) -> CoordConfig | None:
+    """The coordinate config of a named dialect, checked up front (a caller error raises
+    ``ValueError``); None for ``auto``, whose family is known only after reading."""
+    if dialect == AUTO:
+        return None
+    found = get_dialect(dialect)
+    if not (found.reads_boxes if kind == "box" else found.reads_points):
+        raise ValueError(f"dialect {dialect!r} writes no {'boxes' if kind == 'box' else 'points'}")
+    return dialect_config(found, coords, image_size, bounds)
+
+
 def detections_in_dialect(
     answer: str | None,
     dialect: str,
@@ -596,11 +613,7 @@ def detections_in_dialect(
 ) -> Detections:
     """:func:`~visual_rewards.parsing.answers.parse_detections` with ``dialect=`` (see there)."""
     image_size = None if image_size is None else (int(image_size[0]), int(image_size[1]))
-    if dialect != AUTO:
-        found = get_dialect(dialect)
-        if not found.reads_boxes:
-            raise ValueError(f"dialect {dialect!r} writes no boxes")
-        cfg = dialect_config(found, coords, image_size, bounds)
+    cfg = _named_config(dialect, "box", coords, image_size, bounds)
     text, reason, empty = prepare_answer(answer, max_chars)
     if text is None:
         return _empty_detections(errors=[reason or "no answer"], failed=True)
@@ -609,7 +622,7 @@ def detections_in_dialect(
     found_or_none, failure = _resolve(text, dialect, "box")
     if found_or_none is None:
         return _empty_detections(errors=[failure or "no dialect"], failed=True)
-    if dialect == AUTO:
+    if cfg is None:  # auto: the family found decides the space
         cfg = dialect_config(found_or_none, coords, image_size, bounds)
     items, overflow, recognised = read_dialect_items(text, found_or_none, "box", max_items)
     if not recognised:
@@ -631,11 +644,7 @@ def points_in_dialect(
 ) -> Points:
     """:func:`~visual_rewards.parsing.answers.parse_points` with ``dialect=`` (see there)."""
     image_size = None if image_size is None else (int(image_size[0]), int(image_size[1]))
-    if dialect != AUTO:
-        found = get_dialect(dialect)
-        if not found.reads_points:
-            raise ValueError(f"dialect {dialect!r} writes no points")
-        cfg = dialect_config(found, coords, image_size, bounds)
+    cfg = _named_config(dialect, "point", coords, image_size, bounds)
     none = np.zeros((0, 2))
     text, reason, empty = prepare_answer(answer, max_chars)
     if text is None:
@@ -645,7 +654,7 @@ def points_in_dialect(
     found_or_none, failure = _resolve(text, dialect, "point")
     if found_or_none is None:
         return Points(none, [], errors=[failure or "no dialect"], failed=True)
-    if dialect == AUTO:
+    if cfg is None:  # auto: the family found decides the space
         cfg = dialect_config(found_or_none, coords, image_size, bounds)
     items, overflow, recognised = read_dialect_items(text, found_or_none, "point", max_items)
     if not recognised:
