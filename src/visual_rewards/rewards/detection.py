@@ -462,11 +462,13 @@ class DetectionReward(Reward):
         if c.duplicates == "drop" and placed.shape[1] > 1:
             counted = usable = placed & ~_duplicates(raw, placed, None, every_copy=False)
         elif c.duplicates == "invalid" and placed.shape[1] > 1:
-            ids: dict[str | None, int] = {}
-            norm = label_rules.normalize_label
-            codes = [ids.setdefault(None if x is None else norm(x), len(ids)) for x in labels]
-            label_ids = np.full(placed.shape, -1, dtype=np.intp)
-            label_ids[placed] = codes
+            label_ids = None  # no label written: the positions alone decide
+            if any(x is not None for x in labels):
+                ids: dict[str | None, int] = {}
+                norm = label_rules.normalize_label
+                codes = [ids.setdefault(None if x is None else norm(x), len(ids)) for x in labels]
+                label_ids = np.full(placed.shape, -1, dtype=np.intp)
+                label_ids[placed] = codes
             usable = placed & ~_duplicates(raw, placed, label_ids, every_copy=True)
         if c.validate_confidence:
             usable = usable & ~_out_of_range(scores, usable)
