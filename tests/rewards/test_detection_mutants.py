@@ -138,16 +138,11 @@ def test_class_aware_per_preset() -> None:
     assert comps(default, [wrong], [plain])["iou"] == [1.0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="greedy matching ignores class_aware: DetectionReward._match passes no allowed pairs "
-    "to batched_greedy_match (reported to the core owner)",
-)
 def test_class_aware_with_greedy_matching() -> None:
     solution = {"boxes": [[100, 100, 400, 400]], "labels": ["dog"]}
     wrong = completion(item([100, 100, 400, 400], 0.9, "cat"))
     for reward in (
-        DetectionReward("visual_rft", class_aware=True),
+        DetectionReward("visual_rft", class_aware=True, answer_reader="lenient"),
         DetectionReward(matching="greedy"),
     ):
         assert comps(reward, [wrong], [solution])["iou"] == [0.0]

@@ -35,6 +35,7 @@ VARIANTS: list[tuple[str, dict[str, Any]]] = [
     ("visual_rft", {}),
     ("visual_rft", {"answer_reader": "lenient"}),
     ("visual_rft", {"answer_reader": "lenient", "confidence_rule": "brier"}),
+    ("visual_rft", {"answer_reader": "lenient", "class_aware": True}),
 ]
 
 

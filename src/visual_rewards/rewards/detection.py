@@ -541,7 +541,9 @@ class DetectionReward(Reward):
         matched ground-truth index (or -1), by the configured matching."""
         c = self.config
         if c.matching == "greedy":
-            return batched_greedy_match(iou, scores, valid, gt_valid, c.iou_threshold)
+            # a pair of different classes has IoU 0 to the matching (never > τ >= 0)
+            seen = iou if allowed is None else np.where(allowed, iou, 0.0)
+            return batched_greedy_match(seen, scores, valid, gt_valid, c.iou_threshold)
         cand = (iou >= c.iou_threshold) & (iou > 0.0)
         cand &= valid[:, :, None] & gt_valid[:, None, :]
         if allowed is not None:

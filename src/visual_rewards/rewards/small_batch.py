@@ -246,15 +246,15 @@ def _row_sums(
     k = len(raw)
     counted, usable = _usable(c, raw, scores, labels)
     cands = {p: row for p, row in row_cands.items() if usable[p]}
+    if cands and c.class_aware and target is not None and target.labels is not None:
+        from visual_rewards.rewards.detection import allowed_pairs
+
+        ok = allowed_pairs(labels, target.labels, k, len(target)).tolist()
+        cands = {p: [(g, v) for g, v in row if ok[p][g]] for p, row in cands.items()}
+        cands = {p: row for p, row in cands.items() if row}
     if c.matching == "greedy":
         order, match = _greedy(cands, scores, usable)
     else:
-        if cands and c.class_aware and target is not None and target.labels is not None:
-            from visual_rewards.rewards.detection import allowed_pairs
-
-            ok = allowed_pairs(labels, target.labels, k, len(target)).tolist()
-            cands = {p: [(g, v) for g, v in row if ok[p][g]] for p, row in cands.items()}
-            cands = {p: row for p, row in cands.items() if row}
         match = _hungarian(cands, k, shape) if cands else [-1] * k
         order = list(range(k))
     if cands:
