@@ -199,9 +199,7 @@ def _dict_items(
         if not closed:
             items.append(_Item(None, math.nan, None, "truncated item"))
             continue
-        if not kv.group(3):
-            items.append(_Item(None, math.nan, None, "unclosed coordinate list"))
-            continue
+        # a closed item ends in "}", which the list cannot cross: its "]" is there
         values, error = _values(kv.group(2), want)
         score = math.nan
         conf = _CONF_RE.search(chunk)
@@ -382,9 +380,7 @@ def _read_items(answer: str, kind: str, max_items: int) -> tuple[list[_Item], bo
         items, overflow = _dict_items(answer, key_re, want, max_items)
         if any(it.values is not None for it in items) or overflow:
             return items, overflow, True
-        if items and all(
-            it.error == "truncated item" or it.error == "unclosed coordinate list" for it in items
-        ):
+        if items and all(it.error == "truncated item" for it in items):
             return items, overflow, True
     if "(" in answer:
         if kind == "box":
