@@ -3,8 +3,10 @@
 Each row gives the string exactly as published, where it was published, and the normalised
 ``xyxy`` boxes computed by hand from the family's own post-processing rule (the divisor, the
 axis order, the bin centres). ``kind`` says what the string is: a model's output (rollout log,
-issue thread, model card, transformers docstring or test) or, for the few families whose raw
-output we did not find published, the documented example of the format.
+issue thread, model card, a notebook's stored cell output, transformers docstring or test) or
+the documented example of the format (kept for every family; for MiniCPM-V, and for Molmo's
+boxes, no raw output was found published). Molmo's published outputs are points:
+``GOLDEN_POINTS``.
 """
 
 from __future__ import annotations
@@ -172,6 +174,29 @@ GOLDEN = [
     ),
     Golden(
         "paligemma",
+        "<loc0046><loc0538><loc0795><loc1022> cat ; <loc0110><loc0000><loc1022><loc0512> cat",
+        # y first, / 1023: (y1=46, x1=538, y2=795, x2=1022), (y1=110, x1=0, y2=1022, x2=512)
+        [
+            [538 / 1023, 46 / 1023, 1022 / 1023, 795 / 1023],
+            [0.0, 110 / 1023, 512 / 1023, 1022 / 1023],
+        ],
+        ["cat", "cat"],
+        "Blaizzy/mlx-vlm examples/object_detection.ipynb line 344 @ "
+        "9b13f522a7f1d214f426c67bb292c9e1065e9108 (mlx-community/paligemma-3b-mix-224-8bit, "
+        "'detect cat' on images/cats.jpg, cell output)",
+    ),
+    Golden(
+        "paligemma",
+        "<loc0000><loc0000><loc1022><loc1022> cat",
+        # y first, / 1023: (0, 0, 1022, 1022)
+        [[0.0, 0.0, 1022 / 1023, 1022 / 1023]],
+        ["cat"],
+        "modelscope/ms-swift tests/test_align/test_template/test_vision.py line 459 @ "
+        "3602360a562313afbf2ef6065fdf61f271a2c5b9 (test_paligemma: the greedy answer of "
+        "paligemma-3b-mix-224 to 'detect cat' on the ModelScope cat.png, asserted by the test)",
+    ),
+    Golden(
+        "paligemma",
         "<loc0256><loc0256><loc0768><loc0768> cat",
         [[256 / 1023, 256 / 1023, 768 / 1023, 768 / 1023]],
         ["cat"],
@@ -189,6 +214,100 @@ GOLDEN = [
     ),
     Golden(
         "gemini",
+        '```json\n[\n  {"box_2d": [53, 248, 388, 527], "label": "sock with face"},\n'
+        '  {"box_2d": [236, 662, 653, 862], "label": "sock with face"}\n]\n```',
+        # y first, / 1000: [ymin, xmin, ymax, xmax] -> [xmin, ymin, xmax, ymax]
+        [[0.248, 0.053, 0.527, 0.388], [0.662, 0.236, 0.862, 0.653]],
+        ["sock with face", "sock with face"],
+        "google-gemini/cookbook quickstarts/Spatial_understanding.ipynb lines 624-629 @ "
+        "6e4afe652dc9256acc9a2c4cbdebb039b9f3df35 (printed response.text; the notebook's model "
+        "is gemini-2.0-flash; the print's trailing newline and the image size after it left out)",
+    ),
+    Golden(
+        "gemini",
+        "Here are the bounding box detections:\n```json\n[\n"
+        '  {"box_2d": [447, 0, 1000, 418], "label": "pink cloth"},\n'
+        '  {"box_2d": [197, 300, 510, 514], "label": "sugar bowl"},\n'
+        '  {"box_2d": [433, 607, 664, 871], "label": "spill"},\n'
+        '  {"box_2d": [0, 465, 325, 807], "label": "sugar container"}\n]\n```\n'
+        "Here's how to clean the table:\n\n"
+        "1.  **Grab the pink cloth**: Use the pink cloth to wipe up the spill.\n"
+        "2.  **Wipe the spill**: Gently wipe the spill, starting from the outside and working "
+        "your way inward to prevent spreading it further.\n"
+        "3.  **Clean the area**: Once you've removed the majority of the spill, use a clean, "
+        "damp cloth or sponge with a mild dish soap to clean the affected area.\n"
+        "4.  **Rinse**: Rinse the area with a clean, damp cloth to remove any soap residue.\n"
+        "5.  **Dry**: Dry the surface thoroughly with a clean towel.\n",
+        # y first, / 1000; the numbered steps after the fence hold no box
+        [
+            [0.0, 0.447, 0.418, 1.0],
+            [0.300, 0.197, 0.514, 0.510],
+            [0.607, 0.433, 0.871, 0.664],
+            [0.465, 0.0, 0.807, 0.325],
+        ],
+        ["pink cloth", "sugar bowl", "spill", "sugar container"],
+        "google-gemini/cookbook quickstarts/Spatial_understanding.ipynb line 882 @ "
+        "6e4afe652dc9256acc9a2c4cbdebb039b9f3df35 (response.text of the Spill.jpg cell, "
+        "gemini-2.0-flash)",
+    ),
+    Golden(
+        "gemini",
+        "[\n"
+        '  {"box_2d": [393, 67, 574, 206], "label": "red sprinkle topping"},\n'
+        '  {"box_2d": [379, 248, 539, 370], "label": "pink swirl topping with sprinkles"},\n'
+        '  {"box_2d": [365, 396, 502, 503], "label": "light pink swirl topping"},\n'
+        '  {"box_2d": [444, 432, 597, 566], "label": "bright pink topping with eye dots"},\n'
+        '  {"box_2d": [353, 529, 522, 652], "label": "pink swirl topping with blue dots"},\n'
+        '  {"box_2d": [377, 737, 534, 866], "label": "chocolate swirl topping"},\n'
+        '  {"box_2d": [554, 41, 727, 201], "label": "white frosting with colorful sprinkles"},\n'
+        '  {"box_2d": [543, 296, 703, 444], "label": "monster topping with sprinkles and eyes"},\n'
+        '  {"box_2d": [557, 513, 712, 665], "label": "monster topping with pink sprinkles and '
+        'eyes"},\n'
+        '  {"box_2d": [473, 629, 638, 772], "label": "white frosting with pink and green '
+        'sprinkles"},\n'
+        '  {"box_2d": [508, 798, 691, 959], "label": "white frosting with colorful candy dots"},\n'
+        '  {"box_2d": [655, 353, 819, 516], "label": "monster topping with eyes (center)"},\n'
+        '  {"box_2d": [742, 134, 922, 308], "label": "monster topping with eyes (bottom left)"}\n'
+        "]",
+        # y first, / 1000: each [ymin, xmin, ymax, xmax] -> [xmin, ymin, xmax, ymax]
+        [
+            [0.067, 0.393, 0.206, 0.574],
+            [0.248, 0.379, 0.370, 0.539],
+            [0.396, 0.365, 0.503, 0.502],
+            [0.432, 0.444, 0.566, 0.597],
+            [0.529, 0.353, 0.652, 0.522],
+            [0.737, 0.377, 0.866, 0.534],
+            [0.041, 0.554, 0.201, 0.727],
+            [0.296, 0.543, 0.444, 0.703],
+            [0.513, 0.557, 0.665, 0.712],
+            [0.629, 0.473, 0.772, 0.638],
+            [0.798, 0.508, 0.959, 0.691],
+            [0.353, 0.655, 0.516, 0.819],
+            [0.134, 0.742, 0.308, 0.922],
+        ],
+        [
+            "red sprinkle topping",
+            "pink swirl topping with sprinkles",
+            "light pink swirl topping",
+            "bright pink topping with eye dots",
+            "pink swirl topping with blue dots",
+            "chocolate swirl topping",
+            "white frosting with colorful sprinkles",
+            "monster topping with sprinkles and eyes",
+            "monster topping with pink sprinkles and eyes",
+            "white frosting with pink and green sprinkles",
+            "white frosting with colorful candy dots",
+            "monster topping with eyes (center)",
+            "monster topping with eyes (bottom left)",
+        ],
+        "google-gemini/cookbook quickstarts/Spatial_understanding.ipynb lines 514-528 @ "
+        "f1e7e3de6004e6ca604b174684ecf89d628ac6c4 (printed output of the Cupcakes.jpg cell, the "
+        "print's newline left out; "
+        "committed in f15f357ecfe0fa4d64356b1edf8107950d768ba3 when the notebook's model was "
+        "gemini-3.5-flash; no code fence)",
+    ),
+    Golden(
+        "gemini",
         '[\n  {"box_2d": [543, 40, 728, 200], "label": "cat", "id": 1},\n'
         '  {"box_2d": [653, 352, 820, 522], "label": "dog", "id": 2}\n]',
         # y first: [ymin, xmin, ymax, xmax]
@@ -196,6 +315,33 @@ GOLDEN = [
         ["cat", "dog"],
         "roboflow/supervision docs/changelog.md lines 146-147 (Gemini 2.0 result in from_vlm)",
         kind=EXAMPLE,
+    ),
+    Golden(
+        "internvl",
+        "car[[561, 660, 695, 1000]]",
+        # / 1000; <ref>/<box> are special tokens, dropped by chat()'s skip_special_tokens=True
+        [[0.561, 0.660, 0.695, 1.0]],
+        ["car"],
+        "https://github.com/OpenGVLab/InternVL/issues/953 (InternVL2.5-8B, description of "
+        "2025-03-13: the answer after 'Assistant: ' to 'Please provide the bounding box "
+        "coordinate of <ref>car</ref> in the image.')",
+    ),
+    Golden(
+        "internvl",
+        "car[[75, 658, 250, 871], [286, 558, 444, 711]]\ntruck[[440, 208, 502, 255]]\n"
+        "van[[446, 240, 527, 311]]\nbus[[500, 244, 616, 363]]\npedestrian[[0, 1000, 999, 998]]",
+        # / 1000, x first; the pedestrian box has y2 = 998 < y1 = 1000: invalid
+        [
+            [0.075, 0.658, 0.250, 0.871],
+            [0.286, 0.558, 0.444, 0.711],
+            [0.440, 0.208, 0.502, 0.255],
+            [0.446, 0.240, 0.527, 0.311],
+            [0.500, 0.244, 0.616, 0.363],
+        ],
+        ["car", "car", "truck", "van", "bus"],
+        "https://github.com/OpenGVLab/InternVL/issues/953 (InternVL2.5-8B, description of "
+        "2025-03-13: the answer after 'Assistant: ' to the multi-category detection prompt)",
+        n_invalid=1,
     ),
     Golden(
         "internvl",
@@ -252,6 +398,75 @@ def test_golden_points() -> None:
     p = parse_points('<point x="61.5" y="40.6" alt="cup">cup</point>', dialect="molmo")
     np.testing.assert_allclose(p.points, [[0.615, 0.406]])
     assert p.labels == ["cup"]
+
+
+@dataclass(frozen=True)
+class GoldenPoints:
+    dialect: str
+    text: str
+    points: list[list[float]]  # normalised xy, by hand
+    labels: list[str | None]
+    source: str
+    kind: str = OUTPUT
+
+
+_MLX_POINTING = "Blaizzy/mlx-vlm examples/object_pointing.ipynb"
+_SPEAKERS = "cup, left speaker, keyboard, monitor, mouse, right speaker"
+_DESK = "speaker, keyboard, monitor, mouse"
+
+GOLDEN_POINTS = [
+    GoldenPoints(
+        "molmo",
+        ' <points x1="32.0" y1="62.8" x2="68.5" y2="62.8" alt="speakers">speakers</points>',
+        # percent / 100
+        [[0.320, 0.628], [0.685, 0.628]],
+        ["speakers"] * 2,
+        f"{_MLX_POINTING} line 152 @ 9b13f522a7f1d214f426c67bb292c9e1065e9108 "
+        "(mlx-community/Molmo-7B-D-0924-4bit, 'Point out to all speakers', printed output)",
+    ),
+    GoldenPoints(
+        "molmo",
+        ' <points x1="24.8" y1="70.3" x2="32.0" y2="62.8" x3="34.0" y3="75.9" x4="48.6" '
+        'y4="75.9" x5="50.3" y5="48.3" x6="63.0" y6="73.9" x7="68.5" y7="62.8" '
+        f'alt="{_SPEAKERS}">{_SPEAKERS}</points>',
+        # percent / 100, seven numbered points
+        [
+            [0.248, 0.703],
+            [0.320, 0.628],
+            [0.340, 0.759],
+            [0.486, 0.759],
+            [0.503, 0.483],
+            [0.630, 0.739],
+            [0.685, 0.628],
+        ],
+        [_SPEAKERS] * 7,
+        f"{_MLX_POINTING} line 259 @ 9b13f522a7f1d214f426c67bb292c9e1065e9108 "
+        "(Molmo-7B-D-0924-4bit, 'Point out to left speaker, keyboard, monitor, mouse, right "
+        "speaker')",
+    ),
+    GoldenPoints(
+        "molmo",
+        ' <points x1="32.0" y1="62.8" x2="49.0" y2="75.0" x3="50.8" y3="49.0" x4="63.2" '
+        f'y4="73.8" alt="{_DESK}">{_DESK}</points>',
+        # percent / 100
+        [[0.320, 0.628], [0.490, 0.750], [0.508, 0.490], [0.632, 0.738]],
+        [_DESK] * 4,
+        f"{_MLX_POINTING} line 257 @ 416cbea9f97878b999902c0d0fca7e69c77eec01 (an earlier run "
+        "of the same prompt, Molmo-7B-D-0924-4bit)",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "row", GOLDEN_POINTS, ids=[f"{g.dialect}-{i}" for i, g in enumerate(GOLDEN_POINTS)]
+)
+def test_golden_point_outputs(row: GoldenPoints) -> None:
+    p = parse_points(row.text, dialect=row.dialect)
+    assert not p.failed, p.errors
+    np.testing.assert_allclose(p.points, np.array(row.points), rtol=0, atol=1e-12)
+    assert p.labels == row.labels
+    assert p.n_invalid == 0
+    assert parse_points(row.text, dialect="auto").dialect == row.dialect
 
 
 def test_visual_rft_scores_kept() -> None:

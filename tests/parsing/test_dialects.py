@@ -191,6 +191,7 @@ def test_quantisation_follows_the_post_processors() -> None:
         ("kosmos2", "<object><patch_index_5000><patch_index_6000></object>", 0, 1),
         ("internvl", "<ref>a</ref><box>[[1, 2, 3]]</box>", 0, 1),
         ("internvl", "<ref>a</ref><box>null</box>", 0, 1),
+        ("internvl", "a[[100, 200, 300, 400], [5, 6", 1, 1),  # tags decoded away, truncated
         ("minicpmv", "<box>100 200 300 400", 0, 1),  # truncated
         ("glm4v", "<|begin_of_box|>42<|end_of_box|>", 0, 1),
         ("molmo", '<points x1="1.0" y1="2.0" alt="a">a</points>', 0, 1),
@@ -202,6 +203,26 @@ def test_invalid_items_are_counted(dialect: str, text: str, n_valid: int, n_inva
     d = parse_detections(text, dialect=dialect)
     assert (len(d), d.n_invalid) == (n_valid, n_invalid), d.errors
     assert len(d.errors) >= n_invalid
+
+
+def test_internvl_reads_its_answer_with_the_tags_decoded_away() -> None:
+    # <ref>, </ref>, <box>, </box> are special tokens: decoding with skip_special_tokens=True
+    # (InternVL's chat(), servers by default) leaves the phrase and the lists
+    tagged = parse_detections(
+        "<ref>car</ref><box>[[75, 658, 250, 871], [286, 558, 444, 711]]</box>\n"
+        "<ref>truck</ref><box>[[440, 208, 502, 255]]</box>",
+        dialect="internvl",
+    )
+    bare = parse_detections(
+        "car[[75, 658, 250, 871], [286, 558, 444, 711]]\ntruck[[440, 208, 502, 255]]",
+        dialect="internvl",
+    )
+    assert bare.boxes.tolist() == tagged.boxes.tolist()
+    assert bare.labels == tagged.labels == ["car", "car", "truck"]
+    # the tagged form is read as before: text outside <box> is not searched for lists
+    d = parse_detections("[[1, 2, 3, 4]] <box>[[100, 200, 300, 400]]</box>", dialect="internvl")
+    assert d.boxes.tolist() == [[0.1, 0.2, 0.3, 0.4]]
+    assert parse_detections("no box here", dialect="internvl").failed
 
 
 # --- adversarial: never raises, bounded time --------------------------------------------------

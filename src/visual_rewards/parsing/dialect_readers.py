@@ -479,9 +479,51 @@ def _tagged_reader(
     return read
 
 
+def _bare_list_items(text: str, want: int, divisor: float, max_items: int) -> list[_Item]:
+    """Items of every ``label[[x1, y1, x2, y2], …]``: the box tags' text once they are decoded
+    away. The label is the text before ``[[`` on its line (tags removed); a run whose ``]]``
+    never comes is cut, its earlier groups still read. ``str.split``/``partition`` only."""
+    items: list[_Item] = []
+    segments = text.split("[[")
+    before = segments[0]
+    nan = math.nan
+    for segment in segments[1:]:
+        line = before[-_MAX_ITEM_CHARS:].rpartition("\n")[2]
+        label = _label(_strip_tags(line))
+        content, sep, after = segment.partition("]]")
+        closed = bool(sep) and len(content) <= _MAX_ITEM_CHARS
+        groups = _groups(content[:_MAX_ITEM_CHARS], want)
+        if not closed:
+            groups = [*groups[:-1], (None, "truncated item")]
+        for values, error in groups or [(None, "empty coordinates")]:
+            if values is None:
+                items.append(_Item(None, nan, label, error or "invalid item"))
+            else:
+                items.append(_Item([v / divisor for v in values], nan, label, None))
+        if len(items) > max_items:
+            return items[: max_items + 1]
+        before = after if sep else ""
+    return items
+
+
+def _internvl_items(text: str, kind: str, max_items: int) -> list[_Item]:
+    """``<ref>label</ref><box>[[x1, y1, x2, y2], …]</box>``, values / 1000
+    (internvl_chat/eval/refcoco/evaluate_grounding.py). ``<ref>``, ``</ref>``, ``<box>`` and
+    ``</box>`` are special tokens of InternVL's tokenizer, and its ``chat()`` decodes with
+    ``skip_special_tokens=True`` (as servers do by default), which leaves
+    ``car[[75, 658, 250, 871], [286, 558, 444, 711]]``: an answer without ``<box>`` is read
+    in that form (OpenGVLab/InternVL issue #953)."""
+    want = 4 if kind == "box" else 2
+    if "<box>" in text:
+        return _tagged_items(
+            text, ("<box>", "</box>"), ("<ref>", "</ref>"), want, 1000.0, max_items
+        )
+    return _bare_list_items(text, want, 1000.0, max_items)
+
+
 _READERS: dict[str, _Reader] = {
     # InternVL: internvl_chat/eval/refcoco/evaluate_grounding.py divides by 1000.
-    "internvl": _tagged_reader(("<box>", "</box>"), ("<ref>", "</ref>"), 1000.0),
+    "internvl": _internvl_items,
     # MiniCPM-V: the same tags, numbers separated by spaces, normalised to 1000.
     "minicpmv": _tagged_reader(("<box>", "</box>"), ("<ref>", "</ref>"), 1000.0),
     # DeepSeek-VL2: deepseek_vl2/serve/app_modules/utils.py parse_ref_bbox divides by 999.
