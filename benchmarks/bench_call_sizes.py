@@ -156,9 +156,12 @@ def tasks() -> dict[str, Task]:
     }
 
 
-def clear_caches() -> None:
-    """Forget every ground truth read before (the cold case)."""
+def clear_caches(reward: Reward) -> None:
+    """Forget every ground truth read before (the cold case): the box targets' string cache
+    and a classification reward's own."""
     targets._STRING_CACHE.clear()
+    if isinstance(reward, ClassificationReward):
+        reward._truth_cache.clear()
 
 
 class Timer:
@@ -186,7 +189,7 @@ def _calls(
         out = None
         for c, s in chunks:
             if cold:
-                clear_caches()
+                clear_caches(reward)
             out = reward(completions=c, solution=s)
         return out
 
