@@ -22,6 +22,7 @@ from typing import Any
 __all__ = [
     "DEFAULT_MAX_COMPLETION_CHARS",
     "ParsedCompletion",
+    "capped_text",
     "completion_text",
     "has_visible_text",
     "parse_completion",
@@ -239,6 +240,17 @@ def completion_text(completion: Any) -> str:
     return ""
 
 
+def capped_text(completion: Any, max_chars: int = DEFAULT_MAX_COMPLETION_CHARS) -> str:
+    """The text of a completion (:func:`completion_text`) cut to ``max_chars`` characters: the
+    ``text`` :func:`parse_completion` splits (for rules that need the text alone).
+
+    >>> capped_text([{"role": "assistant", "content": "<answer>cat</answer>"}], 9)
+    '<answer>c'
+    """
+    text = completion if type(completion) is str else completion_text(completion)
+    return text[:max_chars]
+
+
 def parse_completion(
     completion: Any, max_chars: int = DEFAULT_MAX_COMPLETION_CHARS
 ) -> ParsedCompletion:
@@ -255,8 +267,7 @@ def parse_completion(
     >>> c.answer, c.format_ok, c.truncated
     ("[{'Position': [1, 2", False, True)
     """
-    text = completion if type(completion) is str else completion_text(completion)
-    text = text[:max_chars]
+    text = capped_text(completion, max_chars)
 
     think: str | None = None
     t0 = text.find(_THINK)

@@ -238,10 +238,11 @@ class ClassificationReward(Reward):
         n = check_lengths(completions, solutions)
         assert solutions is not None
         truths = self._truths(solutions)
-        parsed, fmt = self.read_completions(completions)
         if self.config.rule == "visual_rft":
-            acc, failed = self._accuracy_paper(parsed, truths)
+            texts, fmt = self.read_texts(completions)
+            acc, failed = self._accuracy_paper(texts, truths)
         else:
+            parsed, fmt = self.read_completions(completions)
             acc, failed = self._accuracy_strict(parsed, truths)
         missing = np.fromiter((t is None for t in truths), dtype=bool, count=n)
         return self.result(
@@ -302,17 +303,17 @@ class ClassificationReward(Reward):
         return acc, failed
 
     def _accuracy_paper(
-        self, parsed: Sequence[ParsedCompletion], truths: list[_Truth | None]
+        self, texts: Sequence[str], truths: list[_Truth | None]
     ) -> tuple[list[float], list[bool]]:
         acc: list[float] = []
         failed: list[bool] = []
-        for pc, truth in zip(parsed, truths, strict=True):
-            answer = visual_rft_answer(pc.text)
+        for text, truth in zip(texts, truths, strict=True):
+            answer = visual_rft_answer(text)
             failed.append(answer is None)
             if truth is None:
                 acc.append(math.nan)
                 continue
-            student = _paper_key((pc.text if answer is None else answer).strip())
+            student = _paper_key((text if answer is None else answer).strip())
             hit = any(gt in student or student in gt for gt in truth.keys)
             acc.append(1.0 if hit else 0.0)
         return acc, failed
