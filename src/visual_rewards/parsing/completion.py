@@ -176,11 +176,14 @@ def _visible_re() -> re.Pattern[str]:
     return re.compile(f"[^{body}]")
 
 
-@functools.cache
-def _ascii_invisible() -> str:
-    """The ASCII characters of :func:`invisible_ranges` (controls and the space), as one
-    string for ``str.lstrip``."""
-    return "".join(chr(c) for a, b in invisible_ranges() for c in range(a, min(b, 0x7F) + 1))
+#: The ASCII characters that show nothing (controls and the space): the ASCII part of the
+#: rule of :data:`INVISIBLE_CATEGORIES` and whitespace, for ``str.lstrip``. ASCII categories do
+#: not change between Unicode versions; the tests compare this with the stored table.
+_ASCII_INVISIBLE = "".join(
+    chr(c)
+    for c in range(0x80)
+    if unicodedata.category(chr(c)) in INVISIBLE_CATEGORIES or chr(c).isspace()
+)
 
 
 def has_visible_text(text: str) -> bool:
@@ -195,7 +198,7 @@ def has_visible_text(text: str) -> bool:
     (True, False, False)
     """
     if text.isascii():
-        return bool(text.lstrip(_ascii_invisible()))
+        return bool(text.lstrip(_ASCII_INVISIBLE))
     return _visible_re().search(text) is not None
 
 
