@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from visual_rewards.geometry import labels as label_rules
-from visual_rewards.geometry.boxes import batched_box_iou, pad_boxes
+from visual_rewards.geometry.boxes import masked_batched_box_iou, pad_boxes
 from visual_rewards.geometry.coords import CoordConfig
 from visual_rewards.geometry.matching import batched_greedy_match, batched_hungarian_match
 from visual_rewards.parsing.answers import DEFAULT_MAX_ITEMS
@@ -263,12 +263,14 @@ def _confidence_terms(
     return out
 
 
-def _ordered_sum(values: FloatArray, order: IntArray) -> FloatArray:
-    """``(k,)``: row sums of ``values (k, W)`` added left to right in ``order`` (the paper's
-    code accumulates in its visiting order; float addition is not associative)."""
+def _ordered_sum(values: FloatArray, order: IntArray | None) -> FloatArray:
+    """``(k,)``: row sums of ``values (k, W)`` added left to right in ``order`` (None: in
+    position order) -- the paper's code accumulates in its visiting order, and float addition
+    is not associative."""
     if not values.shape[1]:
         return np.zeros(values.shape[0])
-    out: FloatArray = np.add.accumulate(np.take_along_axis(values, order, 1), axis=1)[:, -1]
+    ordered = values if order is None else np.take_along_axis(values, order, 1)
+    out: FloatArray = np.add.accumulate(ordered, axis=1)[:, -1]
     return out
 
 
@@ -539,7 +541,9 @@ class DetectionReward(Reward):
         labels = list(itertools.compress(batch.labels, items.tolist()))
         counted, usable = self._usable(raw, scores, placed, labels)
         gt, gt_valid, _ = pad_boxes([gt_rows[i] for i in idx])
-        iou = batched_box_iou(raw if c.iou_space == "as_written" else boxes, gt)
+        iou = masked_batched_box_iou(
+            raw if c.iou_space == "as_written" else boxes, placed, gt, gt_valid
+        )
         order, match = self._match(
             iou, scores, usable, gt_valid, self._allowed(idx, batch, targets, iou.shape)
         )
@@ -586,9 +590,10 @@ class DetectionReward(Reward):
         valid: BoolArray,
         gt_valid: BoolArray,
         allowed: BoolArray | None,
-    ) -> tuple[IntArray, IntArray]:
-        """``(order, match)``, both ``(k, W)``: the visiting order and each prediction's
-        matched ground-truth index (or -1), by the configured matching."""
+    ) -> tuple[IntArray | None, IntArray]:
+        """``(order, match)``, both ``(k, W)``: the visiting order (None: position order, the
+        Hungarian matching's) and each prediction's matched ground-truth index (or -1), by the
+        configured matching."""
         c = self.config
         if c.matching == "greedy":
             return batched_greedy_match(iou, scores, valid, gt_valid, c.iou_threshold)
@@ -600,8 +605,7 @@ class DetectionReward(Reward):
         # so raising a confidence changes only that box's own term
         ranks = np.arange(iou.shape[1])
         priority = np.broadcast_to(1.0 - 2.0 * ranks / _PRIORITY_SPAN, iou.shape[:2])
-        match = batched_hungarian_match(iou, cand, priority)
-        return np.broadcast_to(np.arange(match.shape[1]), match.shape), match
+        return None, batched_hungarian_match(iou, cand, priority)
 
     def _components(
         self, batch: DetectionsBatch, sums: _Sums, gt_rows: Sequence[FloatArray]
