@@ -508,7 +508,7 @@ class DetectionReward(Reward):
             counted = usable = placed & ~_duplicates_in(rows, raw, placed, None, every_copy=False)
         else:  # "invalid"
             label_ids = None  # no label written: the positions alone decide
-            if any(x is not None for x in labels):
+            if labels.count(None) < len(labels):  # some label written
                 ids: dict[str | None, int] = {}
                 norm = label_rules.normalize_label
                 codes = [ids.setdefault(None if x is None else norm(x), len(ids)) for x in labels]
@@ -540,7 +540,7 @@ class DetectionReward(Reward):
         boxes, raw, scores, placed = _pad_items(batch, idx, items)
         labels = list(itertools.compress(batch.labels, items.tolist()))
         counted, usable = self._usable(raw, scores, placed, labels)
-        gt, gt_valid, _ = pad_boxes([gt_rows[i] for i in idx])
+        gt, gt_valid, _ = pad_boxes([gt_rows[i] for i in idx.tolist()])
         iou = masked_batched_box_iou(
             raw if c.iou_space == "as_written" else boxes, placed, gt, gt_valid
         )
