@@ -37,9 +37,9 @@ __all__ = ["SMALL_BATCH_MAX", "detection_sums"]
 
 #: Calls of at most this many completions take the plain-Python path. Chosen by measurement
 #: (``DetectionReward().score`` on the completions of ``benchmarks/bench_call_sizes.py``, CPU
-#: time, one core): calls of 16 took 448 µs here and 495 µs on the array path, calls of 32
-#: 820 µs and 768 µs.
-SMALL_BATCH_MAX = 24
+#: time, one core, 2026-12-01): calls of 16 took 426 µs here and 459 µs on the array path,
+#: calls of 18 469 / 474 µs, calls of 20 517 / 503 µs, calls of 24 597 / 545 µs.
+SMALL_BATCH_MAX = 18
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
