@@ -44,6 +44,7 @@ import released_visual_rft as released
 from _common import THINK_SENTENCES, pin_one_core, random_box
 from bench_detection import make_group
 from visual_rewards import ClassificationReward, DetectionReward, GroundingReward, targets
+from visual_rewards.rewards import paper
 from visual_rewards.rewards.base import Reward
 
 SIZES = (1, 8, 16, 64, 512, 20_000)
@@ -156,9 +157,13 @@ def tasks() -> dict[str, Task]:
     }
 
 
-def clear_caches() -> None:
-    """Forget every ground truth read before (the cold case)."""
+def clear_caches(reward: Reward) -> None:
+    """Forget every ground truth read before (the cold case): the box targets' string cache,
+    the released reader's, and a classification reward's own."""
     targets._STRING_CACHE.clear()
+    paper._POSITIONS_CACHE.clear()
+    if isinstance(reward, ClassificationReward):
+        reward._truth_cache.clear()
 
 
 class Timer:
@@ -186,7 +191,7 @@ def _calls(
         out = None
         for c, s in chunks:
             if cold:
-                clear_caches()
+                clear_caches(reward)
             out = reward(completions=c, solution=s)
         return out
 

@@ -30,10 +30,11 @@ The other tasks:
 
 from __future__ import annotations
 
+import abc
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -52,6 +53,7 @@ from visual_rewards.parsing.completion import unwrap_answer
 
 __all__ = [
     "MAX_CACHED_CHARS",
+    "BoundedCache",
     "BoxTarget",
     "BoxTargetModel",
     "ClassTarget",
@@ -73,6 +75,8 @@ class TargetError(ValueError):
 
 
 _Model = TypeVar("_Model", bound=BaseModel)
+_Key = TypeVar("_Key")
+_Value = TypeVar("_Value")
 
 
 def _validate(model: type[_Model], raw: Mapping[str, Any]) -> _Model:
@@ -203,37 +207,50 @@ def _normalise(
     return BoxTarget(boxes=boxes, raw_boxes=raw, labels=labs, coord=coord)
 
 
-class _TargetCache:
-    """Ground-truth strings already read, per coordinate space (GRPO repeats them every step).
-
-    Holds only what :func:`parse_box_target` itself returns for the string (the general
-    reader's result: no other path writes here), and is bounded twice: in entries and in
-    characters of the keys held (a string longer than :data:`MAX_CACHED_CHARS` is never held),
-    so ground truth with megabytes of trailing text cannot grow it past the bound. When a bound
-    would be passed, the cache is emptied.
+class BoundedCache(abc.ABC, Generic[_Key, _Value]):
+    """Ground truth already read (GRPO repeats it every step), bounded twice: in entries and in
+    characters (of the key's text plus the value's size, as :meth:`chars_of` counts them). A key
+    whose text is longer than :data:`MAX_CACHED_CHARS` is never held, so ground truth with
+    megabytes of trailing text cannot grow it past the bound; when a bound would be passed,
+    the cache is emptied. Callers store only what their general reader returns for the key,
+    so a hit and a miss give the same value.
     """
 
     def __init__(self, max_entries: int, max_chars: int) -> None:
         self.max_entries = max_entries
         self.max_chars = max_chars
         self.chars = 0
-        self.entries: dict[tuple[str, CoordConfig], BoxTarget] = {}
+        self.entries: dict[_Key, _Value] = {}
 
-    def get(self, key: tuple[str, CoordConfig]) -> BoxTarget | None:
+    def get(self, key: _Key) -> _Value | None:
         return self.entries.get(key)
 
-    def put(self, key: tuple[str, CoordConfig], target: BoxTarget) -> None:
-        size = len(key[0]) + 8 * target.boxes.size  # the key's characters, the boxes' floats
-        if len(key[0]) > MAX_CACHED_CHARS:
+    @abc.abstractmethod
+    def chars_of(self, key: _Key, value: _Value) -> tuple[int, int]:
+        """``(characters of the key's text, size of the value in characters)``."""
+
+    def put(self, key: _Key, value: _Value) -> None:
+        """Hold ``value`` under ``key`` (unless the key's text is too long to hold)."""
+        key_chars, value_chars = self.chars_of(key, value)
+        if key_chars > MAX_CACHED_CHARS:
             return
+        size = key_chars + value_chars
         if len(self.entries) >= self.max_entries or self.chars + size > self.max_chars:
             self.clear()
-        self.entries[key] = target
+        self.entries[key] = value
         self.chars += size
 
     def clear(self) -> None:
         self.entries.clear()
         self.chars = 0
+
+
+class _TargetCache(BoundedCache[tuple[str, CoordConfig], BoxTarget]):
+    """Box ground-truth strings already read, per coordinate space: only what
+    :func:`parse_box_target` itself returns for the string (no other path writes here)."""
+
+    def chars_of(self, key: tuple[str, CoordConfig], value: BoxTarget) -> tuple[int, int]:
+        return len(key[0]), 8 * value.boxes.size  # the key's characters, the boxes' floats
 
 
 #: Ground-truth strings longer than this are read every time (never cached).

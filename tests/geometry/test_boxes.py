@@ -98,3 +98,36 @@ def test_shape_errors_are_caller_errors() -> None:
         batched_box_iou(np.zeros((2, 1, 4)), np.zeros((3, 1, 4)))
     with pytest.raises(ValueError, match=r"\(B, N, 4\)"):
         batched_box_giou(np.zeros((1, 4)), np.zeros((1, 1, 4)))
+
+
+_coord = st.sampled_from([0.0, -0.0, 0.25, 0.5, 1.0, 2.0, 1e-300, 3.0])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(1, 4),
+    st.integers(0, 4),
+    st.integers(0, 3),
+    st.data(),
+)
+def test_masked_batched_iou_equals_batched_iou_on_zero_padding(
+    k: int, width: int, n_gt: int, data: st.DataObject
+) -> None:
+    """The real pairs' IoUs are computed alone and bit for bit as batched_box_iou's; padding
+    (zeros, as pad_boxes and the detection reward lay it out) gives 0 there too."""
+    from visual_rewards.geometry.boxes import masked_batched_box_iou
+
+    def padded(w: int) -> tuple[np.ndarray, np.ndarray]:
+        counts = data.draw(st.lists(st.integers(0, w), min_size=k, max_size=k))
+        mask = np.arange(w)[None, :] < np.array(counts)[:, None]
+        boxes = np.array(
+            data.draw(st.lists(_coord, min_size=k * w * 4, max_size=k * w * 4)), dtype=np.float64
+        ).reshape(k, w, 4)
+        boxes[~mask] = 0.0
+        return boxes, mask
+
+    pred, pred_valid = padded(width)
+    gt, gt_valid = padded(n_gt)
+    want = batched_box_iou(pred, gt)
+    got = masked_batched_box_iou(pred, pred_valid, gt, gt_valid)
+    assert got.shape == want.shape and got.tobytes() == want.tobytes()

@@ -121,3 +121,17 @@ def test_batched_greedy_skips_invalid_predictions() -> None:
     order, match = batched_greedy_match(iou, scores, valid, np.ones((1, 1), bool))
     assert match.tolist() == [[-1, 0, -1]]
     assert order.tolist() == [[1, 2, 0]]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 3), st.sampled_from([0, 1, 5, 64, 65, 80]), st.integers(0, 6), st.data())
+def test_line_counts_are_sums(n_batch: int, n_pred: int, n_gt: int, data: st.DataObject) -> None:
+    from visual_rewards.geometry.matching import _line_counts
+
+    size = n_batch * n_pred * n_gt
+    flags = data.draw(st.lists(st.booleans(), min_size=size, max_size=size))
+    cand = np.array(flags, dtype=bool).reshape(n_batch, n_pred, n_gt)
+    for axis in (1, 2):
+        got = _line_counts(cand, axis)
+        assert got.shape == cand.sum(axis=axis).shape
+        assert np.array_equal(got, cand.sum(axis=axis))

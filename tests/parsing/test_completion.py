@@ -135,6 +135,13 @@ def test_stored_invisible_table_is_unicodedata() -> None:
     assert completion._computed_ranges() == completion._INVISIBLE_RANGES
 
 
+def test_ascii_invisible_characters_are_the_tables() -> None:
+    from visual_rewards.parsing import completion
+
+    table = [c for a, b in completion.invisible_ranges() for c in range(a, min(b, 0x7F) + 1)]
+    assert "".join(map(chr, table)) == completion._ASCII_INVISIBLE
+
+
 @settings(max_examples=2000, deadline=None)
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=6))
 def test_visible_text_is_the_documented_rule(text: str) -> None:

@@ -553,3 +553,46 @@ def test_huge_and_adversarial_answers_are_fast() -> None:
     res = reward.score(comps, ["pug"] * len(comps))
     assert res.components["accuracy"].tolist() == [0.0] * len(comps)
     assert re.fullmatch(r"classification_default", reward.__name__)
+
+
+# --------------------------------------------------------------------------------------------
+# The ground-truth cache: the same scores and warnings cold and warm, bounded, not pickled
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("preset", ["default", "visual_rft"])
+def test_truth_cache_gives_the_same_scores_and_warnings_cold_and_warm(preset: str) -> None:
+    sols = [
+        "<answer>Bengal</answer>",
+        "",
+        "<answer> </answer>",
+        "Persian",
+        "<answer>Bengal</answer>",
+    ]
+    comps = [f"<think>x</think><answer>{a}</answer>" for a in ("Bengal", "x", "", "persian", "b")]
+
+    def run(reward: ClassificationReward) -> tuple[list[str], list[str]]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            total = reward.score(comps, sols).total.tolist()
+        return [repr(t) for t in total], [str(w.message) for w in caught]
+
+    fresh = ClassificationReward(preset)
+    cold = run(fresh)
+    assert fresh._truth_cache.entries  # the valid strings are held now
+    assert run(fresh) == cold  # warm
+    again = pickle.loads(pickle.dumps(fresh))
+    assert not again._truth_cache.entries and again == fresh
+    assert run(again) == cold
+
+
+def test_truth_cache_is_bounded_in_characters() -> None:
+    reward = ClassificationReward()
+    junk = " " * (1 << 20)
+    for k in range(50):  # ground truths with 1 MiB of trailing text are never held
+        reward.score(["<think>x</think><answer>a</answer>"], [f"<answer>c{k}</answer>{junk}"])
+    assert reward._truth_cache.chars == 0 and not reward._truth_cache.entries
+    for k in range(40_000):
+        reward._truths([f"class {k}" * 20])
+        cache = reward._truth_cache
+        assert cache.chars <= cache.max_chars and len(cache.entries) <= cache.max_entries

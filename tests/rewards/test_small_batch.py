@@ -175,3 +175,36 @@ def test_reference_judges_the_small_path(cases: list[tuple[str, Any]]) -> None:
                 want = ref.visual_rft(c, s)
                 got = {key: float(got_lenient.components[key][j]) for key in want}
                 assert got == want, (k + j, c, s)
+
+
+# The array path looks for duplicates only in rows where two items share x1 (detection._shared_x1)
+_grid = st.sampled_from([0.0, -0.0, 1.0, 2.0, 5.0])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(1, 5).flatmap(
+        lambda w: st.tuples(
+            st.lists(st.lists(st.tuples(_grid, _grid, _grid, _grid), min_size=w, max_size=w)),
+            st.lists(st.lists(st.booleans(), min_size=w, max_size=w)),
+            st.lists(st.lists(st.integers(-1, 2), min_size=w, max_size=w)),
+        )
+    ),
+    st.booleans(),
+    st.booleans(),
+)
+def test_duplicates_on_rows_sharing_x1_equal_duplicates_on_every_row(
+    data: Any, every_copy: bool, with_labels: bool
+) -> None:
+    from visual_rewards.rewards import detection as det
+
+    boxes, valid, labels = data
+    k = min(len(boxes), len(valid), len(labels))
+    if not k:
+        return
+    raw = np.array(boxes[:k], dtype=np.float64)
+    mask = np.array(valid[:k], dtype=bool)
+    ids = np.array(labels[:k], dtype=np.intp) if with_labels else None
+    want = det._duplicates(raw, mask, ids, every_copy)
+    got = det._duplicates_in(det._shared_x1(raw, mask), raw, mask, ids, every_copy)
+    assert np.array_equal(got, want)

@@ -524,6 +524,33 @@ def test_released_reader_is_linear_on_adversarial_text() -> None:
             assert np.isfinite(res.total).all()
 
 
+def test_released_positions_cache_gives_the_same_scores_cold_and_warm() -> None:
+    sols = [
+        "<answer>[{'Position': [100, 100, 300, 300], 'Confidence': 1}]</answer>",
+        '[{"bbox_2d": [100, 100, 300, 300]}]',  # not the released format: None, library boxes
+        "<answer>[{'Position': [1, 2, 3], 'Confidence': 1}]</answer>",  # malformed
+    ]
+    comps = [
+        "<think>a</think><answer>[{'Position': [100, 100, 300, 310], 'Confidence': 0.7}]</answer>"
+    ] * len(sols)
+    reward = DetectionReward("visual_rft")
+    runs = []
+    for cold in (True, False, True):
+        if cold:
+            paper._POSITIONS_CACHE.clear()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = reward.score(comps, sols)
+        runs.append((res.total.tobytes(), res.parse_failed.tobytes()))
+        assert len(paper._POSITIONS_CACHE.entries) == 2  # a None result too; not the malformed row
+    assert runs[0] == runs[1] == runs[2]
+    junk = " " * (1 << 20)
+    paper._POSITIONS_CACHE.clear()
+    for k in range(20):  # solutions with 1 MiB of trailing text are never held
+        reward.score(comps[:1], [f"<answer>[{k}, 0, {k + 10}, 10]</answer>{junk}"])
+    assert not paper._POSITIONS_CACHE.entries and paper._POSITIONS_CACHE.chars == 0
+
+
 def _main(argv: list[str]) -> int:
     n = int(argv[1]) if len(argv) > 1 else None
     total = 0

@@ -21,6 +21,7 @@ __all__ = [
     "box_area",
     "box_giou",
     "box_iou",
+    "masked_batched_box_iou",
     "pad_boxes",
     "pad_flat",
     "valid_boxes",
@@ -195,6 +196,38 @@ def batched_box_iou(pred: npt.ArrayLike, gt: npt.ArrayLike) -> FloatArray:
     if a.shape[0] != b.shape[0]:
         raise ValueError(f"batch sizes differ: pred has {a.shape[0]}, gt has {b.shape[0]}")
     return _iou(a, b)
+
+
+def masked_batched_box_iou(
+    pred: FloatArray,
+    pred_valid: npt.NDArray[np.bool_],
+    gt: FloatArray,
+    gt_valid: npt.NDArray[np.bool_],
+) -> FloatArray:
+    """:func:`batched_box_iou` of the real pairs only, 0 where either side is padding.
+
+    Args:
+        pred: ``(B, P, 4)`` xyxy, with ``pred_valid`` ``(B, P)`` marking the real boxes.
+        gt: ``(B, G, 4)`` xyxy, with ``gt_valid`` ``(B, G)`` marking the real boxes.
+
+    Returns:
+        ``(B, P, G)``: each real pair's IoU, computed by the same operations as
+        :func:`batched_box_iou` (the same value to the last bit), and 0 elsewhere -- what
+        :func:`batched_box_iou` gives for zero-padding, at the cost of the real pairs alone
+        (padded batches of ragged rows are mostly padding).
+
+    >>> pred, gt = np.array([[[0, 0, 2, 2], [0, 0, 0, 0]]]), np.array([[[1, 1, 3, 3]]])
+    >>> masked_batched_box_iou(pred, np.array([[True, False]]), gt, np.array([[True]])).tolist()
+    [[[0.14285714285714285], [0.0]]]
+    """
+    real = pred_valid[:, :, None] & gt_valid[:, None, :]
+    b, p, g = np.nonzero(real)
+    inter, union = _iou_parts(pred[b, p], gt[b, g])
+    values = np.zeros_like(inter)
+    np.divide(inter, union, out=values, where=inter > 0)
+    out = np.zeros(real.shape)
+    out[b, p, g] = values
+    return out
 
 
 def batched_box_giou(pred: npt.ArrayLike, gt: npt.ArrayLike) -> FloatArray:

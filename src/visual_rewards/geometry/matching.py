@@ -18,6 +18,8 @@ prediction axis (greedy) or only over the rows whose assignment is not trivial (
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 from scipy.optimize import linear_sum_assignment
@@ -187,6 +189,30 @@ def batched_greedy_match(
     return order, match
 
 
+#: Counting candidates along an axis at most this long adds its slices one by one (a sum of
+#: booleans over a short trailing axis costs numpy a cast per element).
+_SHORT_AXIS = 64
+
+
+def _line_counts(candidates: BoolArray, axis: int) -> IntArray:
+    """The number of candidates along ``axis`` of ``(B, P, G)``: per prediction (``axis=2``)
+    or per ground truth (``axis=1``), as ``candidates.sum(axis)``."""
+    n = candidates.shape[axis]
+    if n > _SHORT_AXIS or n == 0:
+        counts: IntArray = candidates.sum(axis=axis)
+        return counts
+    lines = np.moveaxis(candidates, axis, 0)
+    out: IntArray = lines[0].astype(np.intp)
+    for line in lines[1:]:
+        out += line
+    return out
+
+
+def _rows_of(values: npt.NDArray[Any], rows: IntArray) -> npt.NDArray[Any]:
+    """``values[rows]``, without the copy when ``rows`` are all rows in order."""
+    return values if rows.size == values.shape[0] else values[rows]
+
+
 def batched_hungarian_match(
     iou: FloatArray,
     candidates: BoolArray,
@@ -218,21 +244,21 @@ def batched_hungarian_match(
         return match
     weights = iou if priority is None else iou + TIE_BREAK * priority[:, :, None]
     masked = np.where(candidates, weights, -np.inf)
-    stars_at_gt = (candidates.sum(axis=2) <= 1).all(axis=1)  # no prediction has two candidates
-    stars_at_pred = (candidates.sum(axis=1) <= 1).all(axis=1) & ~stars_at_gt
+    per_pred = _line_counts(candidates, 2)  # (B, P)
+    per_gt = _line_counts(candidates, 1)  # (B, G)
+    stars_at_gt = (per_pred <= 1).all(axis=1)  # no prediction has two candidates
+    stars_at_pred = (per_gt <= 1).all(axis=1) & ~stars_at_gt
     # Every prediction has at most one candidate: each ground truth takes its best candidate.
     rows = np.flatnonzero(stars_at_gt)
     if rows.size:
-        best_pred = np.argmax(masked[rows], axis=1)  # (R, G)
-        has = candidates[rows].any(axis=1)
-        r, g = np.nonzero(has)
+        best_pred = np.argmax(_rows_of(masked, rows), axis=1)  # (R, G)
+        r, g = np.nonzero(_rows_of(per_gt, rows))
         match[rows[r], best_pred[r, g]] = g
     # Every ground truth has at most one candidate: each prediction takes its best candidate.
     rows = np.flatnonzero(stars_at_pred)
     if rows.size:
-        best_gt = np.argmax(masked[rows], axis=2)  # (R, P)
-        has = candidates[rows].any(axis=2)
-        r, p = np.nonzero(has)
+        best_gt = np.argmax(_rows_of(masked, rows), axis=2)  # (R, P)
+        r, p = np.nonzero(_rows_of(per_pred, rows))
         match[rows[r], p] = best_gt[r, p]
     for b in np.flatnonzero(~(stars_at_gt | stars_at_pred)):
         match[b] = _assign(weights[b], candidates[b])

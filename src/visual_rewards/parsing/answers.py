@@ -308,9 +308,10 @@ def _canonical_values(data: bytes, n_items: int) -> list[float] | None:
     tokens = data.translate(_NUMERIC_ONLY).split()
     if len(tokens) != 5 * n_items or template % tuple(tokens) != data:
         return None
-    values = list(map(_COMMON_NUMBERS.get, tokens))  # float(t) of the usual tokens, precomputed
-    if None not in values:
-        return values  # type: ignore[return-value]
+    try:  # float(t) of the usual tokens, precomputed
+        return list(map(_COMMON_NUMBERS.__getitem__, tokens))
+    except KeyError:  # some other number: read below
+        pass
     if max(map(len, tokens)) > MAX_NUMBER_CHARS:
         return None
     try:  # float() on [0-9.-]+ accepts exactly the numbers parse_number accepts
@@ -416,7 +417,7 @@ def prepare_answer(answer: str | None, max_chars: int) -> tuple[str | None, str 
         return None, "no answer", False
     if len(answer) > max_chars:
         return None, f"answer longer than {max_chars} characters", False
-    text = _FENCE_RE.sub(" ", answer).strip()
+    text = (_FENCE_RE.sub(" ", answer) if "```" in answer else answer).strip()  # a fence has ```
     if not text:
         return None, "empty answer", False
     if len(text) <= 64 and " ".join(text.strip(_EMPTY_STRIP).lower().split()) in _EMPTY_WORDS:

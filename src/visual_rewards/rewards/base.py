@@ -39,6 +39,7 @@ import numpy.typing as npt
 from visual_rewards.geometry.coords import COORD_SPACES, CoordSpace
 from visual_rewards.parsing.completion import (
     ParsedCompletion,
+    capped_text,
     parse_completion,
     visual_rft_format_ok,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "SharedOptions",
     "check_lengths",
     "format_scores",
+    "visual_rft_format_scores",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -116,10 +118,15 @@ def format_scores(parsed: Sequence[ParsedCompletion], rule: str) -> FloatArray:
     (array([0.]), array([1.]))
     """
     if rule == "visual_rft":
-        ok = [visual_rft_format_ok(p.text) for p in parsed]
-    else:
-        ok = [p.format_ok for p in parsed]
-    return np.asarray(ok, dtype=np.float64).reshape(len(parsed))
+        return visual_rft_format_scores([p.text for p in parsed])
+    return np.asarray([p.format_ok for p in parsed], dtype=np.float64).reshape(len(parsed))
+
+
+def visual_rft_format_scores(texts: Sequence[str]) -> FloatArray:
+    """The ``visual_rft`` format component ``(B,)`` of completion texts (1.0 where
+    :func:`~visual_rewards.parsing.visual_rft_format_ok` holds, else 0.0)."""
+    ok = [visual_rft_format_ok(t) for t in texts]
+    return np.asarray(ok, dtype=np.float64).reshape(len(texts))
 
 
 @dataclass(frozen=True)
@@ -279,6 +286,16 @@ class Reward(abc.ABC):
         """Parse every completion once: ``(parsed, format component (B,))``."""
         parsed = [parse_completion(c) for c in completions]
         return parsed, format_scores(parsed, getattr(self.config, self.format_field))
+
+    def read_texts(self, completions: Sequence[Any]) -> tuple[list[str], FloatArray]:
+        """``(texts, format component (B,))`` for rewards that read the texts themselves: the
+        texts :meth:`read_completions` would hold, split into think and answer only when the
+        format rule needs it (``"strict"``; ``"visual_rft"`` checks the text whole)."""
+        if getattr(self.config, self.format_field) == "visual_rft":
+            texts = [capped_text(c) for c in completions]
+            return texts, visual_rft_format_scores(texts)
+        parsed, fmt = self.read_completions(completions)
+        return [p.text for p in parsed], fmt
 
     def malformed(self, row: int, reason: str) -> None:
         """Report row ``row``'s malformed ground truth: ``ValueError`` under ``strict=True``,

@@ -31,7 +31,8 @@ class BoxRows:
         pred_cfgs: ``B`` coordinate configs of the predictions.
         targets: ``B`` ground truths, None where malformed (already reported).
         texts: ``B`` completion texts (capped as :func:`~visual_rewards.parse_completion` caps).
-        answers: ``B`` answer texts (None without an ``<answer>``).
+        answers: ``B`` answer texts (None without an ``<answer>``); empty for a reward with
+            ``answer_reader="released"``, which reads ``texts`` itself.
         fmt: ``(B,)`` the shared format component.
     """
 
@@ -65,6 +66,9 @@ def read_box_rows(
             options.dialect, n, options.min_pixels, options.max_pixels, columns
         )
     targets = read_box_targets(reward, solutions, gt_cfgs)
+    if getattr(options, "answer_reader", "lenient") == "released":  # reads the texts itself
+        texts, fmt = reward.read_texts(completions)
+        return BoxRows(pred_cfgs, targets, texts, [], fmt)
     parsed, fmt = reward.read_completions(completions)
     return BoxRows(pred_cfgs, targets, [p.text for p in parsed], [p.answer for p in parsed], fmt)
 

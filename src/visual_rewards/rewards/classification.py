@@ -45,7 +45,7 @@ from visual_rewards.geometry.labels import (
 )
 from visual_rewards.parsing.completion import ParsedCompletion, visual_rft_answer
 from visual_rewards.rewards.base import Reward, RewardResult, SharedOptions, check_lengths
-from visual_rewards.targets import ClassTarget, class_target
+from visual_rewards.targets import BoundedCache, ClassTarget, class_target
 
 __all__ = ["ClassificationConfig", "ClassificationReward", "as_label_set"]
 
@@ -99,6 +99,17 @@ class _Truth:
     compacts: frozenset[str] = frozenset()  # the keys without spaces (strict rule)
 
 
+class _TruthCache(BoundedCache[str, _Truth]):
+    """A reward's ground-truth strings already read: only what ``_truth`` returns for them."""
+
+    def chars_of(self, key: str, value: _Truth) -> tuple[int, int]:
+        return len(key), 2 * sum(len(k) for k in value.keys) + 64  # keys, compacts, the record
+
+
+def _truth_cache() -> _TruthCache:
+    return _TruthCache(max_entries=1 << 14, max_chars=1 << 22)
+
+
 class ClassificationReward(Reward):
     """Reward for naming the right class, and only it.
 
@@ -125,6 +136,20 @@ class ClassificationReward(Reward):
     }
 
     config: ClassificationConfig
+    #: Ground-truth strings read before (validated and normalised), bounded in entries and
+    #: characters; not pickled. A pure function of the string and the config, so a hit gives
+    #: what reading the string again would.
+    _truth_cache: _TruthCache
+
+    def __init__(self, preset: str = "default", **kwargs: Any) -> None:
+        super().__init__(preset, **kwargs)
+        object.__setattr__(self, "_truth_cache", _truth_cache())
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_truth_cache"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _truth_cache=_truth_cache())
 
     @classmethod
     def _prepare_options(cls, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -181,20 +206,22 @@ class ClassificationReward(Reward):
         return _Truth(keys, index, frozenset(compact_label(k) for k in keys))
 
     def _truths(self, solutions: Sequence[Any]) -> list[_Truth | None]:
+        """Every row's ground truth (None where malformed, reported): strings from the
+        bounded cache, or read and then cached; other values read every time."""
         out: list[_Truth | None] = []
-        memo: dict[str, _Truth] = {}
+        cache = self._truth_cache
         for row, raw in enumerate(solutions):
-            if isinstance(raw, str) and raw in memo:
-                out.append(memo[raw])
-                continue
-            try:
-                truth = self._truth(raw)
-            except ValueError as exc:
-                self.malformed(row, str(exc))
-                out.append(None)
-                continue
-            if isinstance(raw, str):
-                memo[raw] = truth
+            is_str = isinstance(raw, str)
+            truth = cache.get(raw) if is_str else None
+            if truth is None:
+                try:
+                    truth = self._truth(raw)
+                except ValueError as exc:
+                    self.malformed(row, str(exc))
+                    out.append(None)
+                    continue
+                if is_str:
+                    cache.put(raw, truth)
             out.append(truth)
         return out
 
@@ -211,10 +238,11 @@ class ClassificationReward(Reward):
         n = check_lengths(completions, solutions)
         assert solutions is not None
         truths = self._truths(solutions)
-        parsed, fmt = self.read_completions(completions)
         if self.config.rule == "visual_rft":
-            acc, failed = self._accuracy_paper(parsed, truths)
+            texts, fmt = self.read_texts(completions)
+            acc, failed = self._accuracy_paper(texts, truths)
         else:
+            parsed, fmt = self.read_completions(completions)
             acc, failed = self._accuracy_strict(parsed, truths)
         missing = np.fromiter((t is None for t in truths), dtype=bool, count=n)
         return self.result(
@@ -275,17 +303,17 @@ class ClassificationReward(Reward):
         return acc, failed
 
     def _accuracy_paper(
-        self, parsed: Sequence[ParsedCompletion], truths: list[_Truth | None]
+        self, texts: Sequence[str], truths: list[_Truth | None]
     ) -> tuple[list[float], list[bool]]:
         acc: list[float] = []
         failed: list[bool] = []
-        for pc, truth in zip(parsed, truths, strict=True):
-            answer = visual_rft_answer(pc.text)
+        for text, truth in zip(texts, truths, strict=True):
+            answer = visual_rft_answer(text)
             failed.append(answer is None)
             if truth is None:
                 acc.append(math.nan)
                 continue
-            student = _paper_key((pc.text if answer is None else answer).strip())
+            student = _paper_key((text if answer is None else answer).strip())
             hit = any(gt in student or student in gt for gt in truth.keys)
             acc.append(1.0 if hit else 0.0)
         return acc, failed

@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from visual_rewards.geometry import labels as label_rules
-from visual_rewards.geometry.boxes import batched_box_iou, pad_boxes
+from visual_rewards.geometry.boxes import masked_batched_box_iou, pad_boxes
 from visual_rewards.geometry.coords import CoordConfig
 from visual_rewards.geometry.matching import batched_greedy_match, batched_hungarian_match
 from visual_rewards.parsing.answers import DEFAULT_MAX_ITEMS
@@ -164,6 +164,30 @@ def _pad_items(
     return boxes, raw, scores, placed
 
 
+def _shared_x1(raw: FloatArray, valid: BoolArray) -> BoolArray:
+    """``(k,)``: rows where two valid items have the same ``x1`` as written -- the only rows
+    where :func:`_duplicates` can find anything (one sort of ``(k, W)``, not ``(k, W, W, 4)``
+    comparisons; invalid items become NaN, which equals nothing)."""
+    x1 = np.where(valid, raw[:, :, 0], np.nan)
+    x1.sort(axis=1)
+    out: BoolArray = (x1[:, 1:] == x1[:, :-1]).any(axis=1)
+    return out
+
+
+def _shared_positions(raw: FloatArray, valid: BoolArray) -> bool:
+    """Whether two valid items of a row are at the same position as written (``np.equal`` on
+    all four numbers): :func:`_duplicates` finds nothing otherwise. One sort of the items by
+    row and position puts equal ones next to each other (``O(N log N)``, not ``O(k W²)``)."""
+    rows = np.nonzero(valid)[0]
+    if rows.size < 2:
+        return False
+    pos = raw[valid]
+    order = np.lexsort((pos[:, 3], pos[:, 2], pos[:, 1], pos[:, 0], rows))
+    pos, rows = pos[order], rows[order]
+    same = (rows[1:] == rows[:-1]) & (pos[1:] == pos[:-1]).all(axis=1)
+    return bool(same.any())
+
+
 def _duplicates(
     raw: FloatArray, valid: BoolArray, label_ids: IntArray | None, every_copy: bool
 ) -> BoolArray:
@@ -177,6 +201,21 @@ def _duplicates(
         same = same & np.equal(label_ids[:, :, None], label_ids[:, None, :])
     keep = ~np.eye(width, dtype=bool) if every_copy else np.tril(np.ones((width, width), bool), -1)
     out: BoolArray = np.asarray((same & keep).any(axis=2), dtype=bool)
+    return out
+
+
+def _duplicates_in(
+    rows: BoolArray,
+    raw: FloatArray,
+    valid: BoolArray,
+    label_ids: IntArray | None,
+    every_copy: bool,
+) -> BoolArray:
+    """:func:`_duplicates` computed on rows ``rows`` only (``(k,)`` bool, e.g. from
+    :func:`_shared_x1`), False elsewhere: each row is compared within itself."""
+    out = np.zeros(valid.shape, dtype=bool)
+    ids = None if label_ids is None else label_ids[rows]
+    out[rows] = _duplicates(raw[rows], valid[rows], ids, every_copy)
     return out
 
 
@@ -224,12 +263,14 @@ def _confidence_terms(
     return out
 
 
-def _ordered_sum(values: FloatArray, order: IntArray) -> FloatArray:
-    """``(k,)``: row sums of ``values (k, W)`` added left to right in ``order`` (the paper's
-    code accumulates in its visiting order; float addition is not associative)."""
+def _ordered_sum(values: FloatArray, order: IntArray | None) -> FloatArray:
+    """``(k,)``: row sums of ``values (k, W)`` added left to right in ``order`` (None: in
+    position order) -- the paper's code accumulates in its visiting order, and float addition
+    is not associative."""
     if not values.shape[1]:
         return np.zeros(values.shape[0])
-    out: FloatArray = np.add.accumulate(np.take_along_axis(values, order, 1), axis=1)[:, -1]
+    ordered = values if order is None else np.take_along_axis(values, order, 1)
+    out: FloatArray = np.add.accumulate(ordered, axis=1)[:, -1]
     return out
 
 
@@ -459,18 +500,29 @@ class DetectionReward(Reward):
         c = self.config
         counted = placed
         usable = placed
-        if c.duplicates == "drop" and placed.shape[1] > 1:
-            counted = usable = placed & ~_duplicates(raw, placed, None, every_copy=False)
-        elif c.duplicates == "invalid" and placed.shape[1] > 1:
+        rule = c.duplicates if placed.shape[1] > 1 else "keep"
+        rows = _shared_x1(raw, placed) if rule != "keep" else None
+        if rows is None or not rows.any():
+            return self._in_range(counted, usable, scores)
+        if rule == "drop":
+            counted = usable = placed & ~_duplicates_in(rows, raw, placed, None, every_copy=False)
+        else:  # "invalid"
             label_ids = None  # no label written: the positions alone decide
-            if any(x is not None for x in labels):
+            if labels.count(None) < len(labels):  # some label written
                 ids: dict[str | None, int] = {}
                 norm = label_rules.normalize_label
                 codes = [ids.setdefault(None if x is None else norm(x), len(ids)) for x in labels]
                 label_ids = np.full(placed.shape, -1, dtype=np.intp)
                 label_ids[placed] = codes
-            usable = placed & ~_duplicates(raw, placed, label_ids, every_copy=True)
-        if c.validate_confidence:
+            usable = placed & ~_duplicates_in(rows, raw, placed, label_ids, every_copy=True)
+        return self._in_range(counted, usable, scores)
+
+    def _in_range(
+        self, counted: BoolArray, usable: BoolArray, scores: FloatArray
+    ) -> tuple[BoolArray, BoolArray]:
+        """``(counted, usable)`` with items of a confidence outside ``[0, 1]`` made unusable
+        (under ``validate_confidence``)."""
+        if self.config.validate_confidence:
             usable = usable & ~_out_of_range(scores, usable)
         return counted, usable
 
@@ -486,10 +538,12 @@ class DetectionReward(Reward):
         scored as one padded group."""
         c = self.config
         boxes, raw, scores, placed = _pad_items(batch, idx, items)
-        labels = [batch.labels[k] for k in np.flatnonzero(items)]
+        labels = list(itertools.compress(batch.labels, items.tolist()))
         counted, usable = self._usable(raw, scores, placed, labels)
-        gt, gt_valid, _ = pad_boxes([gt_rows[i] for i in idx])
-        iou = batched_box_iou(raw if c.iou_space == "as_written" else boxes, gt)
+        gt, gt_valid, _ = pad_boxes([gt_rows[i] for i in idx.tolist()])
+        iou = masked_batched_box_iou(
+            raw if c.iou_space == "as_written" else boxes, placed, gt, gt_valid
+        )
         order, match = self._match(
             iou, scores, usable, gt_valid, self._allowed(idx, batch, targets, iou.shape)
         )
@@ -536,9 +590,10 @@ class DetectionReward(Reward):
         valid: BoolArray,
         gt_valid: BoolArray,
         allowed: BoolArray | None,
-    ) -> tuple[IntArray, IntArray]:
-        """``(order, match)``, both ``(k, W)``: the visiting order and each prediction's
-        matched ground-truth index (or -1), by the configured matching."""
+    ) -> tuple[IntArray | None, IntArray]:
+        """``(order, match)``, both ``(k, W)``: the visiting order (None: position order, the
+        Hungarian matching's) and each prediction's matched ground-truth index (or -1), by the
+        configured matching."""
         c = self.config
         if c.matching == "greedy":
             # a pair of different classes has IoU 0 to the matching (never > τ >= 0)
@@ -552,8 +607,7 @@ class DetectionReward(Reward):
         # so raising a confidence changes only that box's own term
         ranks = np.arange(iou.shape[1])
         priority = np.broadcast_to(1.0 - 2.0 * ranks / _PRIORITY_SPAN, iou.shape[:2])
-        match = batched_hungarian_match(iou, cand, priority)
-        return np.broadcast_to(np.arange(match.shape[1]), match.shape), match
+        return None, batched_hungarian_match(iou, cand, priority)
 
     def _components(
         self, batch: DetectionsBatch, sums: _Sums, gt_rows: Sequence[FloatArray]

@@ -38,6 +38,7 @@ import numpy as np
 import numpy.typing as npt
 
 from visual_rewards.parsing.completion import visual_rft_answer
+from visual_rewards.targets import BoundedCache
 
 __all__ = [
     "check_released_options",
@@ -342,7 +343,6 @@ def released_detection(
     iou = np.zeros(n)
     conf = np.zeros(n)
     failed = np.zeros(n, dtype=bool)
-    memo: dict[str, list[list[Number]] | None] = {}
     for b, text in enumerate(texts):
         answer = read_released_list(released_boxes_text(text))
         rows = gt_rows[b]
@@ -353,9 +353,7 @@ def released_detection(
         gt: list[list[Number]] | None = None
         sol = None if solutions is None else solutions[b]
         if isinstance(sol, str):
-            if sol not in memo:
-                memo[sol] = released_gt_positions(sol)
-            gt = memo[sol]
+            gt = _cached_gt_positions(sol)
         scores = released_detection_scores(answer, rows.tolist() if gt is None else gt)
         if scores is None:
             failed[b] = True
@@ -363,6 +361,27 @@ def released_detection(
             iou[b] = finite_or_zero(scores[0])
             conf[b] = finite_or_zero(scores[1])
     return iou, conf, failed
+
+
+class _PositionsCache(BoundedCache[str, tuple[list[list[Number]] | None]]):
+    """Solution strings already read by :func:`released_gt_positions` (its result, in a
+    1-tuple: None is a result too); the positions are only read, never changed."""
+
+    def chars_of(self, key: str, value: tuple[list[list[Number]] | None]) -> tuple[int, int]:
+        return len(key), 64 + 32 * len(value[0] or ())  # the record, 4 numbers per box
+
+
+_POSITIONS_CACHE = _PositionsCache(max_entries=1 << 16, max_chars=1 << 24)
+
+
+def _cached_gt_positions(solution: str) -> list[list[Number]] | None:
+    """:func:`released_gt_positions` of ``solution``, from the bounded cache or read (and
+    cached): the same value either way."""
+    hit = _POSITIONS_CACHE.get(solution)
+    if hit is None:
+        hit = (released_gt_positions(solution),)
+        _POSITIONS_CACHE.put(solution, hit)
+    return hit[0]
 
 
 def released_gt_positions(solution: str) -> list[list[Number]] | None:
