@@ -432,14 +432,15 @@ def _lisa_points(text: str) -> list[tuple[float, float]]:
     two points are used. Raises ``ValueError``/``OverflowError`` where the released ``int()``
     or division did on any number written (only numbers of more than 308 digits can).
     """
-    if _LONG_NUMBER_RE.search(text) is None:  # no number can fail: two boxes are enough
-        boxes = [m.groups() for m in itertools.islice(_LISA_BOX_RE.finditer(text), 2)]
-    else:
+    if ")" not in text or "," not in text:  # every box has both (a fast C search)
+        return []
+    boxes = [m.groups() for m in itertools.islice(_LISA_BOX_RE.finditer(text), 2)]
+    if not boxes:  # nothing converted, nothing can fail
+        return []
+    if _LONG_NUMBER_RE.search(text) is not None:  # some number may fail: convert them all
         boxes = _LISA_BOX_RE.findall(text)
         for number in itertools.chain.from_iterable(boxes):
             int(number) / 1000  # the released conversion of every number: raise where it did
-    if not boxes:
-        return []
     first = boxes[0]
     corner = (first[2], first[3]) if len(boxes) == 1 else (boxes[1][0], boxes[1][1])
     return [
