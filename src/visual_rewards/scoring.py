@@ -81,6 +81,7 @@ __all__ = [
     "RewardStats",
     "ScoreOptions",
     "ScoreSummary",
+    "encode_chunk",
     "format_summary",
     "known_task",
     "score_file",
@@ -846,10 +847,9 @@ def _score_into(
     tasks = ((opts, first, chunk) for first, chunk in _chunks(raw, opts.chunk_size, next_line))
     try:
         for result in _map_ordered(tasks, workers):
-            if result.lines:
-                fout.write(("\n".join(result.lines) + "\n").encode("utf-8"))
-            for record in result.errors:
-                ferr.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
+            out, err = encode_chunk(result)
+            fout.write(out)
+            ferr.write(err)
             summary.add(result)
             next_line += result.n_raw
             offset += result.n_bytes
@@ -861,6 +861,18 @@ def _score_into(
         bar.close()
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def encode_chunk(result: ChunkResult) -> tuple[bytes, bytes]:
+    """The bytes one chunk adds to the output and to the errors file (UTF-8 JSONL): the one
+    encoding of every engine (local processes, Ray workers).
+
+    >>> encode_chunk(ChunkResult(lines=['{"a": 1}'], errors=[{"line": 2, "error": "é"}]))
+    (b'{"a": 1}\\n', b'{"line": 2, "error": "\\xc3\\xa9"}\\n')
+    """
+    out = ("\n".join(result.lines) + "\n").encode("utf-8") if result.lines else b""
+    err = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in result.errors)
+    return out, err.encode("utf-8")
 
 
 def _worker_main(conn: Any) -> None:

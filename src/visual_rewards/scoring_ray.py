@@ -23,16 +23,15 @@ runtime_env={"pip": ["visual-rewards"]})``.
 from __future__ import annotations
 
 import io
-import json
 import logging
 import pickle
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 # the local scorer's own reader, chunker, writer and scorer (one rule, one place)
-from visual_rewards.io.files import atomic_writer
+from visual_rewards.io.files import ResumableOutput
 from visual_rewards.io.rows import iter_parquet_lines, iter_raw_lines
 from visual_rewards.scoring import (
     ChunkResult,
@@ -40,6 +39,7 @@ from visual_rewards.scoring import (
     ScoreSummary,
     _chunks,
     build_reward,
+    encode_chunk,
     score_lines,
 )
 
@@ -85,16 +85,17 @@ def _split(
         yield {"first_line": group[0][0], "chunks": pickle.dumps(group)}
 
 
-#: What a worker sends back for one chunk: the output text to write (its lines joined, as
-#: ``score_file`` writes them), how many rows it holds, and the chunk's result without lines.
-_Scored = tuple[str, int, ChunkResult]
+#: What a worker sends back for one chunk: the bytes it adds to the output and to the errors
+#: file (:func:`~visual_rewards.scoring.encode_chunk`, as a local run writes them), its rows
+#: and error records counted, and the chunk's result without them (for the summary).
+_Scored = tuple[bytes, bytes, int, int, ChunkResult]
 
 
 def _scored(result: ChunkResult) -> _Scored:
-    text = "\n".join(result.lines) + "\n" if result.lines else ""
-    n = len(result.lines)
-    result.lines = []
-    return text, n, result
+    out, err = encode_chunk(result)
+    n_rows, n_errors = len(result.lines), len(result.errors)
+    result.lines, result.errors = [], []
+    return out, err, n_rows, n_errors, result
 
 
 def _score(batch: dict[str, Any], opts: ScoreOptions) -> dict[str, list[Any]]:
@@ -108,32 +109,26 @@ def _score(batch: dict[str, Any], opts: ScoreOptions) -> dict[str, list[Any]]:
     return {"first_line": [int(f) for f in batch["first_line"]], "result": results}
 
 
-def _write(results: Iterator[_Scored], output_path: Path, err_path: Path) -> ScoreSummary:
-    """Write chunk results in order, as ``score_file`` does (errors file only if needed)."""
+def _write(
+    results: Iterator[_Scored], output_path: Path, err_path: Path, identity: dict[str, Any]
+) -> ScoreSummary:
+    """Write chunk results in order through the local run's output files (errors file only
+    if there are errors, a stale one removed)."""
     summary = ScoreSummary()
-    err_writer: atomic_writer | None = None
-    err_file: IO[str] | None = None
-    with atomic_writer(output_path) as fout:
-        try:
-            for text, n_rows, result in results:
-                fout.write(text)
-                if result.errors:
-                    if err_writer is None:
-                        err_writer = atomic_writer(err_path)
-                        err_file = err_writer.__enter__()
-                    assert err_file is not None
-                    for record in result.errors:
-                        err_file.write(json.dumps(record, ensure_ascii=False) + "\n")
-                summary.add(result)
-                summary.rows_scored += n_rows
-        except BaseException as exc:
-            if err_writer is not None:
-                err_writer.__exit__(type(exc), exc, None)
-            raise
-        if err_writer is not None:
-            err_writer.__exit__(None, None, None)
-        elif err_path.exists():
-            err_path.unlink()
+    files = ResumableOutput([output_path, err_path], identity)
+    files.open(resume=False)
+    fout, ferr = files.files
+    try:
+        for out, err, n_rows, n_errors, result in results:
+            fout.write(out)
+            ferr.write(err)
+            summary.add(result)
+            summary.rows_scored += n_rows
+            summary.errors += n_errors
+    except BaseException:
+        files.abort(keep=False)
+        raise
+    files.finish(drop_empty=(False, True))
     return summary
 
 
@@ -200,6 +195,7 @@ def score_file_ray(
             _run(ray, str(input_path), opts, fmt, filesystem, chunks_per_task),
             output_path,
             err_path,
+            {"input": str(input_path), "format": fmt, "engine": "ray"},
         )
         summary.seconds = time.perf_counter() - start
     finally:
