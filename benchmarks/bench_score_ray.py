@@ -36,6 +36,10 @@ def main() -> None:
 
     from visual_rewards.scoring_ray import score_file_ray
 
+    # Ray starts its workers at nice 15 (raylet's worker_niceness), the local run scores at
+    # nice 0: on a machine shared with other jobs that alone decides the race. Both engines
+    # run at the same priority here (set RAY_worker_niceness yourself to measure otherwise).
+    os.environ.setdefault("RAY_worker_niceness", "0")
     opts = ScoreOptions(task=args.task)
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "outputs.jsonl"

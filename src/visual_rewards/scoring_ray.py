@@ -160,8 +160,8 @@ def score_file_ray(
             fsspec one) to read ``input_path`` with; default: inferred from the URL.
         runtime_env: Ray's runtime environment for a Ray started here (e.g. the pip
             packages the workers need).
-        chunks_per_task: chunks (of ``opts.chunk_size`` lines) scored by one Ray task; the
-            output does not depend on it.
+        chunks_per_task: chunks (of ``opts.chunk_size`` lines) a worker scores in one go (one
+            row of the Ray dataset); the output does not depend on it.
 
     Raises:
         ValueError: for bad options (unknown task or preset, bad reward option).
@@ -221,7 +221,6 @@ def _run(
         ds = (
             ray.data.read_binary_files(path, filesystem=filesystem)
             .flat_map(_split, fn_kwargs={"opts": opts, "fmt": fmt, "per_task": per_task})
-            .repartition(target_num_rows_per_block=1)  # one group of chunks per block and task
             .map_batches(_score, fn_kwargs={"opts": opts}, batch_size=1, batch_format="numpy")
         )
         last = 0
