@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from visual_rewards.parsing import parse_detections, parse_points
-from visual_rewards.parsing.answers import prepare_answer
+from visual_rewards.parsing import answers, parse_detections, parse_detections_batch, parse_points
+from visual_rewards.parsing.answers import fast_values, prepare_answer
 
 
 def test_an_out_of_image_box_followed_by_a_valid_one() -> None:
@@ -221,3 +221,120 @@ def test_points_results_of_every_kind() -> None:
     np.testing.assert_allclose(p.points, [[70 / 168, 14 / 28]])  # 168 x 28
     d = parse_detections("[14, 14, 28, 28]", "qwen25vl", (10, 10), min_pixels=28 * 28)
     np.testing.assert_allclose(d.boxes, [[0.5, 0.5, 1.0, 1.0]])
+
+
+def test_points_drop_every_unreadable_item_and_count_them_all() -> None:
+    # a bad confidence drops a point whose numbers were read; the counts add up over the
+    # unreadable items and the points outside the image
+    p = parse_points(
+        '[{"point_2d": [100, 200], "confidence": high}, {"point_2d": [1]},'
+        ' {"point_2d": [300, 400], "label": "cup"}, {"point_2d": [2000, 5]}]'
+    )
+    np.testing.assert_allclose(p.points, [[0.3, 0.4]])
+    assert p.labels == ["cup"] and p.n_invalid == 3
+    assert p.errors == [
+        "confidence is not a finite number: 'high'",
+        "expected 2 numbers, got 1",
+        "point outside the image",
+    ]
+    p = parse_points("[1, 2] [3, 4] [5, 6]", max_items=2)
+    assert (len(p), p.overflow, p.errors) == (2, True, ["more than 2 items"])
+    # the labels of a result without points are an empty list
+    assert parse_points("No Objects").labels == []
+    assert parse_points("a cup").labels == []
+
+
+def test_points_in_a_dialect_get_every_argument() -> None:
+    # qwen25vl writes pixels of the resized image: min_pixels/max_pixels decide the canvas
+    p = parse_points('[{"point_2d": [14, 14]}]', dialect="qwen25vl", image_size=(10, 10))
+    np.testing.assert_allclose(p.points, [[0.25, 0.25]])  # the default 56 x 56
+    assert p.dialect == "qwen25vl" and not p.failed
+    p = parse_points(
+        '[{"point_2d": [14, 14]}]', dialect="qwen25vl", image_size=(10, 10), min_pixels=28 * 28
+    )
+    np.testing.assert_allclose(p.points, [[0.5, 0.5]])  # a 28 x 28 canvas
+    p = parse_points(
+        '[{"point_2d": [70, 14]}]',
+        "qwen25vl",
+        (1000, 100),
+        dialect="qwen25vl",
+        max_pixels=28 * 28 * 4,
+    )
+    np.testing.assert_allclose(p.points, [[70 / 168, 14 / 28]])  # 168 x 28
+    text = '[{"point_2d": [70, 14]}, {"point_2d": [7, 14]}, {"point_2d": [1, 1]}]'
+    p = parse_points(text, dialect="qwen25vl", image_size=(1000, 100), max_items=2)
+    assert (len(p), p.overflow, p.errors) == (2, True, ["more than 2 items"])
+    p = parse_points(text, dialect="qwen25vl", image_size=(1000, 100), max_chars=10)
+    assert (p.failed, p.errors) == (True, ["answer longer than 10 characters"])
+
+
+@pytest.mark.parametrize("quote", ["`", "x", " "])
+def test_keys_quoted_with_another_character_are_not_the_canonical_list(quote: str) -> None:
+    # only ' and " quote the keys of the canonical list; with another character the general
+    # reader finds no Position key and reads the bare list, without a confidence (with spaces
+    # it reads the key and its confidence)
+    q = quote
+    text = f"[{{{q}Position{q}: [1, 2, 3, 4], {q}Confidence{q}: 0.5}}]"
+    d = parse_detections(text)
+    b = parse_detections_batch([text])
+    assert d.raw_boxes.tolist() == [[1.0, 2.0, 3.0, 4.0]] and d.errors == []
+    assert b.counts.tolist() == [1] and b.n_invalid.tolist() == [0]
+    if q == " ":
+        assert d.scores.tolist() == [0.5] and b.scores.tolist() == [0.5]
+    else:
+        assert fast_values(text, 10) is None
+        assert np.isnan(d.scores).all() and np.isnan(b.scores).all()
+
+
+def test_the_canonical_list_reads_the_same_before_its_template_is_cached(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the canonical reader builds one template per shape on first use and caches it; the first
+    # read of a shape (from an empty cache) and every later one give the same values
+    monkeypatch.setattr(answers, "_TEMPLATES", {})
+    for q in ("'", '"'):
+        for n in (1, 3):
+            items = [
+                f"{{{q}Position{q}: [{k}, 2, {k + 10}, 40], {q}Confidence{q}: 0.5}}"
+                for k in range(n)
+            ]
+            text = "[" + ", ".join(items) + "]"
+            values = [v for k in range(n) for v in (k, 2.0, k + 10, 40.0, 0.5)]
+            for _ in range(2):
+                assert fast_values(text, 10) == (values, [None] * n)
+                d = parse_detections(text)
+                assert d.raw_boxes.tolist() == [[k, 2, k + 10, 40] for k in range(n)]
+                assert d.scores.tolist() == [0.5] * n and d.errors == []
+
+
+def test_error_messages_and_labels_of_bare_lists() -> None:
+    d = parse_detections("[1, 2, 3, abcdefghijklmnopqrstuvwxyz]")
+    assert d.errors == ["not a finite number: 'abcdefghijklmnopqrst'"]  # cut at 20 characters
+    d = parse_detections("[10, 20, 30, 40, 'cat' ]")  # spaces after the label
+    assert d.raw_boxes.tolist() == [[10, 20, 30, 40]] and d.labels == ["cat"] and d.errors == []
+
+
+def test_dict_items_at_the_limits() -> None:
+    # an item of exactly 4096 characters is read; one character more is too long
+    head, tail = "{'Position': [1, 2, 3, 4], 'Confidence': 0.5, 'note': '", "'}"
+    other = "{'Position': [5, 6, 7, 8], 'Confidence': 0.7}"
+    for size, raw, errors in (
+        (4096, [[1, 2, 3, 4], [5, 6, 7, 8]], []),
+        (4097, [[5, 6, 7, 8]], ["item too long"]),
+    ):
+        item = head + "x" * (size - len(head) - len(tail)) + tail
+        assert len(item) == size
+        d = parse_detections("[" + item + ", " + other + "]")
+        assert d.raw_boxes.tolist() == raw and d.errors == errors
+    # a confidence is a number, quotes aside: other characters make it unreadable
+    d = parse_detections("[{'Position': [1, 2, 3, 4], 'Confidence': X0.5}]")
+    assert d.errors == ["confidence is not a finite number: 'X0.5'"] and len(d) == 0
+    # dicts without coordinates: up to max_items + 1 of them, the reader looks further; past
+    # that, the answer overflows and its items are the dicts
+    d = parse_detections("[{'label': 'a'}, {'label': 'b'}] [1, 2, 3, 4]", max_items=1)
+    assert (d.raw_boxes.tolist(), d.overflow, d.errors) == ([[1, 2, 3, 4]], False, [])
+    d = parse_detections(
+        "[{'label': 'a'}, {'label': 'b'}, {'label': 'c'}] [1, 2, 3, 4]", max_items=1
+    )
+    assert (len(d), d.overflow, d.n_invalid) == (0, True, 1)
+    assert d.errors == ["more than 1 items", "item without coordinates"]
