@@ -329,6 +329,8 @@ def test_dict_items_at_the_limits() -> None:
     # a confidence is a number, quotes aside: other characters make it unreadable
     d = parse_detections("[{'Position': [1, 2, 3, 4], 'Confidence': X0.5}]")
     assert d.errors == ["confidence is not a finite number: 'X0.5'"] and len(d) == 0
+    d = parse_detections("[{'Position': [1, 2, 3, 4], 'Confidence': abcdefghijklmnopqrstuvwxyz}]")
+    assert d.errors == ["confidence is not a finite number: 'abcdefghijklmnopqrst'"]
     # dicts without coordinates: up to max_items + 1 of them, the reader looks further; past
     # that, the answer overflows and its items are the dicts
     d = parse_detections("[{'label': 'a'}, {'label': 'b'}] [1, 2, 3, 4]", max_items=1)
@@ -338,3 +340,34 @@ def test_dict_items_at_the_limits() -> None:
     )
     assert (len(d), d.overflow, d.n_invalid) == (0, True, 1)
     assert d.errors == ["more than 1 items", "item without coordinates"]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "(1,2),(3,4)",
+        "[1, 2, 3, 4]",
+        "1,2,3,4",
+        "[{'Position': [1, 2, 3, 4], 'Confidence': 0.5}]",
+        "[{'Position':[1,2,3,4]}]",
+        '[{"bbox_2d": [1, 2, 3, 4]}]',
+    ],
+)
+def test_max_items_zero_reads_no_item_from_any_payload(answer: str) -> None:
+    d = parse_detections(answer, max_items=0)
+    assert (len(d), d.overflow, d.failed, d.errors) == (0, True, False, ["more than 0 items"])
+    b = parse_detections_batch([answer], max_items=0)
+    assert (b.counts.tolist(), b.overflow.tolist(), b.failed.tolist()) == ([0], [True], [False])
+
+
+@pytest.mark.parametrize("answer", ["(1, 2)", "[1, 2]", '[{"point_2d": [1, 2]}]', "1, 2"])
+def test_max_items_zero_reads_no_point(answer: str) -> None:
+    p = parse_points(answer, max_items=0)
+    assert (len(p), p.overflow, p.failed, p.errors) == (0, True, False, ["more than 0 items"])
+
+
+def test_zero_area_boxes_along_each_axis() -> None:
+    # a box with no width or no height is refused as written, before it is normalised
+    for box in ("[10, 20, 10, 40]", "[10, 20, 30, 20]"):
+        d = parse_detections(box)
+        assert (len(d), d.n_invalid, d.errors) == (0, 1, ["flipped or zero-area box"])
