@@ -371,3 +371,45 @@ def test_zero_area_boxes_along_each_axis() -> None:
     for box in ("[10, 20, 10, 40]", "[10, 20, 30, 20]"):
         d = parse_detections(box)
         assert (len(d), d.n_invalid, d.errors) == (0, 1, ["flipped or zero-area box"])
+
+
+def test_boxes_in_a_dialect_get_every_argument() -> None:
+    box = '[{"bbox_2d": [14, 14, 28, 28]}]'
+    d = parse_detections(box, dialect="qwen25vl", image_size=(10, 10))
+    np.testing.assert_allclose(d.boxes, [[0.25, 0.25, 0.5, 0.5]])  # the default 56 x 56
+    assert d.dialect == "qwen25vl" and d.raw_boxes.tolist() == [[14, 14, 28, 28]]
+    d = parse_detections(box, dialect="qwen25vl", image_size=(10, 10), min_pixels=28 * 28)
+    np.testing.assert_allclose(d.boxes, [[0.5, 0.5, 1.0, 1.0]])  # a 28 x 28 canvas
+    d = parse_detections(
+        '[{"bbox_2d": [70, 14, 140, 28]}]',
+        "qwen25vl",
+        (1000, 100),
+        dialect="qwen25vl",
+        max_pixels=28 * 28 * 4,
+    )
+    np.testing.assert_allclose(d.boxes, [[70 / 168, 0.5, 140 / 168, 1.0]])  # 168 x 28
+    text = '[{"bbox_2d": [1, 1, 2, 2]}, {"bbox_2d": [3, 3, 4, 4]}, {"bbox_2d": [5, 5, 6, 6]}]'
+    d = parse_detections(text, dialect="qwen25vl", image_size=(1000, 100), max_items=2)
+    assert (len(d), d.overflow, d.errors) == (2, True, ["more than 2 items"])
+    d = parse_detections(text, dialect="qwen25vl", image_size=(1000, 100), max_chars=10)
+    assert (d.failed, d.errors) == (True, ["answer longer than 10 characters"])
+
+
+def test_max_pixels_reaches_the_qwen25vl_space_of_boxes() -> None:
+    d = parse_detections("[70, 14, 140, 28]", "qwen25vl", (1000, 100), max_pixels=28 * 28 * 4)
+    np.testing.assert_allclose(d.boxes, [[70 / 168, 0.5, 140 / 168, 1.0]])  # 168 x 28
+
+
+def test_bare_lists_skipped_and_refused() -> None:
+    # a list with a number or a comma is an item, refused when it is not a box; one with
+    # neither is text, and skipped
+    d = parse_detections("[1, 2, 3, 4] [5] [a, b] ['cat']")
+    assert d.raw_boxes.tolist() == [[1, 2, 3, 4]]
+    assert d.errors == ["expected 4 numbers, got 1", "expected 4 numbers, got 2"]
+    # a list of exactly 4096 characters is read, a longer one is refused and reading goes on
+    exact = "[1, 2, 3, 4" + " " * (4096 - 10) + "]"
+    assert len(exact) == 4096 + 2
+    d = parse_detections(exact)
+    assert (d.raw_boxes.tolist(), d.errors) == ([[1, 2, 3, 4]], [])
+    d = parse_detections("[" + "1, " * 1400 + "1] [5, 6, 7, 8]")
+    assert (d.raw_boxes.tolist(), d.errors) == ([[5, 6, 7, 8]], ["item too long"])
