@@ -360,7 +360,9 @@ def test_max_items_zero_reads_no_item_from_any_payload(answer: str) -> None:
     assert (b.counts.tolist(), b.overflow.tolist(), b.failed.tolist()) == ([0], [True], [False])
 
 
-@pytest.mark.parametrize("answer", ["(1, 2)", "[1, 2]", '[{"point_2d": [1, 2]}]', "1, 2"])
+@pytest.mark.parametrize(
+    "answer", ["(1, 2)", "(1, 2) (3, 4)", "[1, 2]", '[{"point_2d": [1, 2]}]', "1, 2"]
+)
 def test_max_items_zero_reads_no_point(answer: str) -> None:
     p = parse_points(answer, max_items=0)
     assert (len(p), p.overflow, p.failed, p.errors) == (0, True, False, ["more than 0 items"])
@@ -413,3 +415,23 @@ def test_bare_lists_skipped_and_refused() -> None:
     assert (d.raw_boxes.tolist(), d.errors) == ([[1, 2, 3, 4]], [])
     d = parse_detections("[" + "1, " * 1400 + "1] [5, 6, 7, 8]")
     assert (d.raw_boxes.tolist(), d.errors) == ([[5, 6, 7, 8]], ["item too long"])
+
+
+def test_an_answer_cut_inside_its_only_item_is_read_not_failed() -> None:
+    d = parse_detections("[{'Position': [1, 2")
+    assert (len(d), d.failed, d.n_invalid, d.errors) == (0, False, 1, ["truncated item"])
+    p = parse_points('[{"point_2d": [1')
+    assert (len(p), p.failed, p.n_invalid, p.errors) == (0, False, 1, ["truncated item"])
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "[{'Position': [100, 200, 300, 400], 'Confidence': 0.9}]",
+        '[{"bbox_2d": [100, 200, 300, 400], "label": "cup"}]',
+    ],
+)
+def test_box_payloads_are_no_points(answer: str) -> None:
+    # the fast path of boxes is for boxes only: read as points, four numbers are refused
+    p = parse_points(answer)
+    assert (len(p), p.n_invalid, p.errors) == (0, 1, ["expected 2 numbers, got more"])
