@@ -435,3 +435,39 @@ def test_box_payloads_are_no_points(answer: str) -> None:
     # the fast path of boxes is for boxes only: read as points, four numbers are refused
     p = parse_points(answer)
     assert (len(p), p.n_invalid, p.errors) == (0, 1, ["expected 2 numbers, got more"])
+
+
+def test_a_bare_sequence_is_read_up_to_4096_characters() -> None:
+    exact = "1, 2, 3," + " " * (4096 - 9) + "4"
+    assert len(exact) == 4096
+    d = parse_detections(exact)
+    assert (d.raw_boxes.tolist(), d.errors, d.failed) == ([[1, 2, 3, 4]], [], False)
+    longer = "1, 2, 3, " + exact[8:]
+    assert len(longer) == 4097
+    d = parse_detections(longer)
+    assert (len(d), d.errors, d.failed) == (0, ["no boxes found"], True)
+
+
+def test_five_items_with_one_number_are_read_without_error() -> None:
+    # five items and a single number anywhere: not a canonical list of five boxes (which has
+    # 25 numbers), read by the general reader without raising
+    text = (
+        "[{'label': 'a'}, {'label': 'b'}, {'label': 'c'}, {'label': 'd'}, {'label': 'e', 'n': 5}]"
+    )
+    d = parse_detections(text)
+    assert (len(d), d.failed, d.errors) == (0, True, ["no boxes found"])
+    b = parse_detections_batch([text])
+    assert (b.counts.tolist(), b.failed.tolist()) == ([0], [True])
+
+
+def test_the_text_of_a_label_is_no_confidence() -> None:
+    # a well-formed Qwen answer: the label is read whole and the box has no confidence, even
+    # when the label's text looks like one. (The general reader, which reads the answer when
+    # another item is malformed, still finds "score: 5" inside the label: a known bug.)
+    for label in ("score: 5", "conf: high"):
+        text = f'[{{"bbox_2d": [1, 2, 3, 4], "label": "{label}"}}]'
+        d = parse_detections(text)
+        assert d.raw_boxes.tolist() == [[1, 2, 3, 4]] and d.labels == [label]
+        assert np.isnan(d.scores).all() and d.errors == []
+        b = parse_detections_batch([text])
+        assert b.counts.tolist() == [1] and np.isnan(b.scores).all()
