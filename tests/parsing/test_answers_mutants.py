@@ -164,6 +164,8 @@ def test_qwen2vl_boxes() -> None:
         ("'", "'", False),  # a lone quote is no explicit empty answer
         ("no objects found here", "no objects found here", False),
         ("[" + " " * 70 + "]", "[" + " " * 70 + "]", False),  # longer than 64 characters
+        ("[" + " " * 62 + "]", "[" + " " * 62 + "]", True),  # 64 characters
+        ("[" + " " * 63 + "]", "[" + " " * 63 + "]", False),  # 65 characters
     ],
 )
 def test_prepare_answer(answer: str, text: str, empty: bool) -> None:
