@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from visual_rewards.parsing import parse_detections, parse_points
-from visual_rewards.parsing.answers import prepare_answer
+from visual_rewards.parsing import answers, parse_detections, parse_detections_batch, parse_points
+from visual_rewards.parsing.answers import fast_values, prepare_answer
 
 
 def test_an_out_of_image_box_followed_by_a_valid_one() -> None:
@@ -164,6 +164,8 @@ def test_qwen2vl_boxes() -> None:
         ("'", "'", False),  # a lone quote is no explicit empty answer
         ("no objects found here", "no objects found here", False),
         ("[" + " " * 70 + "]", "[" + " " * 70 + "]", False),  # longer than 64 characters
+        ("[" + " " * 62 + "]", "[" + " " * 62 + "]", True),  # 64 characters
+        ("[" + " " * 63 + "]", "[" + " " * 63 + "]", False),  # 65 characters
     ],
 )
 def test_prepare_answer(answer: str, text: str, empty: bool) -> None:
@@ -221,3 +223,253 @@ def test_points_results_of_every_kind() -> None:
     np.testing.assert_allclose(p.points, [[70 / 168, 14 / 28]])  # 168 x 28
     d = parse_detections("[14, 14, 28, 28]", "qwen25vl", (10, 10), min_pixels=28 * 28)
     np.testing.assert_allclose(d.boxes, [[0.5, 0.5, 1.0, 1.0]])
+
+
+def test_points_drop_every_unreadable_item_and_count_them_all() -> None:
+    # a bad confidence drops a point whose numbers were read; the counts add up over the
+    # unreadable items and the points outside the image
+    p = parse_points(
+        '[{"point_2d": [100, 200], "confidence": high}, {"point_2d": [1]},'
+        ' {"point_2d": [300, 400], "label": "cup"}, {"point_2d": [2000, 5]}]'
+    )
+    np.testing.assert_allclose(p.points, [[0.3, 0.4]])
+    assert p.labels == ["cup"] and p.n_invalid == 3
+    assert p.errors == [
+        "confidence is not a finite number: 'high'",
+        "expected 2 numbers, got 1",
+        "point outside the image",
+    ]
+    p = parse_points("[1, 2] [3, 4] [5, 6]", max_items=2)
+    assert (len(p), p.overflow, p.errors) == (2, True, ["more than 2 items"])
+    # the labels of a result without points are an empty list
+    assert parse_points("No Objects").labels == []
+    assert parse_points("a cup").labels == []
+
+
+def test_points_in_a_dialect_get_every_argument() -> None:
+    # qwen25vl writes pixels of the resized image: min_pixels/max_pixels decide the canvas
+    p = parse_points('[{"point_2d": [14, 14]}]', dialect="qwen25vl", image_size=(10, 10))
+    np.testing.assert_allclose(p.points, [[0.25, 0.25]])  # the default 56 x 56
+    assert p.dialect == "qwen25vl" and not p.failed
+    p = parse_points(
+        '[{"point_2d": [14, 14]}]', dialect="qwen25vl", image_size=(10, 10), min_pixels=28 * 28
+    )
+    np.testing.assert_allclose(p.points, [[0.5, 0.5]])  # a 28 x 28 canvas
+    p = parse_points(
+        '[{"point_2d": [70, 14]}]',
+        "qwen25vl",
+        (1000, 100),
+        dialect="qwen25vl",
+        max_pixels=28 * 28 * 4,
+    )
+    np.testing.assert_allclose(p.points, [[70 / 168, 14 / 28]])  # 168 x 28
+    text = '[{"point_2d": [70, 14]}, {"point_2d": [7, 14]}, {"point_2d": [1, 1]}]'
+    p = parse_points(text, dialect="qwen25vl", image_size=(1000, 100), max_items=2)
+    assert (len(p), p.overflow, p.errors) == (2, True, ["more than 2 items"])
+    p = parse_points(text, dialect="qwen25vl", image_size=(1000, 100), max_chars=10)
+    assert (p.failed, p.errors) == (True, ["answer longer than 10 characters"])
+
+
+@pytest.mark.parametrize("quote", ["`", "x", " "])
+def test_keys_quoted_with_another_character_are_not_the_canonical_list(quote: str) -> None:
+    # only ' and " quote the keys of the canonical list; with another character the general
+    # reader finds no Position key and reads the bare list, without a confidence (with spaces
+    # it reads the key and its confidence)
+    q = quote
+    text = f"[{{{q}Position{q}: [1, 2, 3, 4], {q}Confidence{q}: 0.5}}]"
+    d = parse_detections(text)
+    b = parse_detections_batch([text])
+    assert d.raw_boxes.tolist() == [[1.0, 2.0, 3.0, 4.0]] and d.errors == []
+    assert b.counts.tolist() == [1] and b.n_invalid.tolist() == [0]
+    if q == " ":
+        assert d.scores.tolist() == [0.5] and b.scores.tolist() == [0.5]
+    else:
+        assert fast_values(text, 10) is None
+        assert np.isnan(d.scores).all() and np.isnan(b.scores).all()
+
+
+def test_the_canonical_list_reads_the_same_before_its_template_is_cached(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the canonical reader builds one template per shape on first use and caches it; the first
+    # read of a shape (from an empty cache) and every later one give the same values
+    monkeypatch.setattr(answers, "_TEMPLATES", {})
+    for q in ("'", '"'):
+        for n in (1, 3):
+            items = [
+                f"{{{q}Position{q}: [{k}, 2, {k + 10}, 40], {q}Confidence{q}: 0.5}}"
+                for k in range(n)
+            ]
+            text = "[" + ", ".join(items) + "]"
+            values = [v for k in range(n) for v in (k, 2.0, k + 10, 40.0, 0.5)]
+            for _ in range(2):
+                assert fast_values(text, 10) == (values, [None] * n)
+                d = parse_detections(text)
+                assert d.raw_boxes.tolist() == [[k, 2, k + 10, 40] for k in range(n)]
+                assert d.scores.tolist() == [0.5] * n and d.errors == []
+
+
+def test_error_messages_and_labels_of_bare_lists() -> None:
+    d = parse_detections("[1, 2, 3, abcdefghijklmnopqrstuvwxyz]")
+    assert d.errors == ["not a finite number: 'abcdefghijklmnopqrst'"]  # cut at 20 characters
+    d = parse_detections("[10, 20, 30, 40, 'cat' ]")  # spaces after the label
+    assert d.raw_boxes.tolist() == [[10, 20, 30, 40]] and d.labels == ["cat"] and d.errors == []
+
+
+def test_dict_items_at_the_limits() -> None:
+    # an item of exactly 4096 characters is read; one character more is too long
+    head, tail = "{'Position': [1, 2, 3, 4], 'Confidence': 0.5, 'note': '", "'}"
+    other = "{'Position': [5, 6, 7, 8], 'Confidence': 0.7}"
+    for size, raw, errors in (
+        (4096, [[1, 2, 3, 4], [5, 6, 7, 8]], []),
+        (4097, [[5, 6, 7, 8]], ["item too long"]),
+    ):
+        item = head + "x" * (size - len(head) - len(tail)) + tail
+        assert len(item) == size
+        d = parse_detections("[" + item + ", " + other + "]")
+        assert d.raw_boxes.tolist() == raw and d.errors == errors
+    # a confidence is a number, quotes aside: other characters make it unreadable
+    d = parse_detections("[{'Position': [1, 2, 3, 4], 'Confidence': X0.5}]")
+    assert d.errors == ["confidence is not a finite number: 'X0.5'"] and len(d) == 0
+    d = parse_detections("[{'Position': [1, 2, 3, 4], 'Confidence': abcdefghijklmnopqrstuvwxyz}]")
+    assert d.errors == ["confidence is not a finite number: 'abcdefghijklmnopqrst'"]
+    # dicts without coordinates: up to max_items + 1 of them, the reader looks further; past
+    # that, the answer overflows and its items are the dicts
+    d = parse_detections("[{'label': 'a'}, {'label': 'b'}] [1, 2, 3, 4]", max_items=1)
+    assert (d.raw_boxes.tolist(), d.overflow, d.errors) == ([[1, 2, 3, 4]], False, [])
+    d = parse_detections(
+        "[{'label': 'a'}, {'label': 'b'}, {'label': 'c'}] [1, 2, 3, 4]", max_items=1
+    )
+    assert (len(d), d.overflow, d.n_invalid) == (0, True, 1)
+    assert d.errors == ["more than 1 items", "item without coordinates"]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "(1,2),(3,4)",
+        "[1, 2, 3, 4]",
+        "1,2,3,4",
+        "[{'Position': [1, 2, 3, 4], 'Confidence': 0.5}]",
+        "[{'Position':[1,2,3,4]}]",
+        '[{"bbox_2d": [1, 2, 3, 4]}]',
+    ],
+)
+def test_max_items_zero_reads_no_item_from_any_payload(answer: str) -> None:
+    d = parse_detections(answer, max_items=0)
+    assert (len(d), d.overflow, d.failed, d.errors) == (0, True, False, ["more than 0 items"])
+    b = parse_detections_batch([answer], max_items=0)
+    assert (b.counts.tolist(), b.overflow.tolist(), b.failed.tolist()) == ([0], [True], [False])
+
+
+@pytest.mark.parametrize(
+    "answer", ["(1, 2)", "(1, 2) (3, 4)", "[1, 2]", '[{"point_2d": [1, 2]}]', "1, 2"]
+)
+def test_max_items_zero_reads_no_point(answer: str) -> None:
+    p = parse_points(answer, max_items=0)
+    assert (len(p), p.overflow, p.failed, p.errors) == (0, True, False, ["more than 0 items"])
+
+
+def test_zero_area_boxes_along_each_axis() -> None:
+    # a box with no width or no height is refused as written, before it is normalised
+    for box in ("[10, 20, 10, 40]", "[10, 20, 30, 20]"):
+        d = parse_detections(box)
+        assert (len(d), d.n_invalid, d.errors) == (0, 1, ["flipped or zero-area box"])
+
+
+def test_boxes_in_a_dialect_get_every_argument() -> None:
+    box = '[{"bbox_2d": [14, 14, 28, 28]}]'
+    d = parse_detections(box, dialect="qwen25vl", image_size=(10, 10))
+    np.testing.assert_allclose(d.boxes, [[0.25, 0.25, 0.5, 0.5]])  # the default 56 x 56
+    assert d.dialect == "qwen25vl" and d.raw_boxes.tolist() == [[14, 14, 28, 28]]
+    d = parse_detections(box, dialect="qwen25vl", image_size=(10, 10), min_pixels=28 * 28)
+    np.testing.assert_allclose(d.boxes, [[0.5, 0.5, 1.0, 1.0]])  # a 28 x 28 canvas
+    d = parse_detections(
+        '[{"bbox_2d": [70, 14, 140, 28]}]',
+        "qwen25vl",
+        (1000, 100),
+        dialect="qwen25vl",
+        max_pixels=28 * 28 * 4,
+    )
+    np.testing.assert_allclose(d.boxes, [[70 / 168, 0.5, 140 / 168, 1.0]])  # 168 x 28
+    text = '[{"bbox_2d": [1, 1, 2, 2]}, {"bbox_2d": [3, 3, 4, 4]}, {"bbox_2d": [5, 5, 6, 6]}]'
+    d = parse_detections(text, dialect="qwen25vl", image_size=(1000, 100), max_items=2)
+    assert (len(d), d.overflow, d.errors) == (2, True, ["more than 2 items"])
+    d = parse_detections(text, dialect="qwen25vl", image_size=(1000, 100), max_chars=10)
+    assert (d.failed, d.errors) == (True, ["answer longer than 10 characters"])
+
+
+def test_max_pixels_reaches_the_qwen25vl_space_of_boxes() -> None:
+    d = parse_detections("[70, 14, 140, 28]", "qwen25vl", (1000, 100), max_pixels=28 * 28 * 4)
+    np.testing.assert_allclose(d.boxes, [[70 / 168, 0.5, 140 / 168, 1.0]])  # 168 x 28
+
+
+def test_bare_lists_skipped_and_refused() -> None:
+    # a list with a number or a comma is an item, refused when it is not a box; one with
+    # neither is text, and skipped
+    d = parse_detections("[1, 2, 3, 4] [5] [a, b] ['cat']")
+    assert d.raw_boxes.tolist() == [[1, 2, 3, 4]]
+    assert d.errors == ["expected 4 numbers, got 1", "expected 4 numbers, got 2"]
+    # a list of exactly 4096 characters is read, a longer one is refused and reading goes on
+    exact = "[1, 2, 3, 4" + " " * (4096 - 10) + "]"
+    assert len(exact) == 4096 + 2
+    d = parse_detections(exact)
+    assert (d.raw_boxes.tolist(), d.errors) == ([[1, 2, 3, 4]], [])
+    d = parse_detections("[" + "1, " * 1400 + "1] [5, 6, 7, 8]")
+    assert (d.raw_boxes.tolist(), d.errors) == ([[5, 6, 7, 8]], ["item too long"])
+
+
+def test_an_answer_cut_inside_its_only_item_is_read_not_failed() -> None:
+    d = parse_detections("[{'Position': [1, 2")
+    assert (len(d), d.failed, d.n_invalid, d.errors) == (0, False, 1, ["truncated item"])
+    p = parse_points('[{"point_2d": [1')
+    assert (len(p), p.failed, p.n_invalid, p.errors) == (0, False, 1, ["truncated item"])
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "[{'Position': [100, 200, 300, 400], 'Confidence': 0.9}]",
+        '[{"bbox_2d": [100, 200, 300, 400], "label": "cup"}]',
+    ],
+)
+def test_box_payloads_are_no_points(answer: str) -> None:
+    # the fast path of boxes is for boxes only: read as points, four numbers are refused
+    p = parse_points(answer)
+    assert (len(p), p.n_invalid, p.errors) == (0, 1, ["expected 2 numbers, got more"])
+
+
+def test_a_bare_sequence_is_read_up_to_4096_characters() -> None:
+    exact = "1, 2, 3," + " " * (4096 - 9) + "4"
+    assert len(exact) == 4096
+    d = parse_detections(exact)
+    assert (d.raw_boxes.tolist(), d.errors, d.failed) == ([[1, 2, 3, 4]], [], False)
+    longer = "1, 2, 3, " + exact[8:]
+    assert len(longer) == 4097
+    d = parse_detections(longer)
+    assert (len(d), d.errors, d.failed) == (0, ["no boxes found"], True)
+
+
+def test_five_items_with_one_number_are_read_without_error() -> None:
+    # five items and a single number anywhere: not a canonical list of five boxes (which has
+    # 25 numbers), read by the general reader without raising
+    text = (
+        "[{'label': 'a'}, {'label': 'b'}, {'label': 'c'}, {'label': 'd'}, {'label': 'e', 'n': 5}]"
+    )
+    d = parse_detections(text)
+    assert (len(d), d.failed, d.errors) == (0, True, ["no boxes found"])
+    b = parse_detections_batch([text])
+    assert (b.counts.tolist(), b.failed.tolist()) == ([0], [True])
+
+
+def test_the_text_of_a_label_is_no_confidence() -> None:
+    # a well-formed Qwen answer: the label is read whole and the box has no confidence, even
+    # when the label's text looks like one. (The general reader, which reads the answer when
+    # another item is malformed, still finds "score: 5" inside the label: a known bug.)
+    for label in ("score: 5", "conf: high"):
+        text = f'[{{"bbox_2d": [1, 2, 3, 4], "label": "{label}"}}]'
+        d = parse_detections(text)
+        assert d.raw_boxes.tolist() == [[1, 2, 3, 4]] and d.labels == [label]
+        assert np.isnan(d.scores).all() and d.errors == []
+        b = parse_detections_batch([text])
+        assert b.counts.tolist() == [1] and np.isnan(b.scores).all()
