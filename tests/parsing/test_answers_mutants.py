@@ -464,8 +464,9 @@ def test_five_items_with_one_number_are_read_without_error() -> None:
 
 def test_the_text_of_a_label_is_no_confidence() -> None:
     # a well-formed Qwen answer: the label is read whole and the box has no confidence, even
-    # when the label's text looks like one. (The general reader, which reads the answer when
-    # another item is malformed, still finds "score: 5" inside the label: a known bug.)
+    # when the label's text looks like one; the general reader, which reads the answer when
+    # another item is malformed, reads the same item the same way (it used to find "score: 5"
+    # inside the label)
     for label in ("score: 5", "conf: high"):
         text = f'[{{"bbox_2d": [1, 2, 3, 4], "label": "{label}"}}]'
         d = parse_detections(text)
@@ -473,3 +474,9 @@ def test_the_text_of_a_label_is_no_confidence() -> None:
         assert np.isnan(d.scores).all() and d.errors == []
         b = parse_detections_batch([text])
         assert b.counts.tolist() == [1] and np.isnan(b.scores).all()
+        general = parse_detections(text[:-1] + ', {"bbox_2d": [5]}]')
+        assert general.raw_boxes.tolist() == [[1, 2, 3, 4]] and general.labels == [label]
+        assert np.isnan(general.scores).all() and general.n_invalid == 1
+    # a confidence after the label is still read
+    d = parse_detections('[{"bbox_2d": [1, 2, 3, 4], "label": "score: 5", "score": 0.7}, {}]')
+    assert d.scores.tolist() == [0.7] and d.labels == ["score: 5"]

@@ -202,20 +202,34 @@ def _dict_items(
         # a closed item ends in "}", which the list cannot cross: its "]" is there
         values, error = _values(kv.group(2), want)
         score = math.nan
-        conf = _CONF_RE.search(chunk)
+        label_match = _LABEL_RE.search(chunk)
+        conf = _confidence_key(chunk, label_match)
         if error is None and conf is not None:
             parsed = parse_number(conf.group(1).strip("'\""))
             if parsed is None:
                 error = f"confidence is not a finite number: {conf.group(1)[:20]!r}"
             else:
                 score = parsed
-        label_match = _LABEL_RE.search(chunk)
         label = None
         if label_match is not None:
             raw = label_match.group(1) if label_match.group(1) is not None else label_match.group(2)
             label = _unescape_label(raw or "") or None  # a blank label is no label
         items.append(_Item(values, score, label, error))
     return items, False
+
+
+def _confidence_key(chunk: str, label: re.Match[str] | None) -> re.Match[str] | None:
+    """The first confidence key of a dict item outside its label (``"label": "score: 5"``
+    holds no confidence), as the fast paths read it.
+
+    >>> chunk = '{"label": "score: 5", "score": 0.5}'
+    >>> _confidence_key(chunk, _LABEL_RE.search(chunk)).group(1)
+    '0.5'
+    >>> _confidence_key('{"label": "score: 5"}', _LABEL_RE.search('{"label": "score: 5"}'))
+    """
+    if label is None:
+        return _CONF_RE.search(chunk)
+    return _CONF_RE.search(chunk, 0, label.start()) or _CONF_RE.search(chunk, label.end())
 
 
 def _qwen2vl_items(answer: str, max_items: int) -> tuple[list[_Item], bool]:
