@@ -174,20 +174,6 @@ def _shared_x1(raw: FloatArray, valid: BoolArray) -> BoolArray:
     return out
 
 
-def _shared_positions(raw: FloatArray, valid: BoolArray) -> bool:
-    """Whether two valid items of a row are at the same position as written (``np.equal`` on
-    all four numbers): :func:`_duplicates` finds nothing otherwise. One sort of the items by
-    row and position puts equal ones next to each other (``O(N log N)``, not ``O(k W²)``)."""
-    rows = np.nonzero(valid)[0]
-    if rows.size < 2:
-        return False
-    pos = raw[valid]
-    order = np.lexsort((pos[:, 3], pos[:, 2], pos[:, 1], pos[:, 0], rows))
-    pos, rows = pos[order], rows[order]
-    same = (rows[1:] == rows[:-1]) & (pos[1:] == pos[:-1]).all(axis=1)
-    return bool(same.any())
-
-
 def _duplicates(
     raw: FloatArray, valid: BoolArray, label_ids: IntArray | None, every_copy: bool
 ) -> BoolArray:
