@@ -15,8 +15,18 @@ import reference_rewards as ref
 import released_visual_rft as released
 
 from visual_rewards import DetectionReward
+from visual_rewards.rewards import small_batch
 
 THINK = "<think>two boxes, one dog</think>"
+
+
+@pytest.fixture(autouse=True, params=["small batch", "array path"])
+def _both_paths(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs twice: calls of up to ``SMALL_BATCH_MAX`` rows take the plain-Python
+    path of ``small_batch``, so the array path of this module, which larger calls take, is
+    checked by a second run with the small path off."""
+    if request.param == "array path":
+        monkeypatch.setattr(small_batch, "SMALL_BATCH_MAX", 0)
 
 
 def item(box: list[Any], conf: Any = 0.9, label: str | None = None) -> str:
@@ -441,3 +451,40 @@ def test_shared_positions_is_two_valid_items_of_a_row_at_one_position() -> None:
         moved = same.copy()
         moved[0, 2, col] += 0.5
         assert det._shared_positions(moved, np.ones((1, 3), bool)) is False
+
+
+def test_a_dialect_reaches_the_reader_and_needs_the_lenient_reader() -> None:
+    gemini = '[{"box_2d": [200, 100, 600, 300], "label": "cat"}]'  # y first
+    text = f"{THINK}<answer>{gemini}</answer>"
+    res = DetectionReward(dialect="gemini").score([text], ["[[100, 200, 300, 600]]"])
+    assert res.components["iou"][0] == pytest.approx(1.0)
+    message = (
+        "answer_reader='released' reads the paper's answer format only; a dialect needs "
+        "answer_reader='lenient' (e.g. the default preset)"
+    )
+    with pytest.raises(ValueError) as err:
+        DetectionReward(answer_reader="released", dialect="gemini")
+    assert str(err.value) == message
+
+
+def test_shared_x1_marks_rows_where_two_valid_items_share_x1() -> None:
+    from visual_rewards.rewards import detection as det
+
+    raw = np.array(
+        [
+            [[1.0, 5.0, 3.0, 7.0], [1.0, 6.0, 4.0, 8.0]],  # same x1
+            [[1.0, 5.0, 3.0, 7.0], [2.0, 5.0, 4.0, 7.0]],  # same y1 only
+            [[1.0, 5.0, 3.0, 7.0], [1.0, 5.0, 3.0, 7.0]],  # same x1, the second not valid
+        ]
+    )
+    valid = np.array([[True, True], [True, True], [True, False]])
+    assert det._shared_x1(raw, valid).tolist() == [True, False, False]
+
+
+def test_class_aware_matching_with_a_malformed_row() -> None:
+    text = completion(item([100, 200, 300, 400], 0.9, "dog"))
+    sols = [gt([100, 200, 300, 400]), "no boxes"]
+    with pytest.warns(UserWarning, match="row 1: malformed ground truth"):
+        res = DetectionReward(class_aware=True).score([text, text], sols)
+    assert res.components["iou"][0] == 1.0
+    assert np.isnan(res.total[1])
