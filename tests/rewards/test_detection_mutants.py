@@ -451,6 +451,11 @@ def test_shared_positions_is_two_valid_items_of_a_row_at_one_position() -> None:
         moved = same.copy()
         moved[0, 2, col] += 0.5
         assert det._shared_positions(moved, np.ones((1, 3), bool)) is False
+        # an item differing in that number alone, written between two equal ones
+        between = same[:, [0, 2, 0]].copy()
+        between[0, 1, col] += 0.5
+        assert det._shared_positions(between, np.ones((1, 3), bool)) is True
+    assert det._shared_positions(same[:, [0, 2]], np.ones((1, 2), bool)) is True
 
 
 def test_a_dialect_reaches_the_reader_and_needs_the_lenient_reader() -> None:
@@ -488,3 +493,24 @@ def test_class_aware_matching_with_a_malformed_row() -> None:
         res = DetectionReward(class_aware=True).score([text, text], sols)
     assert res.components["iou"][0] == 1.0
     assert np.isnan(res.total[1])
+
+
+def test_greedy_class_aware_matching_pairs_only_the_same_class() -> None:
+    truth = "<answer>[" + item([100, 200, 300, 400], 1, "dog") + "]</answer>"
+    reward = DetectionReward(matching="greedy", class_aware=True)
+    same = reward.score([completion(item([100, 200, 300, 400], 0.9, "dog"))], [truth])
+    other = reward.score([completion(item([100, 200, 300, 400], 0.9, "cat"))], [truth])
+    assert same.components["iou"][0] == 1.0
+    assert other.components["iou"][0] == 0.0
+
+
+def test_equal_total_ious_go_to_the_boxes_written_first_when_scipy_decides() -> None:
+    # b0 overlaps both truths equally; b1 only the first, b2 only the second, equally: two
+    # matchings of the same total IoU, {b0, b1} and {b0, b2}; the box written first wins
+    boxes = [[50, 0, 150, 100], [0, 52, 100, 152], [100, 52, 200, 152]]
+    text = completion(*(item(b, 0.9) for b in boxes))
+    res = DetectionReward(iou_threshold=0.3).score(
+        [text], [gt([0, 0, 100, 100], [100, 0, 200, 100])], details=True
+    )
+    ious = res.details["ious"][0]
+    assert ious[0] > 0 and ious[1] > 0 and ious[2] == 0.0
