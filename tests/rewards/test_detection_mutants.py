@@ -514,3 +514,15 @@ def test_equal_total_ious_go_to_the_boxes_written_first_when_scipy_decides() -> 
     )
     ious = res.details["ious"][0]
     assert ious[0] > 0 and ious[1] > 0 and ious[2] == 0.0
+
+
+def test_paper_preset_reads_the_answer_of_a_row_with_a_malformed_truth() -> None:
+    # a confidence too large for a float fails the released code only when it is added up
+    # (against no ground truth, every box unmatched); a malformed truth adds nothing up
+    huge = "1" + "0" * 400
+    text = completion(item([100, 200, 300, 400], huge))
+    with pytest.warns(UserWarning, match="row 0: malformed ground truth"):
+        res = DetectionReward("visual_rft").score([text], ["no boxes"])
+    assert res.parse_failed.tolist() == [False]
+    assert np.isnan(res.total[0])
+    assert DetectionReward("visual_rft").score([text], [gt()]).parse_failed.tolist() == [True]
