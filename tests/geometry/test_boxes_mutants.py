@@ -21,6 +21,7 @@ from visual_rewards.geometry.boxes import (
     box_area,
     box_giou,
     box_iou,
+    masked_batched_box_iou,
     pad_boxes,
     pad_flat,
     valid_boxes,
@@ -206,3 +207,11 @@ def test_empty_inputs_of_every_rank() -> None:
     for fn in (box_area, valid_boxes):
         with pytest.raises(ValueError, match="cannot reshape array of size 0"):
             fn(np.zeros((2, 0)))
+
+
+def test_masked_iou_ignores_padding_that_holds_a_box() -> None:
+    # a padded slot is 0 whatever it holds, also when only one side of the pair is padding
+    pred = np.array([[[0.1, 0.1, 0.3, 0.3], [0.1, 0.1, 0.3, 0.3]]])
+    gt = np.array([[[0.1, 0.1, 0.3, 0.3], [0.1, 0.1, 0.3, 0.3]]])
+    got = masked_batched_box_iou(pred, np.array([[True, False]]), gt, np.array([[True, False]]))
+    np.testing.assert_array_equal(got, [[[1.0, 0.0], [0.0, 0.0]]])

@@ -232,3 +232,45 @@ def test_array_like_arguments_are_normalised() -> None:
     assert order.tolist() == [1, 0] and match.tolist() == [-1, 0]
     order, match = greedy_match(np.array([[0.9], [0.9]], dtype=np.float32), np.array([0.1, 0.7]))
     assert match.tolist() == [-1, 0]
+
+
+def test_batched_hungarian_runs_scipy_only_on_rows_with_both_conflicts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the documented cost: rows whose candidates form stars (around a ground truth or around a
+    # prediction) are assigned without scipy; only row 2 has conflicts both ways
+    import visual_rewards.geometry.matching as matching
+
+    calls: list[np.ndarray] = []
+    real = matching.linear_sum_assignment
+
+    def counting(weights: np.ndarray, **kwargs: object) -> tuple[np.ndarray, np.ndarray]:
+        calls.append(weights)
+        return real(weights, **kwargs)
+
+    monkeypatch.setattr(matching, "linear_sum_assignment", counting)
+    iou = np.array(
+        [
+            [[0.9, 0.0, 0.0], [0.7, 0.0, 0.0], [0.0, 0.0, 0.6]],  # a ground truth, two candidates
+            [[0.9, 0.6, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.7]],  # a prediction, two candidates
+            [[0.9, 0.8, 0.0], [0.85, 0.0, 0.0], [0.0, 0.0, 0.0]],  # both
+            [[0.9, 0.0, 0.0], [0.0, 0.8, 0.0], [0.0, 0.0, 0.0]],  # isolated pairs
+        ]
+    )
+    got = batched_hungarian_match(iou, iou >= 0.5)
+    assert got.tolist() == [[0, -1, 2], [0, -1, 2], [1, 0, -1], [0, 1, -1]]
+    assert len(calls) == 1
+    np.testing.assert_array_equal(calls[0], np.where(iou[2] >= 0.5, iou[2], 0.0))
+
+
+def test_line_counts_are_integer_sums_and_rows_of_all_rows_is_no_copy() -> None:
+    from visual_rewards.geometry.matching import _line_counts, _rows_of
+
+    cand = np.array([[[True, False, True], [True, True, False]]])
+    for axis in (1, 2):
+        got = _line_counts(cand, axis)  # the short-axis loop
+        assert got.dtype == np.intp
+        np.testing.assert_array_equal(got, cand.sum(axis=axis))
+    values = np.arange(6.0).reshape(3, 2)
+    assert _rows_of(values, np.arange(3)) is values
+    np.testing.assert_array_equal(_rows_of(values, np.array([2, 0])), values[[2, 0]])

@@ -5,6 +5,7 @@ fast path against ``match_label`` (the one rule) on batches with repeated answer
 from __future__ import annotations
 
 import math
+import pickle
 from typing import Any
 
 import numpy as np
@@ -318,3 +319,12 @@ def test_an_empty_batch(preset: str) -> None:
     res = ClassificationReward(preset).score([], [])
     assert res.total.shape == res.components["accuracy"].shape == res.parse_failed.shape == (0,)
     assert res.parse_failed.dtype == np.bool_ and res.components["accuracy"].dtype == np.float64
+
+
+def test_the_truth_cache_stays_out_of_the_pickle() -> None:
+    # a reward shipped to workers carries its config, not the ground truth it has read
+    reward = ClassificationReward()
+    reward.score(["<think>x</think><answer>zanzibar lynx</answer>"], ["zanzibar lynx"])
+    assert reward._truth_cache.entries
+    assert "_truth_cache" not in reward.__getstate__()
+    assert b"zanzibar" not in pickle.dumps(reward)

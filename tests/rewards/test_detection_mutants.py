@@ -7,6 +7,7 @@ wherever a number is asserted, so these tests follow the reward's documented sem
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -15,8 +16,18 @@ import reference_rewards as ref
 import released_visual_rft as released
 
 from visual_rewards import DetectionReward
+from visual_rewards.rewards import small_batch
 
 THINK = "<think>two boxes, one dog</think>"
+
+
+@pytest.fixture(autouse=True, params=["small batch", "array path"])
+def _both_paths(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs twice: calls of up to ``SMALL_BATCH_MAX`` rows take the plain-Python
+    path of ``small_batch``, so the array path of this module, which larger calls take, is
+    checked by a second run with the small path off."""
+    if request.param == "array path":
+        monkeypatch.setattr(small_batch, "SMALL_BATCH_MAX", 0)
 
 
 def item(box: list[Any], conf: Any = 0.9, label: str | None = None) -> str:
@@ -412,3 +423,106 @@ def test_max_boxes_counts_the_items_as_written() -> None:
     reward = DetectionReward(duplicates="drop", max_boxes=2)
     res = reward.score([completion(a, a, b), completion(a, b)], [solution] * 2)
     assert res.components["iou"].tolist() == [0.0, 1.0]
+
+
+def test_shared_positions_is_two_valid_items_of_a_row_at_one_position() -> None:
+    from visual_rewards.rewards import detection as det
+
+    rng = np.random.default_rng(0)
+    grid = np.array([0.0, -0.0, 1.0, 2.0, np.nan])
+    for _ in range(400):
+        k, w = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+        raw = rng.choice(grid, size=(k, w, 4))
+        valid = rng.random((k, w)) < 0.7
+        want = any(
+            valid[r, i] and valid[r, j] and bool(np.equal(raw[r, i], raw[r, j]).all())
+            for r in range(k)
+            for i in range(w)
+            for j in range(i + 1, w)
+        )
+        assert det._shared_positions(raw, valid) is want, (raw, valid)
+    same = np.array([[[0.0, 0.0, 2.0, 2.0], [1.0, 0.0, 2.0, 2.0], [0.0, 0.0, 2.0, 2.0]]])
+    assert det._shared_positions(same, np.array([[True, True, True]])) is True
+    assert det._shared_positions(same, np.array([[True, True, False]])) is False
+    # the same position in two rows is no duplicate; nor is one item alone
+    two_rows = np.array([[[0.0, 0.0, 2.0, 2.0]], [[0.0, 0.0, 2.0, 2.0]]])
+    assert det._shared_positions(two_rows, np.ones((2, 1), bool)) is False
+    assert det._shared_positions(same[:, :1], np.ones((1, 1), bool)) is False
+    for col in range(4):  # every number of the position counts
+        moved = same.copy()
+        moved[0, 2, col] += 0.5
+        assert det._shared_positions(moved, np.ones((1, 3), bool)) is False
+        # an item differing in that number alone, written between two equal ones
+        between = same[:, [0, 2, 0]].copy()
+        between[0, 1, col] += 0.5
+        assert det._shared_positions(between, np.ones((1, 3), bool)) is True
+    assert det._shared_positions(same[:, [0, 2]], np.ones((1, 2), bool)) is True
+
+
+def test_a_dialect_reaches_the_reader_and_needs_the_lenient_reader() -> None:
+    gemini = '[{"box_2d": [200, 100, 600, 300], "label": "cat"}]'  # y first
+    text = f"{THINK}<answer>{gemini}</answer>"
+    res = DetectionReward(dialect="gemini").score([text], ["[[100, 200, 300, 600]]"])
+    assert res.components["iou"][0] == pytest.approx(1.0)
+    message = (
+        "answer_reader='released' reads the paper's answer format only; a dialect needs "
+        "answer_reader='lenient' (e.g. the default preset)"
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        DetectionReward(answer_reader="released", dialect="gemini")
+
+
+def test_shared_x1_marks_rows_where_two_valid_items_share_x1() -> None:
+    from visual_rewards.rewards import detection as det
+
+    raw = np.array(
+        [
+            [[1.0, 5.0, 3.0, 7.0], [1.0, 6.0, 4.0, 8.0]],  # same x1
+            [[1.0, 5.0, 3.0, 7.0], [2.0, 5.0, 4.0, 7.0]],  # same y1 only
+            [[1.0, 5.0, 3.0, 7.0], [1.0, 5.0, 3.0, 7.0]],  # same x1, the second not valid
+        ]
+    )
+    valid = np.array([[True, True], [True, True], [True, False]])
+    assert det._shared_x1(raw, valid).tolist() == [True, False, False]
+
+
+def test_class_aware_matching_with_a_malformed_row() -> None:
+    text = completion(item([100, 200, 300, 400], 0.9, "dog"))
+    sols = [gt([100, 200, 300, 400]), "no boxes"]
+    with pytest.warns(UserWarning, match="row 1: malformed ground truth"):
+        res = DetectionReward(class_aware=True).score([text, text], sols)
+    assert res.components["iou"][0] == 1.0
+    assert np.isnan(res.total[1])
+
+
+def test_greedy_class_aware_matching_pairs_only_the_same_class() -> None:
+    truth = "<answer>[" + item([100, 200, 300, 400], 1, "dog") + "]</answer>"
+    reward = DetectionReward(matching="greedy", class_aware=True)
+    same = reward.score([completion(item([100, 200, 300, 400], 0.9, "dog"))], [truth])
+    other = reward.score([completion(item([100, 200, 300, 400], 0.9, "cat"))], [truth])
+    assert same.components["iou"][0] == 1.0
+    assert other.components["iou"][0] == 0.0
+
+
+def test_equal_total_ious_go_to_the_boxes_written_first_when_scipy_decides() -> None:
+    # b0 overlaps both truths equally; b1 only the first, b2 only the second, equally: two
+    # matchings of the same total IoU, {b0, b1} and {b0, b2}; the box written first wins
+    boxes = [[50, 0, 150, 100], [0, 52, 100, 152], [100, 52, 200, 152]]
+    text = completion(*(item(b, 0.9) for b in boxes))
+    res = DetectionReward(iou_threshold=0.3).score(
+        [text], [gt([0, 0, 100, 100], [100, 0, 200, 100])], details=True
+    )
+    ious = res.details["ious"][0]
+    assert ious[0] > 0 and ious[1] > 0 and ious[2] == 0.0
+
+
+def test_paper_preset_reads_the_answer_of_a_row_with_a_malformed_truth() -> None:
+    # a confidence too large for a float fails the released code only when it is added up
+    # (against no ground truth, every box unmatched); a malformed truth adds nothing up
+    huge = "1" + "0" * 400
+    text = completion(item([100, 200, 300, 400], huge))
+    with pytest.warns(UserWarning, match="row 0: malformed ground truth"):
+        res = DetectionReward("visual_rft").score([text], ["no boxes"])
+    assert res.parse_failed.tolist() == [False]
+    assert np.isnan(res.total[0])
+    assert DetectionReward("visual_rft").score([text], [gt()]).parse_failed.tolist() == [True]
