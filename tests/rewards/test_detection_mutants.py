@@ -425,40 +425,6 @@ def test_max_boxes_counts_the_items_as_written() -> None:
     assert res.components["iou"].tolist() == [0.0, 1.0]
 
 
-def test_shared_positions_is_two_valid_items_of_a_row_at_one_position() -> None:
-    from visual_rewards.rewards import detection as det
-
-    rng = np.random.default_rng(0)
-    grid = np.array([0.0, -0.0, 1.0, 2.0, np.nan])
-    for _ in range(400):
-        k, w = int(rng.integers(1, 4)), int(rng.integers(1, 4))
-        raw = rng.choice(grid, size=(k, w, 4))
-        valid = rng.random((k, w)) < 0.7
-        want = any(
-            valid[r, i] and valid[r, j] and bool(np.equal(raw[r, i], raw[r, j]).all())
-            for r in range(k)
-            for i in range(w)
-            for j in range(i + 1, w)
-        )
-        assert det._shared_positions(raw, valid) is want, (raw, valid)
-    same = np.array([[[0.0, 0.0, 2.0, 2.0], [1.0, 0.0, 2.0, 2.0], [0.0, 0.0, 2.0, 2.0]]])
-    assert det._shared_positions(same, np.array([[True, True, True]])) is True
-    assert det._shared_positions(same, np.array([[True, True, False]])) is False
-    # the same position in two rows is no duplicate; nor is one item alone
-    two_rows = np.array([[[0.0, 0.0, 2.0, 2.0]], [[0.0, 0.0, 2.0, 2.0]]])
-    assert det._shared_positions(two_rows, np.ones((2, 1), bool)) is False
-    assert det._shared_positions(same[:, :1], np.ones((1, 1), bool)) is False
-    for col in range(4):  # every number of the position counts
-        moved = same.copy()
-        moved[0, 2, col] += 0.5
-        assert det._shared_positions(moved, np.ones((1, 3), bool)) is False
-        # an item differing in that number alone, written between two equal ones
-        between = same[:, [0, 2, 0]].copy()
-        between[0, 1, col] += 0.5
-        assert det._shared_positions(between, np.ones((1, 3), bool)) is True
-    assert det._shared_positions(same[:, [0, 2]], np.ones((1, 2), bool)) is True
-
-
 def test_a_dialect_reaches_the_reader_and_needs_the_lenient_reader() -> None:
     gemini = '[{"box_2d": [200, 100, 600, 300], "label": "cat"}]'  # y first
     text = f"{THINK}<answer>{gemini}</answer>"
