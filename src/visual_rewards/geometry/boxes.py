@@ -93,19 +93,22 @@ def _iou_parts(a: FloatArray, b: FloatArray) -> tuple[FloatArray, FloatArray]:
     return inter, union
 
 
-def _iou(a: FloatArray, b: FloatArray) -> FloatArray:
-    inter, union = _iou_parts(a[..., :, None, :], b[..., None, :, :])
+def _ratio(inter: FloatArray, union: FloatArray) -> FloatArray:
+    """IoU from :func:`_iou_parts`: ``inter / union``, 0 where the boxes do not overlap."""
     out = np.zeros_like(inter)
     np.divide(inter, union, out=out, where=inter > 0)
     return out
+
+
+def _iou(a: FloatArray, b: FloatArray) -> FloatArray:
+    return _ratio(*_iou_parts(a[..., :, None, :], b[..., None, :, :]))
 
 
 def _giou(a: FloatArray, b: FloatArray) -> FloatArray:
     a4 = a[..., :, None, :]
     b4 = b[..., None, :, :]
     inter, union = _iou_parts(a4, b4)
-    iou = np.zeros_like(inter)
-    np.divide(inter, union, out=iou, where=inter > 0)
+    iou = _ratio(inter, union)
     ex1 = np.minimum(a4[..., 0], b4[..., 0])
     ey1 = np.minimum(a4[..., 1], b4[..., 1])
     ex2 = np.maximum(a4[..., 2], b4[..., 2])
@@ -222,11 +225,8 @@ def masked_batched_box_iou(
     """
     real = pred_valid[:, :, None] & gt_valid[:, None, :]
     b, p, g = np.nonzero(real)
-    inter, union = _iou_parts(pred[b, p], gt[b, g])
-    values = np.zeros_like(inter)
-    np.divide(inter, union, out=values, where=inter > 0)
     out = np.zeros(real.shape)
-    out[b, p, g] = values
+    out[b, p, g] = _ratio(*_iou_parts(pred[b, p], gt[b, g]))
     return out
 
 
