@@ -53,8 +53,12 @@ def read_box_rows(
     completions: Sequence[Any],
     solutions: Sequence[Any] | None,
     columns: Mapping[str, Any],
+    *,
+    texts_only: bool = False,
 ) -> BoxRows:
-    """Check the batch, then read its coordinate spaces, ground truth and completions."""
+    """Check the batch, then read its coordinate spaces, ground truth and completions
+    (``texts_only``: the texts and the format component alone, for a reward that reads the
+    texts itself; ``answers`` is then empty)."""
     n = check_lengths(completions, solutions)
     assert solutions is not None
     options: CoordOptions = reward.config
@@ -66,7 +70,7 @@ def read_box_rows(
             options.dialect, n, options.min_pixels, options.max_pixels, columns
         )
     targets = read_box_targets(reward, solutions, gt_cfgs)
-    if getattr(options, "answer_reader", "lenient") == "released":  # reads the texts itself
+    if texts_only:
         texts, fmt = reward.read_texts(completions)
         return BoxRows(pred_cfgs, targets, texts, [], fmt)
     parsed, fmt = reward.read_completions(completions)

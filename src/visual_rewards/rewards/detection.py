@@ -415,7 +415,13 @@ class DetectionReward(Reward):
             ``iou``/``confidence``/``total`` where the ground truth is malformed).
         """
         want_details = bool(columns.pop("details", False))
-        rows = read_box_rows(self, completions, solutions, columns)
+        rows = read_box_rows(
+            self,
+            completions,
+            solutions,
+            columns,
+            texts_only=self.config.answer_reader == "released",
+        )
         c = self.config
         max_items = (
             DEFAULT_MAX_ITEMS if c.max_boxes is None else min(c.max_boxes, DEFAULT_MAX_ITEMS)

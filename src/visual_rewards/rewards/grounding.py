@@ -132,7 +132,13 @@ class GroundingReward(Reward):
             ``components`` ``iou`` (range per ``metric``) and ``format`` ``(B,)``; ``iou`` and
             ``total`` are NaN where the ground truth is malformed.
         """
-        rows = read_box_rows(self, completions, solutions, columns)
+        rows = read_box_rows(
+            self,
+            completions,
+            solutions,
+            columns,
+            texts_only=self.config.answer_reader == "released",
+        )
         targets = rows.targets
         for row, t in enumerate(targets):
             if t is not None and len(t) == 0:
