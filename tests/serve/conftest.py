@@ -31,26 +31,36 @@ def get() -> Callable[[str], Any]:
     return _get
 
 
+def _url(log: Path, proc: subprocess.Popen[str], deadline: float) -> str:
+    """The address the server prints to ``log`` when it starts."""
+    while True:
+        match = re.search(r"http://127\.0\.0\.1:\d+", log.read_text())
+        if match:
+            return match.group(0)
+        assert proc.poll() is None, f"server exited: {log.read_text()[-2000:]}"
+        assert time.monotonic() < deadline, f"server did not start: {log.read_text()[-2000:]}"
+        time.sleep(0.05)
+
+
 @pytest.fixture(scope="session")
-def server() -> Iterator[str]:
-    """The server's base URL, once every worker is up (at most 60 s)."""
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The server's base URL, once every worker is up (at most 60 s). Its stderr (and its
+    workers') goes to a file: a pipe nobody reads would block them once full."""
     pytest.importorskip("fastapi")
     pytest.importorskip("uvicorn")
     path = os.pathsep.join(p for p in (str(SRC), os.environ.get("PYTHONPATH", "")) if p)
     cmd = [sys.executable, "-m", "visual_rewards.serve", "--host", "127.0.0.1", "--port", "0"]
-    proc = subprocess.Popen(
-        [*cmd, "--workers", "2"],
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": path},
-    )
+    log = tmp_path_factory.mktemp("server") / "stderr.log"
+    with log.open("w") as stderr:
+        proc = subprocess.Popen(
+            [*cmd, "--workers", "2"],
+            stderr=stderr,
+            text=True,
+            env={**os.environ, "PYTHONPATH": path},
+        )
     try:
-        assert proc.stderr is not None
-        line = proc.stderr.readline()
-        match = re.search(r"http://127\.0\.0\.1:\d+", line)
-        assert match, f"server did not start: {line!r}"
-        url = match.group(0)
         deadline = time.monotonic() + 60
+        url = _url(log, proc, deadline)
         while True:
             try:
                 if len(_get(url + "/health")["worker_pids"]) == 2:

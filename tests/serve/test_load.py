@@ -87,5 +87,5 @@ def test_a_request_in_flight_when_its_worker_dies_is_answered(
     t.start()
     result = run_load(server + "/score", bodies, concurrency=1)
     t.join()
-    assert check(result, expected) == (0, 0)
+    assert check(result, expected) == (0, 0), (result.summary(), result.statuses)
     assert get(server + "/health")["pool_restarts"] == before["pool_restarts"] + 1

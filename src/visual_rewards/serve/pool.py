@@ -5,6 +5,12 @@ holding the server config (and its cached rewards). When a worker process dies (
 memory), Python marks the whole executor broken and fails every chunk in flight on it; the pool
 then starts a new executor and scores those chunks again. Scoring is a pure function of its
 input, so a retry gives the same scores: no request is lost or answered twice differently.
+
+One death Python does not notice: a worker killed while it writes a result leaves half a message
+in the result pipe, and the executor waits for the rest forever. So a chunk in flight watches its
+executor's workers; when one has been dead for :data:`BREAK_AFTER_S` and the chunk is still
+pending, the pool breaks that executor itself (:func:`_break`), and the chunk fails and is retried
+like any other.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -23,6 +29,13 @@ __all__ = ["ScoringPool"]
 
 #: How often one chunk is retried on a fresh executor before the request fails (500).
 MAX_ATTEMPTS = 3
+
+#: Seconds a pending chunk waits, once a worker of its executor is dead, for Python to fail it
+#: before the pool breaks the executor itself. Python reports a death within milliseconds.
+BREAK_AFTER_S = 2.0
+
+#: How often a pending chunk checks its executor's workers, in seconds.
+WATCH_EVERY_S = 0.25
 
 _CONFIG: ServeConfig | None = None
 
@@ -35,6 +48,24 @@ def _init_worker(config: ServeConfig) -> None:
 def _score_in_worker(items: Sequence[ItemSpec]) -> list[ItemScore]:
     assert _CONFIG is not None, "worker not initialised"
     return score_batch(_CONFIG, items)
+
+
+def _has_dead_worker(executor: ProcessPoolExecutor) -> bool:
+    """Whether a worker process of ``executor`` has exited (False once it is shut down)."""
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    return any(p.exitcode is not None for p in processes)
+
+
+def _break(executor: ProcessPoolExecutor) -> None:
+    """Fail every chunk on ``executor`` with :class:`BrokenProcessPool`: kill its workers, and
+    close this process's end of the result pipe so that Python's reader, blocked on a message a
+    dead worker never finished, gets end-of-file and marks the executor broken. Reaches into
+    ``concurrent.futures`` internals (CPython 3.11 to 3.13), as nothing public can unblock it."""
+    for process in list((getattr(executor, "_processes", None) or {}).values()):
+        process.kill()
+    results = getattr(executor, "_result_queue", None)
+    if results is not None:
+        results._writer.close()
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -50,6 +81,9 @@ def _context() -> multiprocessing.context.BaseContext:
 
 class ScoringPool:
     """``workers`` scoring processes; :meth:`score` is safe to await from many requests."""
+
+    #: What a worker runs on one chunk (a module-level function, so workers can import it).
+    task: Callable[[Sequence[ItemSpec]], list[ItemScore]] = staticmethod(_score_in_worker)
 
     def __init__(self, config: ServeConfig) -> None:
         self.config = config
@@ -78,8 +112,8 @@ class ScoringPool:
 
     def worker_pids(self) -> list[int]:
         """Process ids of the live workers (started lazily: empty before the first chunk)."""
-        processes = getattr(self._executor, "_processes", None) or {}
-        return sorted(p.pid for p in processes.values() if p.pid is not None and p.is_alive())
+        processes = list((getattr(self._executor, "_processes", None) or {}).values())
+        return sorted(p.pid for p in processes if p.pid is not None and p.is_alive())
 
     async def score(self, items: Sequence[ItemSpec]) -> list[ItemScore]:
         """Score ``items`` in chunks of ``chunk_items`` spread over the workers, in order."""
@@ -89,11 +123,10 @@ class ScoringPool:
         return [score for part in parts for score in part]
 
     async def _score_chunk(self, chunk: list[ItemSpec]) -> list[ItemScore]:
-        loop = asyncio.get_running_loop()
         for attempt in range(MAX_ATTEMPTS):
             generation, executor = self._generation, self._executor
             try:
-                return await loop.run_in_executor(executor, _score_in_worker, chunk)
+                return await self._watched(executor, chunk)
             except (BrokenProcessPool, RuntimeError) as exc:
                 replaced = generation != self._generation
                 # RuntimeError: submitted to an executor that another request just shut down
@@ -104,6 +137,27 @@ class ScoringPool:
                 if not replaced:
                     await asyncio.to_thread(self._replace, generation)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _watched(
+        self, executor: ProcessPoolExecutor, chunk: list[ItemSpec]
+    ) -> list[ItemScore]:
+        """``chunk``'s scores from ``executor``, which is broken (:func:`_break`) when a worker of
+        it has been dead for :data:`BREAK_AFTER_S` while the chunk is still pending."""
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(executor, self.task, chunk)
+        dead_since: float | None = None
+        try:
+            while not (await asyncio.wait({future}, timeout=WATCH_EVERY_S))[0]:
+                if not _has_dead_worker(executor):
+                    dead_since = None
+                elif dead_since is None:
+                    dead_since = loop.time()
+                elif loop.time() - dead_since >= BREAK_AFTER_S:
+                    await asyncio.to_thread(_break, executor)  # the chunk fails at once
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        return future.result()
 
     def warm_up(self) -> None:
         """Start every worker now (so the first request does not pay for spawning them)."""
