@@ -38,6 +38,7 @@ import importlib
 import json
 import math
 import multiprocessing
+import signal
 import sys
 import time
 import warnings
@@ -81,6 +82,7 @@ __all__ = [
     "RewardStats",
     "ScoreOptions",
     "ScoreSummary",
+    "ScoringWorkerError",
     "encode_chunk",
     "format_summary",
     "known_task",
@@ -885,7 +887,38 @@ def _worker_main(conn: Any) -> None:
         try:
             conn.send(_run_chunk(task))
         except Exception as exc:
-            conn.send(RuntimeError(f"scoring worker failed: {type(exc).__name__}: {exc}"))
+            where = f"the chunk from line {task[1]}"
+            conn.send(ScoringWorkerError(f"{where}: {type(exc).__name__}: {exc}"))
+
+
+class ScoringWorkerError(RuntimeError):
+    """A scoring process failed or died (killed, out of memory) before returning a chunk."""
+
+
+def _died(proc: Any, first_line: int) -> ScoringWorkerError:
+    """The error for ``proc``, found dead while it held the chunk from ``first_line``."""
+    proc.join(timeout=5)
+    code = proc.exitcode
+    if code is not None and code < 0:
+        name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
+        how = f"killed by {name}" + (": out of memory?" if -code == signal.SIGKILL else "")
+    else:
+        how = f"exit code {code}"
+    return ScoringWorkerError(
+        f"a scoring process (pid {proc.pid}) died ({how}) while scoring the chunk from line "
+        f"{first_line}"
+    )
+
+
+def _receive(conn: Any, proc: Any, first_line: int) -> ChunkResult:
+    """The result of the chunk from ``first_line`` that ``proc`` scores, read from ``conn``."""
+    try:
+        result = conn.recv()
+    except (EOFError, OSError):  # the process died: its end of the pipe closed
+        raise _died(proc, first_line) from None
+    if isinstance(result, BaseException):
+        raise result
+    return result  # type: ignore[no-any-return]
 
 
 def _map_ordered(
@@ -914,24 +947,25 @@ def _map_ordered(
             child.close()
             procs.append(proc)
             conns.append(parent)
+        held = [0] * workers  # the first line of the chunk each worker holds
         busy = 0
-        for conn in conns:  # prime every worker with one chunk
+        for i, conn in enumerate(conns):  # prime every worker with one chunk
             first = next(tasks, None)
             if first is None:
                 break
             conn.send(first)
+            held[i] = first[1]
             busy += 1
         index = 0
         while busy:
-            conn = conns[index % workers]
-            result = conn.recv()
+            i = index % workers
+            result = _receive(conns[i], procs[i], held[i])
             following = next(tasks, None)
             if following is None:
                 busy -= 1
             else:
-                conn.send(following)
-            if isinstance(result, BaseException):
-                raise result
+                conns[i].send(following)
+                held[i] = following[1]
             yield result
             index += 1
         for conn in conns:

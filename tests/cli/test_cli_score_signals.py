@@ -1,19 +1,23 @@
 """`visual-rewards score` under interruption: SIGTERM and SIGINT leave no file and no
 traceback (workers stay quiet), SIGKILL leaves a checkpoint that `--resume` continues to a
-byte-identical result."""
+byte-identical result, and a scoring process that dies or fails is one line, exit 2."""
 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from visual_rewards import scoring
 from visual_rewards.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -148,5 +152,47 @@ def test_resume_without_a_checkpoint_starts_from_the_beginning(tmp_path: Path) -
     src = _input(tmp_path / "in.jsonl", n=1_200)
     out = tmp_path / "out.jsonl"
     assert main(["score", *_args(src, out, "--resume")]) == 1
+    expected, _ = _reference(src, tmp_path)
+    assert out.read_bytes() == expected
+
+
+def _fail_on_line(line: int, how: str) -> Callable[[Any], Any]:
+    """``scoring._run_chunk`` that dies (SIGKILL) or raises on the chunk from ``line``; the
+    worker processes are forked, so they run it."""
+    real = scoring._run_chunk
+
+    def run(task: Any) -> Any:
+        if task[1] == line:
+            if how == "dies":
+                os.kill(os.getpid(), signal.SIGKILL)
+            raise MemoryError("cannot allocate")
+        return real(task)
+
+    return run
+
+
+@pytest.mark.parametrize(
+    ("how", "says"), [("dies", "killed by SIGKILL: out of memory?"), ("raises", "MemoryError")]
+)
+def test_a_failed_scoring_process_is_one_line_and_resume_finishes(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    how: str,
+    says: str,
+) -> None:
+    if multiprocessing.get_start_method() != "fork":
+        pytest.skip("the failing chunk reaches the workers by fork")
+    src = _input(tmp_path / "in.jsonl", n=3_000)
+    out = tmp_path / "out.jsonl"
+    monkeypatch.setattr(scoring, "_run_chunk", _fail_on_line(1_001, how))
+    assert main(["score", *_args(src, out, "--workers", "2", "--resume")]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert says in err and "chunk from line 1001" in err, err
+    assert "run the same command again to continue" in err, err
+    assert not out.exists()
+    monkeypatch.undo()
+    assert main(["score", *_args(src, out, "--workers", "2", "--resume")]) == 1
     expected, _ = _reference(src, tmp_path)
     assert out.read_bytes() == expected

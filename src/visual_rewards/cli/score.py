@@ -144,7 +144,13 @@ def _check_source(args: argparse.Namespace) -> Path | str:
 def run(args: argparse.Namespace) -> int:
     """Run ``visual-rewards score``; 0 if every line was scored, 1 otherwise."""
     from visual_rewards.io.files import atomic_writer
-    from visual_rewards.scoring import ScoreOptions, check_options, format_summary, score_file
+    from visual_rewards.scoring import (
+        ScoreOptions,
+        ScoringWorkerError,
+        check_options,
+        format_summary,
+        score_file,
+    )
 
     source = _check_source(args)
     output = args.output or Path(source).with_name(Path(source).stem + ".scored.jsonl")
@@ -192,6 +198,13 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         where = exc.filename or args.input
         raise UsageError(f"{where}: {exc.strerror or exc}" if exc.filename else str(exc)) from None
+    except ScoringWorkerError as exc:
+        kept = (
+            "; the checkpoint is kept: run the same command again to continue"
+            if args.resume
+            else ""
+        )
+        raise UsageError(f"{exc}{kept}") from None
     except (KeyboardInterrupt, Terminated):
         if args.resume:
             print("checkpoint kept: run the same command again to continue", file=sys.stderr)
