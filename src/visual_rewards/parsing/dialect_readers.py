@@ -606,42 +606,81 @@ def dialect_config(
     return CoordConfig.from_options(own, image_size, *bounds)
 
 
-def _resolve(text: str | None, dialect: str, kind: str) -> tuple[Dialect | None, str | None]:
+#: The plural of each kind of item, for messages.
+_PLURAL = {"box": "boxes", "point": "points"}
+
+
+def _writes(found: Dialect, kind: str) -> bool:
+    """Whether ``found`` writes items of ``kind`` (``"box"`` or ``"point"``)."""
+    return found.reads_boxes if kind == "box" else found.reads_points
+
+
+def _checked(dialect: str, kind: str) -> Dialect:
+    """The named ``dialect``; ``ValueError`` (a caller error) when it writes no ``kind``."""
+    found = get_dialect(dialect)
+    if not _writes(found, kind):
+        raise ValueError(f"dialect {dialect!r} writes no {_PLURAL[kind]}")
+    return found
+
+
+def _resolve(text: str, dialect: str, kind: str) -> tuple[Dialect | None, str | None]:
     """The dialect to read ``text`` in, or a failure reason (``auto`` found no family, or the
     family it found writes no items of this kind)."""
     if dialect != AUTO:
-        found = get_dialect(dialect)
-        if not (found.reads_boxes if kind == "box" else found.reads_points):
-            raise ValueError(
-                f"dialect {dialect!r} writes no {'boxes' if kind == 'box' else 'points'}"
-            )
-        return found, None
-    name = detect_dialect(text or "")
+        return _checked(dialect, kind), None
+    name = detect_dialect(text)
     if name is None:
         return None, (
             "dialect not identified: no special token of exactly one family; name the dialect"
         )
     found = get_dialect(name)
-    if not (found.reads_boxes if kind == "box" else found.reads_points):
-        return None, f"dialect {name!r} identified, but it writes no {kind}s"
+    if not _writes(found, kind):
+        return None, f"dialect {name!r} identified, but it writes no {_PLURAL[kind]}"
     return found, None
 
 
-def _named_config(
-    dialect: str,
+def _empty_points(
+    errors: list[str] | None = None, *, empty: bool = False, failed: bool = False
+) -> Points:
+    return Points(np.zeros((0, 2)), [], errors=errors or [], empty=empty, failed=failed)
+
+
+def _in_dialect(
     kind: str,
+    empty_result: Callable[..., _R],
+    valid: Callable[[list[_Item], CoordConfig, bool, int], _R],
+    answer: str | None,
+    dialect: str,
     coords: CoordSpace | CoordConfig,
     image_size: tuple[int, int] | None,
     bounds: tuple[int | None, int | None],
-) -> CoordConfig | None:
-    """The coordinate config of a named dialect, checked up front (a caller error raises
-    ``ValueError``); None for ``auto``, whose family is known only after reading."""
-    if dialect == AUTO:
-        return None
-    found = get_dialect(dialect)
-    if not (found.reads_boxes if kind == "box" else found.reads_points):
-        raise ValueError(f"dialect {dialect!r} writes no {'boxes' if kind == 'box' else 'points'}")
-    return dialect_config(found, coords, image_size, bounds)
+    max_chars: int,
+    max_items: int,
+) -> _R:
+    """Read the ``kind`` items (``"box"`` or ``"point"``) of ``answer`` in ``dialect``.
+
+    ``empty_result(errors=…, empty=…, failed=…)`` builds a result without items, ``valid``
+    checks and normalises the items read. A named dialect's coordinate config is built (and
+    checked) before the answer is looked at, so a caller error raises whatever the answer."""
+    image_size = None if image_size is None else (int(image_size[0]), int(image_size[1]))
+    cfg = None  # auto: the family found decides the space
+    if dialect != AUTO:
+        cfg = dialect_config(_checked(dialect, kind), coords, image_size, bounds)
+    text, reason, empty = prepare_answer(answer, max_chars)
+    if text is None:
+        return empty_result(errors=[reason or "no answer"], failed=True)
+    if empty:
+        return empty_result(empty=True)
+    found, failure = _resolve(text, dialect, kind)
+    if found is None:
+        return empty_result(errors=[failure or "no dialect"], failed=True)
+    items, overflow, recognised = read_dialect_items(text, found, kind, max_items)
+    if not recognised:
+        return _named(empty_result(errors=[f"no {_PLURAL[kind]} found"], failed=True), found.name)
+    if cfg is None:
+        cfg = dialect_config(found, coords, image_size, bounds)
+    out = valid(items[:max_items], cfg, overflow or len(items) > max_items, max_items)
+    return _named(out, found.name)
 
 
 def detections_in_dialect(
@@ -654,25 +693,10 @@ def detections_in_dialect(
     max_items: int,
 ) -> Detections:
     """:func:`~visual_rewards.parsing.answers.parse_detections` with ``dialect=`` (see there)."""
-    image_size = None if image_size is None else (int(image_size[0]), int(image_size[1]))
-    cfg = _named_config(dialect, "box", coords, image_size, bounds)
-    text, reason, empty = prepare_answer(answer, max_chars)
-    if text is None:
-        return _empty_detections(errors=[reason or "no answer"], failed=True)
-    if empty:
-        return _empty_detections(empty=True)
-    found_or_none, failure = _resolve(text, dialect, "box")
-    if found_or_none is None:
-        return _empty_detections(errors=[failure or "no dialect"], failed=True)
-    if cfg is None:  # auto: the family found decides the space
-        cfg = dialect_config(found_or_none, coords, image_size, bounds)
-    items, overflow, recognised = read_dialect_items(text, found_or_none, "box", max_items)
-    if not recognised:
-        out = _empty_detections(errors=["no boxes found"], failed=True)
-    else:
-        overflow = overflow or len(items) > max_items
-        out = _valid_boxes(items[:max_items], cfg, overflow, max_items)
-    return _named(out, found_or_none.name)
+    return _in_dialect(
+        "box", _empty_detections, _valid_boxes,
+        answer, dialect, coords, image_size, bounds, max_chars, max_items,
+    )  # fmt: skip
 
 
 def points_in_dialect(
@@ -685,23 +709,7 @@ def points_in_dialect(
     max_items: int,
 ) -> Points:
     """:func:`~visual_rewards.parsing.answers.parse_points` with ``dialect=`` (see there)."""
-    image_size = None if image_size is None else (int(image_size[0]), int(image_size[1]))
-    cfg = _named_config(dialect, "point", coords, image_size, bounds)
-    none = np.zeros((0, 2))
-    text, reason, empty = prepare_answer(answer, max_chars)
-    if text is None:
-        return Points(none, [], errors=[reason or "no answer"], failed=True)
-    if empty:
-        return Points(none, [], empty=True)
-    found_or_none, failure = _resolve(text, dialect, "point")
-    if found_or_none is None:
-        return Points(none, [], errors=[failure or "no dialect"], failed=True)
-    if cfg is None:  # auto: the family found decides the space
-        cfg = dialect_config(found_or_none, coords, image_size, bounds)
-    items, overflow, recognised = read_dialect_items(text, found_or_none, "point", max_items)
-    if not recognised:
-        out = Points(none, [], errors=["no points found"], failed=True)
-    else:
-        overflow = overflow or len(items) > max_items
-        out = _valid_points(items[:max_items], cfg, overflow, max_items)
-    return _named(out, found_or_none.name)
+    return _in_dialect(
+        "point", _empty_points, _valid_points,
+        answer, dialect, coords, image_size, bounds, max_chars, max_items,
+    )  # fmt: skip
