@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from model_logs import load_log_completions
 from near_miss import STYLES, boxes_1000, render_answer
+from timing import cpu_seconds
 
 import visual_rewards as vr
 from visual_rewards.parsing import (
@@ -374,12 +374,6 @@ def test_never_raises_on_json_like(value: Any) -> None:
 MIB = 1 << 20
 
 
-def _timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, float]:
-    t0 = time.perf_counter()
-    out = fn(*args, **kwargs)
-    return out, time.perf_counter() - t0
-
-
 @pytest.mark.parametrize(
     "answer",
     [
@@ -394,18 +388,18 @@ def _timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, float]:
 )
 def test_adversarial_mib_inputs(answer: str) -> None:
     # over the answer cap: refused at once
-    d, seconds = _timed(parse_detections, answer)
+    d, seconds = cpu_seconds(parse_detections, answer)
     assert d.failed and seconds < 1.0
     # just under the cap: still parsed in bounded time
-    d, seconds = _timed(parse_detections, answer[:DEFAULT_MAX_ANSWER_CHARS])
+    d, seconds = cpu_seconds(parse_detections, answer[:DEFAULT_MAX_ANSWER_CHARS])
     assert seconds < 2.0 and d.boxes.shape[1] == 4
-    c, seconds = _timed(parse_completion, "<think>x</think><answer>" + answer)
+    c, seconds = cpu_seconds(parse_completion, "<think>x</think><answer>" + answer)
     assert seconds < 2.0 and c.truncated
 
 
 def test_adversarial_many_boxes() -> None:
     answer = "[" + ", ".join("[1, 2, 3, 4]" for _ in range(100_000)) + "]"
-    d, seconds = _timed(parse_detections, answer, max_chars=len(answer))
+    d, seconds = cpu_seconds(parse_detections, answer, max_chars=len(answer))
     assert d.overflow and len(d) == 1000 and seconds < 2.0
     assert parse_detections(answer).failed  # over the default length cap
 

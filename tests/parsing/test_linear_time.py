@@ -13,11 +13,11 @@ import ast
 import importlib
 import pkgutil
 import re
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from timing import cpu_seconds
 
 import visual_rewards
 
@@ -139,9 +139,7 @@ def test_no_lazy_dotall_scan_outside_a_bounded_item() -> None:
 
 
 def _seconds(pattern: re.Pattern[str], text: str, anchored: bool) -> float:
-    best = float("inf")
-    for _ in range(3):
-        t0 = time.process_time()
+    def run() -> None:
         if anchored:
             pattern.match(text)
             pattern.fullmatch(text)
@@ -149,8 +147,8 @@ def _seconds(pattern: re.Pattern[str], text: str, anchored: bool) -> float:
             for _match in pattern.finditer(text):
                 pass
             pattern.search(text)
-        best = min(best, time.process_time() - t0)
-    return best
+
+    return min(cpu_seconds(run)[1] for _ in range(3))
 
 
 def test_anchored_patterns_are_only_matched_at_a_position() -> None:
@@ -177,12 +175,7 @@ def test_patterns_are_linear_on_their_adversarial_inputs(key: tuple[str, str]) -
 
 def _scaling(fn: Callable[[str], object], family: Family) -> tuple[float, float]:
     def run(text: str) -> float:
-        best = float("inf")
-        for _ in range(3):
-            t0 = time.process_time()
-            fn(text)
-            best = min(best, time.process_time() - t0)
-        return best
+        return min(cpu_seconds(fn, text)[1] for _ in range(3))
 
     return run(family(1 << 16)), run(family(1 << 18))
 

@@ -7,12 +7,12 @@ The limits here are generous (CI machines vary); the figures themselves come fro
 from __future__ import annotations
 
 import math
-import time
 import tracemalloc
 
 import pytest
 from adversarial import adversarial_completions
 from reward_cases import CASES
+from timing import cpu_seconds
 
 from visual_rewards.rewards import REWARDS
 
@@ -35,9 +35,7 @@ def test_adversarial_input_is_bounded(task: str, name: str) -> None:
         reward.score([case.correct], solutions)  # warm-up
         # CPU time (other processes on a shared machine do not count), without tracemalloc
         # (it slows allocation-heavy code several times); memory on a second call
-        t0 = time.process_time()
-        res = reward.score([INPUTS[name]], solutions)
-        seconds = time.process_time() - t0
+        res, seconds = cpu_seconds(reward.score, [INPUTS[name]], solutions)
         tracemalloc.start()
         reward.score([INPUTS[name]], solutions)
         peak = tracemalloc.get_traced_memory()[1]

@@ -31,6 +31,7 @@ import pytest
 import released_visual_rft as released
 from hypothesis import given
 from hypothesis import strategies as st
+from timing import cpu_seconds
 
 from visual_rewards import ClassificationReward, DetectionReward, FormatReward, GroundingReward
 from visual_rewards.parsing.completion import visual_rft_answer
@@ -499,7 +500,6 @@ def test_possessive_box_pattern_equals_the_released_one(text: str) -> None:
 
 def test_released_reader_is_linear_on_adversarial_text() -> None:
     """No regular expression runs on the text unguarded: 1 MiB of the worst known shapes."""
-    import time
 
     gt = "<answer>[{'Position': [100, 100, 300, 300], 'Confidence': 1}]</answer>"
     size = 1 << 20
@@ -518,9 +518,8 @@ def test_released_reader_is_linear_on_adversarial_text() -> None:
         (FormatReward("visual_rft"), None),
     ):
         for text in texts:
-            t0 = time.perf_counter()
-            res = reward.score([text], None if sol is None else [sol])
-            assert time.perf_counter() - t0 < 1.0, (reward, text[:20])
+            res, seconds = cpu_seconds(reward.score, [text], None if sol is None else [sol])
+            assert seconds < 1.0, (reward, text[:20], seconds)
             assert np.isfinite(res.total).all()
 
 
