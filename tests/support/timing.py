@@ -2,9 +2,9 @@
 
 A wall-clock bound fails when another process has the CPU, and any bound can fail when Python's
 cyclic garbage collector runs inside the timed call: late in a long pytest session a full
-collection walks every object the session made, about a second on this project's CI machine.
-Neither says anything about the code under test, so :func:`cpu_seconds` measures CPU time
-(``time.process_time``) with the collector paused for the call.
+collection walks every object the session made. Neither says anything about the code under
+test, so :func:`cpu_seconds` measures CPU time (``time.process_time``) with the collector
+paused for the call.
 """
 
 from __future__ import annotations
