@@ -900,7 +900,10 @@ def _died(proc: Any, first_line: int) -> ScoringWorkerError:
     proc.join(timeout=5)
     code = proc.exitcode
     if code is not None and code < 0:
-        name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:  # a real-time signal has a number, not a name
+            name = f"signal {-code}"
         how = f"killed by {name}" + (": out of memory?" if -code == signal.SIGKILL else "")
     else:
         how = f"exit code {code}"

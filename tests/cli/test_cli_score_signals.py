@@ -196,3 +196,21 @@ def test_a_failed_scoring_process_is_one_line_and_resume_finishes(
     assert main(["score", *_args(src, out, "--workers", "2", "--resume")]) == 1
     expected, _ = _reference(src, tmp_path)
     assert out.read_bytes() == expected
+
+
+@pytest.mark.parametrize(
+    ("exitcode", "says"),
+    [(-9, "killed by SIGKILL: out of memory?"), (-15, "killed by SIGTERM)"),
+     (-35, "killed by signal 35)"), (3, "exit code 3)")],
+)  # fmt: skip
+def test_a_dead_scoring_process_is_named_for_any_exit(exitcode: int, says: str) -> None:
+    class Dead:
+        pid = 4242
+
+        def join(self, timeout: float) -> None:
+            pass
+
+    dead = Dead()
+    dead.exitcode = exitcode  # type: ignore[attr-defined]
+    message = str(scoring._died(dead, 1001))
+    assert says in message and "pid 4242" in message and "from line 1001" in message
