@@ -762,9 +762,7 @@ def _raw_lines(
 ) -> Iterator[bytes | int]:
     """The input's raw lines from byte ``offset`` (JSONL) or after ``skip_rows`` (parquet)."""
     if fmt == "parquet":
-        for index, raw in enumerate(iter_parquet_lines(input_path, opts.chunk_size)):
-            if index >= skip_rows:
-                yield raw
+        yield from iter_parquet_lines(input_path, opts.chunk_size, skip_rows=skip_rows)
         return
     with open(input_path, "rb") as fin:
         fin.seek(offset)

@@ -1,13 +1,20 @@
 """Offline scoring on Ray (``visual-rewards score --engine ray``): the same rewards, more machines.
 
-:func:`score_file_ray` is :func:`~visual_rewards.scoring.score_file` with Ray doing the work:
-Ray Data reads the input (a JSONL or parquet file, local or at any URL Ray's filesystems
-resolve: ``s3://``, ``gs://``, ``abfss://``…, or through an fsspec ``filesystem``), cuts it
-into the very chunks a local run makes, and ``map_batches`` scores each chunk with
-:func:`~visual_rewards.scoring.score_lines`, the function a local run calls. The driver
-writes the chunks back in input order, so the output and the errors file are byte-identical
-to a local run: same rows, same order, bad lines reported with the same line numbers and
-messages.
+:func:`score_file_ray` is :func:`~visual_rewards.scoring.score_file` with Ray doing the work.
+The input is a JSONL or parquet file, local or at any URL pyarrow's filesystems resolve
+(``s3://``, ``gs://``, ``abfs://``, ``hdfs://``…), or read through a given filesystem (an
+fsspec one wrapped in ``pyarrow.fs.PyFileSystem(pyarrow.fs.FSSpecHandler(fs))``). The file
+is cut into parts -- byte ranges of a JSONL file, row ranges of a parquet file's row groups --
+and Ray tasks, each reading its own part from the file, score the very chunks a local run
+makes (``chunk_size`` lines from line 1) with :func:`~visual_rewards.scoring.score_lines`,
+the function a local run calls. The input never passes through the driver or Ray's object
+store; the tasks send back the encoded output, which the driver writes in input order. So
+the output and the errors file are byte-identical to a local run: same rows, same order,
+bad lines reported with the same line numbers and messages.
+
+A JSONL file takes two passes: Ray tasks count the lines starting in each byte range, which
+gives every range its first line number and so where the local run's chunks start; then each
+scoring task reads the chunks that start in its range (the last one running past its end).
 
 Ray is optional (``pip install 'visual-rewards[ray]'``) and imported only here; nothing else
 in the package imports this module. On an existing cluster, pass its address (or set
@@ -23,10 +30,13 @@ runtime_env={"pip": ["visual-rewards"]})``.
 from __future__ import annotations
 
 import io
+import itertools
 import logging
+import os
 import pickle
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +48,7 @@ from visual_rewards.scoring import (
     ScoreOptions,
     ScoreSummary,
     _chunks,
+    _input_format,
     build_reward,
     encode_chunk,
     score_lines,
@@ -45,8 +56,12 @@ from visual_rewards.scoring import (
 
 __all__ = ["score_file_ray"]
 
-#: Ray Data block size while cutting the file: small, so scoring starts on the first chunks.
-_BLOCK_BYTES = 8 << 20
+#: Parts per CPU of the cluster (more parts even out their sizes' differences) and the
+#: smallest JSONL part in bytes.
+_PARTS_PER_CPU = 8
+_MIN_PART_BYTES = 1 << 20
+#: Bytes a line-counting task reads at once.
+_READ_BYTES = 8 << 20
 
 
 def _require_ray() -> Any:
@@ -57,35 +72,112 @@ def _require_ray() -> Any:
     return ray
 
 
-def _input_format(path: str, input_format: str) -> str:
-    if input_format not in ("auto", "jsonl", "parquet"):
-        raise ValueError(f"input_format must be 'auto', 'jsonl' or 'parquet', got {input_format!r}")
-    if input_format != "auto":
-        return input_format
-    return "parquet" if path.lower().endswith((".parquet", ".pq")) else "jsonl"
+@dataclass(frozen=True)
+class _Source:
+    """The input file: its filesystem, its path there, its format and the name shown."""
+
+    fs: Any
+    path: str
+    fmt: str
+    shown: str
+
+    def lines(self, where: int, opts: ScoreOptions) -> Iterator[bytes | int]:
+        """Raw lines as a local run reads them, from the first line starting at or after byte
+        ``where`` (JSONL) or from row group ``where`` (parquet)."""
+        with self.fs.open_input_file(self.path) as f:
+            if self.fmt == "parquet":
+                yield from iter_parquet_lines(f, opts.chunk_size, first_group=where)
+                return
+            f.seek(max(where - 1, 0))
+            lines = iter_raw_lines(io.BufferedReader(f, 1 << 16), opts.max_line_bytes)
+            if where > 0:
+                next(lines, None)  # the line holding byte where - 1 began before the range
+            yield from lines
 
 
-def _split(
-    row: dict[str, Any], opts: ScoreOptions, fmt: str, per_task: int
-) -> Iterator[dict[str, Any]]:
-    """One file's bytes -> the local run's chunks, ``per_task`` of them to a row."""
-    data = io.BytesIO(row["bytes"])
-    raw = (
-        iter_raw_lines(data, opts.max_line_bytes)
-        if fmt == "jsonl"
-        else iter_parquet_lines(data, opts.chunk_size)
-    )
-    group: list[tuple[int, list[bytes | int]]] = []
-    for first, chunk in _chunks(raw, opts.chunk_size):
-        group.append((first, chunk))
-        if len(group) == per_task:
-            yield {"first_line": group[0][0], "chunks": pickle.dumps(group)}
-            group = []
-    if group:
-        yield {"first_line": group[0][0], "chunks": pickle.dumps(group)}
+def _source(path: str, fmt: str, filesystem: Any) -> _Source:
+    """The input as a :class:`_Source`; raises for a missing file or a folder."""
+    import pyarrow.fs as pafs
+
+    if filesystem is not None:
+        fs, inner = filesystem, path
+    elif "://" in path:
+        fs, inner = pafs.FileSystem.from_uri(path)
+    else:
+        fs, inner = pafs.LocalFileSystem(), os.path.abspath(path)
+    info = fs.get_file_info(inner)
+    if info.type == pafs.FileType.NotFound:
+        raise FileNotFoundError(f"{path}: no such file")
+    if info.type != pafs.FileType.File:  # a folder of shards
+        raise ValueError(f"{path}: the input must be one file")
+    return _Source(fs, inner, fmt, path)
 
 
-#: What a worker sends back for one chunk: the bytes it adds to the output and to the errors
+def _count_line_starts(source: _Source, start: int, end: int) -> int:
+    """How many lines start in bytes ``[start, end)``: one at byte 0, one after each newline
+    but a last byte's (runs on a Ray worker)."""
+    count = int(start == 0)
+    pos, stop = max(start - 1, 0), end - 1
+    with source.fs.open_input_file(source.path) as f:
+        while pos < stop:
+            data = f.read_at(min(_READ_BYTES, stop - pos), pos)
+            count += data.count(b"\n")
+            pos += len(data)
+    return count
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One scoring task: from ``where`` (a byte offset or a row group), pass over ``skip``
+    lines, then score ``n_lines`` lines (fewer at the end of the file), the first of them
+    line ``first_line``, in the local run's chunks."""
+
+    where: int
+    skip: int
+    first_line: int
+    n_lines: int
+
+
+def _parts(units: list[tuple[int, int, int]], chunk_size: int) -> list[_Part]:
+    """The scoring tasks of the file's units ``(where, lines passed over, lines)`` in file
+    order: each scores the chunks that start in its unit.
+
+    >>> _parts([(0, 0, 5), (100, 0, 0), (200, 0, 4)], chunk_size=3)
+    [_Part(where=0, skip=0, first_line=1, n_lines=6), _Part(where=200, skip=1, first_line=7, n_lines=3)]
+    """
+    parts = []
+    line = 1  # the number of the unit's first line
+    for where, passed, count in units:
+        skip = -(line - 1) % chunk_size  # lines before the next chunk starts
+        if skip < count:
+            n_chunks = -(-(count - skip) // chunk_size)
+            parts.append(_Part(where, passed + skip, line + skip, n_chunks * chunk_size))
+        line += count
+    return parts
+
+
+def _units(ray: Any, source: _Source, cpus: int) -> list[tuple[int, int, int]]:
+    """The file cut into about ``_PARTS_PER_CPU * cpus`` units ``(where, lines passed over,
+    lines)``: byte ranges of a JSONL file (their lines counted by Ray tasks), row ranges of
+    a parquet file's row groups (counted by its metadata)."""
+    wanted = _PARTS_PER_CPU * max(cpus, 1)
+    if source.fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        with source.fs.open_input_file(source.path) as f:
+            meta = pq.ParquetFile(f).metadata
+        rows = [meta.row_group(g).num_rows for g in range(meta.num_row_groups)]
+        step = max(-(-sum(rows) // wanted), 1)
+        return [(g, a, min(step, n - a)) for g, n in enumerate(rows) for a in range(0, n, step)]
+    size = source.fs.get_file_info(source.path).size
+    step = max(-(-size // wanted), _MIN_PART_BYTES)
+    edges = [*range(0, size, step), size]
+    count = ray.remote(_count_line_starts)
+    counts = ray.get([count.remote(source, a, b) for a, b in itertools.pairwise(edges)])
+    return [(a, 0, n) for a, n in zip(edges, counts, strict=False)]
+
+
+#: What a task sends back for one chunk: the bytes it adds to the output and to the errors
 #: file (:func:`~visual_rewards.scoring.encode_chunk`, as a local run writes them), its rows
 #: and error records counted, and the chunk's result without them (for the summary).
 _Scored = tuple[bytes, bytes, int, int, ChunkResult]
@@ -98,15 +190,11 @@ def _scored(result: ChunkResult) -> _Scored:
     return out, err, n_rows, n_errors, result
 
 
-def _score(batch: dict[str, Any], opts: ScoreOptions) -> dict[str, list[Any]]:
-    """``score_lines`` on each chunk of each row of a batch (runs on a Ray worker)."""
-    results = [
-        pickle.dumps(
-            [_scored(score_lines(opts, first, chunk)) for first, chunk in pickle.loads(group)]
-        )
-        for group in batch["chunks"]
-    ]
-    return {"first_line": [int(f) for f in batch["first_line"]], "result": results}
+def _score_part(source: _Source, part: _Part, opts: ScoreOptions) -> bytes:
+    """``score_lines`` on each chunk of one part, read from the file (runs on a Ray worker)."""
+    lines = itertools.islice(source.lines(part.where, opts), part.skip, part.skip + part.n_lines)
+    chunks = _chunks(lines, opts.chunk_size, part.first_line)
+    return pickle.dumps([_scored(score_lines(opts, first, chunk)) for first, chunk in chunks])
 
 
 def _write(
@@ -143,12 +231,12 @@ def score_file_ray(
     num_cpus: int | None = None,
     filesystem: Any = None,
     runtime_env: dict[str, Any] | None = None,
-    chunks_per_task: int = 8,
 ) -> ScoreSummary:
     """Score a whole file on Ray; the output equals :func:`~visual_rewards.scoring.score_file`'s.
 
     Args:
-        input_path: a JSONL or parquet file: a local path or a URL Ray Data can read.
+        input_path: a JSONL or parquet file: a local path (readable by every Ray worker) or
+            a URL.
         output_path: the scored JSONL (local to the driver), written atomically.
         opts: reading and scoring options (as for ``score_file``).
         errors_path: where bad lines are reported; default ``<output>.errors.jsonl``.
@@ -160,18 +248,17 @@ def score_file_ray(
             fsspec one) to read ``input_path`` with; default: inferred from the URL.
         runtime_env: Ray's runtime environment for a Ray started here (e.g. the pip
             packages the workers need).
-        chunks_per_task: chunks (of ``opts.chunk_size`` lines) a worker scores in one go (one
-            row of the Ray dataset); the output does not depend on it.
 
     Raises:
-        ValueError: for bad options (unknown task or preset, bad reward option).
+        ValueError: for bad options (unknown task or preset, bad reward option), or a
+            folder as the input.
+        FileNotFoundError: when the input does not exist.
         ImportError: when Ray is not installed.
     """
     if opts.task is not None:
         build_reward(opts, opts.task)  # fail early on a bad task, preset or option
-    if chunks_per_task < 1:
-        raise ValueError(f"chunks_per_task must be >= 1, got {chunks_per_task}")
-    fmt = _input_format(str(input_path), input_format)
+    fmt = _input_format(Path(str(input_path)), input_format)
+    source = _source(str(input_path), fmt, filesystem)
     output_path = Path(output_path)
     err_path = (
         Path(errors_path)
@@ -192,7 +279,7 @@ def score_file_ray(
     try:
         start = time.perf_counter()
         summary = _write(
-            _run(ray, str(input_path), opts, fmt, filesystem, chunks_per_task),
+            _run(ray, source, opts),
             output_path,
             err_path,
             {"input": str(input_path), "format": fmt, "engine": "ray"},
@@ -204,35 +291,15 @@ def score_file_ray(
     return summary
 
 
-def _run(
-    ray: Any, path: str, opts: ScoreOptions, fmt: str, filesystem: Any, per_task: int
-) -> Iterator[_Scored]:
-    """The Ray Data pipeline: read, cut into chunks, score chunks in parallel, in order."""
-    ctx = ray.data.DataContext.get_current()
-    saved = (
-        ctx.execution_options.preserve_order,
-        ctx.enable_progress_bars,
-        ctx.target_max_block_size,
-    )
-    ctx.execution_options.preserve_order = True  # results come back in input order
-    ctx.enable_progress_bars = False
-    ctx.target_max_block_size = _BLOCK_BYTES  # chunks reach the scorers while the file is cut
-    try:
-        ds = (
-            ray.data.read_binary_files(path, filesystem=filesystem)
-            .flat_map(_split, fn_kwargs={"opts": opts, "fmt": fmt, "per_task": per_task})
-            .map_batches(_score, fn_kwargs={"opts": opts}, batch_size=1, batch_format="numpy")
-        )
-        last = 0
-        for row in ds.iter_rows():
-            first = int(row["first_line"])
-            if first <= last:  # several files (a folder), or Ray broke its order guarantee
-                raise ValueError(f"{path}: the input must be one file")
-            last = first
-            yield from pickle.loads(row["result"])
-    finally:
-        (
-            ctx.execution_options.preserve_order,
-            ctx.enable_progress_bars,
-            ctx.target_max_block_size,
-        ) = saved
+def _run(ray: Any, source: _Source, opts: ScoreOptions) -> Iterator[_Scored]:
+    """Score the parts in parallel, at most a few per CPU ahead of the writer, in order."""
+    cpus = int(ray.cluster_resources().get("CPU", 1))
+    parts = _parts(_units(ray, source, cpus), opts.chunk_size)
+    score = ray.remote(_score_part)
+    ahead = 2 * max(cpus, 1)
+    pending = [score.remote(source, part, opts) for part in parts[:ahead]]
+    for i in range(len(parts)):
+        if i + ahead < len(parts):
+            pending.append(score.remote(source, parts[i + ahead], opts))
+        yield from pickle.loads(ray.get(pending[i]))
+        pending[i] = None

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from visual_rewards.io.rows import decode_row, iter_rows, parse_line, row_value
+from visual_rewards.io.rows import decode_row, iter_parquet_lines, iter_rows, parse_line, row_value
 
 
 def test_iter_rows_reports_bad_lines(tmp_path: Path) -> None:
@@ -52,3 +52,19 @@ def test_row_value_metadata() -> None:
 def test_blank_lines_are_neither_rows_nor_errors(raw: bytes) -> None:
     line = parse_line(raw)
     assert line.row is None and line.error is None
+
+
+@pytest.mark.parametrize("batch_rows", [1, 3, 7, 50])
+def test_parquet_lines_from_a_row_group_and_a_row(tmp_path: Path, batch_rows: int) -> None:
+    """Reading from row group g with k rows passed over gives the rows after them: what a
+    resumed local run and a Ray task read."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    src = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"n": list(range(23))}), src, row_group_size=5)
+    every = list(iter_parquet_lines(src, batch_rows))
+    assert [json.loads(x)["n"] for x in every] == list(range(23))  # type: ignore[arg-type]
+    for group in range(5):
+        for skip in (0, 1, 4, 5, 6, 30):
+            got = list(iter_parquet_lines(src, batch_rows, first_group=group, skip_rows=skip))
+            assert got == every[5 * group + skip :]

@@ -102,6 +102,50 @@ def test_parquet_equals_local_run(local_ray: None, tmp_path: Path) -> None:
     _same_as_local(tmp_path, src, ScoreOptions(chunk_size=8))
 
 
+def test_many_small_parts_equal_local_run(
+    local_ray: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parts of 97 bytes: cuts inside lines, a long line over several parts, blank lines,
+    no final newline, chunks running over several parts."""
+    import visual_rewards.scoring_ray as engine
+
+    monkeypatch.setattr(engine, "_MIN_PART_BYTES", 97)
+    monkeypatch.setattr(engine, "_PARTS_PER_CPU", 1000)
+    src = tmp_path / "in.jsonl"
+    _write_jsonl(src, 60)
+    src.write_bytes(src.read_bytes() + b"\n\n" + json.dumps(_rows(1)[0]).encode())
+    _same_as_local(tmp_path, src, ScoreOptions(chunk_size=7, max_line_bytes=300))
+
+
+def test_parquet_row_group_slices_equal_local_run(
+    local_ray: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    pa = pytest.importorskip("pyarrow")
+    import visual_rewards.scoring_ray as engine
+
+    monkeypatch.setattr(engine, "_PARTS_PER_CPU", 20)  # 3-row slices of 20-row groups
+    rows = _rows(110)
+    for r in rows:
+        r["solution"] = json.dumps(r["solution"])
+    src = tmp_path / "in.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), src, row_group_size=20)
+    _same_as_local(tmp_path, src, ScoreOptions(chunk_size=8))
+
+
+def test_a_missing_input_is_named(tmp_path: Path) -> None:
+    from visual_rewards.scoring_ray import score_file_ray
+
+    with pytest.raises(FileNotFoundError, match=r"no-such\.jsonl"):
+        score_file_ray(tmp_path / "no-such.jsonl", tmp_path / "out.jsonl", ScoreOptions())
+
+
+def test_an_empty_input_writes_an_empty_output(local_ray: None, tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b"")
+    _same_as_local(tmp_path, src, ScoreOptions())
+
+
 def test_bad_options_fail_before_ray_starts(tmp_path: Path) -> None:
     from visual_rewards.scoring_ray import score_file_ray
 

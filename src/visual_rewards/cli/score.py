@@ -77,7 +77,7 @@ def add_parser(subparsers: Any) -> None:
         "--engine",
         choices=["local", "ray"],
         default="local",
-        help="local processes (default), or Ray Data on a local or existing Ray cluster "
+        help="local processes (default), or Ray tasks on a local or existing Ray cluster "
         "(pip install 'visual-rewards[ray]'); the output is the same bytes",
     )
     p.add_argument("--ray-address", help="--engine ray: an existing cluster (default: local)")

@@ -122,10 +122,15 @@ def iter_raw_lines(f: IO[bytes], max_bytes: int = MAX_LINE_BYTES) -> Iterator[by
 
 
 def iter_parquet_lines(
-    path: Path | str | IO[bytes], batch_rows: int = 1024
+    path: Path | str | IO[bytes],
+    batch_rows: int = 1024,
+    *,
+    first_group: int = 0,
+    skip_rows: int = 0,
 ) -> Iterator[bytes | int]:
     """Yield the rows of a parquet file (a path or a binary file object) as JSON lines (bytes
-    values become base64 strings).
+    values become base64 strings), from row group ``first_group`` on, the first ``skip_rows``
+    of those rows left out (decoded, not converted).
 
     Raises ``ImportError`` (with the install hint) when pyarrow is missing.
     """
@@ -142,9 +147,15 @@ def iter_parquet_lines(
             return base64.b64encode(value).decode("ascii")
         return str(value)
 
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
-        for row in batch.to_pylist():
+    parquet = pq.ParquetFile(path)
+    groups = range(first_group, parquet.num_row_groups)
+    for batch in parquet.iter_batches(batch_size=batch_rows, row_groups=groups):
+        if skip_rows >= batch.num_rows:
+            skip_rows -= batch.num_rows
+            continue
+        for row in batch.slice(skip_rows).to_pylist():
             yield json.dumps(row, default=default, ensure_ascii=False).encode("utf-8")
+        skip_rows = 0
 
 
 class ParsedLine(NamedTuple):
