@@ -56,10 +56,13 @@ from visual_rewards.scoring import (
 
 __all__ = ["score_file_ray"]
 
-#: Parts per CPU of the cluster (more parts even out their sizes' differences) and the
-#: smallest JSONL part in bytes.
+#: Parts per CPU of the cluster (more parts even out their sizes' differences), the smallest
+#: and the largest JSONL part in bytes, and the largest parquet part in rows (a task holds its
+#: part's output until it returns).
 _PARTS_PER_CPU = 8
 _MIN_PART_BYTES = 1 << 20
+_MAX_PART_BYTES = 64 << 20
+_MAX_PART_ROWS = 1 << 16
 #: Bytes a line-counting task reads at once.
 _READ_BYTES = 8 << 20
 
@@ -158,7 +161,7 @@ def _parts(units: list[tuple[int, int, int]], chunk_size: int) -> list[_Part]:
 
 def _units(ray: Any, source: _Source, cpus: int) -> list[tuple[int, int, int]]:
     """The file cut into about ``_PARTS_PER_CPU * cpus`` units ``(where, lines passed over,
-    lines)``: byte ranges of a JSONL file (their lines counted by Ray tasks), row ranges of
+    lines)`` (more where a unit would exceed the largest part): byte ranges of a JSONL file (their lines counted by Ray tasks), row ranges of
     a parquet file's row groups (counted by its metadata)."""
     wanted = _PARTS_PER_CPU * max(cpus, 1)
     if source.fmt == "parquet":
@@ -167,10 +170,10 @@ def _units(ray: Any, source: _Source, cpus: int) -> list[tuple[int, int, int]]:
         with source.fs.open_input_file(source.path) as f:
             meta = pq.ParquetFile(f).metadata
         rows = [meta.row_group(g).num_rows for g in range(meta.num_row_groups)]
-        step = max(-(-sum(rows) // wanted), 1)
+        step = min(max(-(-sum(rows) // wanted), 1), _MAX_PART_ROWS)
         return [(g, a, min(step, n - a)) for g, n in enumerate(rows) for a in range(0, n, step)]
     size = source.fs.get_file_info(source.path).size
-    step = max(-(-size // wanted), _MIN_PART_BYTES)
+    step = min(max(-(-size // wanted), _MIN_PART_BYTES), _MAX_PART_BYTES)
     edges = [*range(0, size, step), size]
     count = ray.remote(_count_line_starts)
     counts = ray.get([count.remote(source, a, b) for a, b in itertools.pairwise(edges)])
