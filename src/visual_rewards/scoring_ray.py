@@ -47,6 +47,7 @@ from visual_rewards.scoring import (
     ChunkResult,
     ScoreOptions,
     ScoreSummary,
+    ScoringWorkerError,
     _chunks,
     _input_format,
     build_reward,
@@ -176,8 +177,13 @@ def _units(ray: Any, source: _Source, cpus: int) -> list[tuple[int, int, int]]:
     step = min(max(-(-size // wanted), _MIN_PART_BYTES), _MAX_PART_BYTES)
     edges = [*range(0, size, step), size]
     count = ray.remote(_count_line_starts)
-    counts = ray.get([count.remote(source, a, b) for a, b in itertools.pairwise(edges)])
-    return [(a, 0, n) for a, n in zip(edges, counts, strict=False)]
+    starts = edges[:-1]
+    pending = [count.remote(source, a, b) for a, b in itertools.pairwise(edges)]
+    counts = [
+        _get(ray, ref, f"counting lines from byte {a}")
+        for ref, a in zip(pending, starts, strict=True)
+    ]
+    return [(a, 0, n) for a, n in zip(starts, counts, strict=True)]
 
 
 #: What a task sends back for one chunk: the bytes it adds to the output and to the errors
@@ -294,6 +300,19 @@ def score_file_ray(
     return summary
 
 
+def _get(ray: Any, ref: Any, doing: str) -> Any:
+    """A task's result; a failed task (its exception, or its worker lost for good after
+    Ray's retries) as one :class:`~visual_rewards.scoring.ScoringWorkerError` line."""
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayError as exc:
+        cause = getattr(exc, "cause", None)
+        why = type(exc).__name__
+        if cause is not None:
+            why = f"{type(cause).__name__}: {(str(cause).splitlines() or [''])[0]}"
+        raise ScoringWorkerError(f"a Ray task failed while {doing}: {why}") from None
+
+
 def _run(ray: Any, source: _Source, opts: ScoreOptions) -> Iterator[_Scored]:
     """Score the parts in parallel, at most a few per CPU ahead of the writer, in order."""
     cpus = int(ray.cluster_resources().get("CPU", 1))
@@ -304,5 +323,5 @@ def _run(ray: Any, source: _Source, opts: ScoreOptions) -> Iterator[_Scored]:
     for i in range(len(parts)):
         if i + ahead < len(parts):
             pending.append(score.remote(source, parts[i + ahead], opts))
-        yield from pickle.loads(ray.get(pending[i]))
+        yield from pickle.loads(_get(ray, pending[i], f"scoring from line {parts[i].first_line}"))
         pending[i] = None

@@ -133,6 +133,24 @@ def test_parquet_row_group_slices_equal_local_run(
     _same_as_local(tmp_path, src, ScoreOptions(chunk_size=8))
 
 
+def test_a_failed_task_is_one_line(local_ray: None, tmp_path: Path) -> None:
+    """A file the driver sees and the workers cannot read (fsspec's in-memory filesystem
+    lives in the driver's process): one line naming the work and the cause, no output."""
+    fsspec = pytest.importorskip("fsspec")
+    pafs = pytest.importorskip("pyarrow.fs")
+    from visual_rewards.scoring import ScoringWorkerError
+    from visual_rewards.scoring_ray import score_file_ray
+
+    memory = fsspec.filesystem("memory")
+    memory.pipe("/in.jsonl", b'{"completion": "x"}\n')
+    fs = pafs.PyFileSystem(pafs.FSSpecHandler(memory))
+    with pytest.raises(ScoringWorkerError) as failed:
+        score_file_ray("/in.jsonl", tmp_path / "out.jsonl", ScoreOptions(), filesystem=fs)
+    assert str(failed.value).startswith("a Ray task failed while counting lines from byte 0: ")
+    assert "FileNotFoundError" in str(failed.value) and "\n" not in str(failed.value)
+    assert not (tmp_path / "out.jsonl").exists()
+
+
 def test_a_missing_input_is_named(tmp_path: Path) -> None:
     from visual_rewards.scoring_ray import score_file_ray
 
