@@ -78,25 +78,27 @@ def _require_ray() -> Any:
 
 @dataclass(frozen=True)
 class _Source:
-    """The input file: its filesystem, its path there, its format and the name shown."""
+    """The input file: its filesystem, its path there and its format."""
 
     fs: Any
     path: str
     fmt: str
-    shown: str
 
-    def lines(self, where: int, opts: ScoreOptions) -> Iterator[bytes | int]:
+    def lines(self, where: int, skip: int, opts: ScoreOptions) -> Iterator[bytes | int]:
         """Raw lines as a local run reads them, from the first line starting at or after byte
-        ``where`` (JSONL) or from row group ``where`` (parquet)."""
+        ``where`` (JSONL) or from row group ``where`` (parquet), ``skip`` lines passed over
+        (parquet rows are decoded, not converted)."""
         with self.fs.open_input_file(self.path) as f:
             if self.fmt == "parquet":
-                yield from iter_parquet_lines(f, opts.chunk_size, first_group=where)
+                yield from iter_parquet_lines(
+                    f, opts.chunk_size, first_group=where, skip_rows=skip
+                )
                 return
             f.seek(max(where - 1, 0))
             lines = iter_raw_lines(io.BufferedReader(f, 1 << 16), opts.max_line_bytes)
             if where > 0:
                 next(lines, None)  # the line holding byte where - 1 began before the range
-            yield from lines
+            yield from itertools.islice(lines, skip, None)
 
 
 def _source(path: str, fmt: str, filesystem: Any) -> _Source:
@@ -114,7 +116,7 @@ def _source(path: str, fmt: str, filesystem: Any) -> _Source:
         raise FileNotFoundError(f"{path}: no such file")
     if info.type != pafs.FileType.File:  # a folder of shards
         raise ValueError(f"{path}: the input must be one file")
-    return _Source(fs, inner, fmt, path)
+    return _Source(fs, inner, fmt)
 
 
 def _count_line_starts(source: _Source, start: int, end: int) -> int:
@@ -162,8 +164,9 @@ def _parts(units: list[tuple[int, int, int]], chunk_size: int) -> list[_Part]:
 
 def _units(ray: Any, source: _Source, cpus: int) -> list[tuple[int, int, int]]:
     """The file cut into about ``_PARTS_PER_CPU * cpus`` units ``(where, lines passed over,
-    lines)`` (more where a unit would exceed the largest part): byte ranges of a JSONL file (their lines counted by Ray tasks), row ranges of
-    a parquet file's row groups (counted by its metadata)."""
+    lines)``, more where a unit would exceed the largest part: byte ranges of a JSONL file
+    (their lines counted by Ray tasks), row ranges of a parquet file's row groups (counted
+    from its metadata)."""
     wanted = _PARTS_PER_CPU * max(cpus, 1)
     if source.fmt == "parquet":
         import pyarrow.parquet as pq
@@ -201,7 +204,7 @@ def _scored(result: ChunkResult) -> _Scored:
 
 def _score_part(source: _Source, part: _Part, opts: ScoreOptions) -> bytes:
     """``score_lines`` on each chunk of one part, read from the file (runs on a Ray worker)."""
-    lines = itertools.islice(source.lines(part.where, opts), part.skip, part.skip + part.n_lines)
+    lines = itertools.islice(source.lines(part.where, part.skip, opts), part.n_lines)
     chunks = _chunks(lines, opts.chunk_size, part.first_line)
     return pickle.dumps([_scored(score_lines(opts, first, chunk)) for first, chunk in chunks])
 
