@@ -90,9 +90,7 @@ class _Source:
         (parquet rows are decoded, not converted)."""
         with self.fs.open_input_file(self.path) as f:
             if self.fmt == "parquet":
-                yield from iter_parquet_lines(
-                    f, opts.chunk_size, first_group=where, skip_rows=skip
-                )
+                yield from iter_parquet_lines(f, opts.chunk_size, first_group=where, skip_rows=skip)
                 return
             f.seek(max(where - 1, 0))
             lines = iter_raw_lines(io.BufferedReader(f, 1 << 16), opts.max_line_bytes)
