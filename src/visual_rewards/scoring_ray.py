@@ -60,7 +60,7 @@ __all__ = ["score_file_ray"]
 #: Parts per CPU of the cluster (more parts even out their sizes' differences), the smallest
 #: and the largest JSONL part in bytes, and the largest parquet part in rows (a task holds its
 #: part's output until it returns).
-_PARTS_PER_CPU = 8
+_PARTS_PER_CPU = 32
 _MIN_PART_BYTES = 1 << 20
 _MAX_PART_BYTES = 64 << 20
 _MAX_PART_ROWS = 1 << 16
@@ -319,7 +319,7 @@ def _run(ray: Any, source: _Source, opts: ScoreOptions) -> Iterator[_Scored]:
     cpus = int(ray.cluster_resources().get("CPU", 1))
     parts = _parts(_units(ray, source, cpus), opts.chunk_size)
     score = ray.remote(_score_part)
-    ahead = 2 * max(cpus, 1)
+    ahead = 4 * max(cpus, 1)
     pending = [score.remote(source, part, opts) for part in parts[:ahead]]
     for i in range(len(parts)):
         if i + ahead < len(parts):
