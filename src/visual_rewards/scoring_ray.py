@@ -35,6 +35,7 @@ import logging
 import os
 import pickle
 import time
+import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -295,6 +296,10 @@ def score_file_ray(
             {"input": str(input_path), "format": fmt, "engine": "ray"},
         )
         summary.seconds = time.perf_counter() - start
+    except BaseException as exc:
+        # the frames of a failed run hold object refs: free them while Ray still runs
+        traceback.clear_frames(exc.__traceback__)
+        raise
     finally:
         if started:
             ray.shutdown()
@@ -303,15 +308,15 @@ def score_file_ray(
 
 def _get(ray: Any, ref: Any, doing: str) -> Any:
     """A task's result; a failed task (its exception, or its worker lost for good after
-    Ray's retries) as one :class:`~visual_rewards.scoring.ScoringWorkerError` line."""
+    Ray's retries) as one :class:`~visual_rewards.scoring.ScoringWorkerError` line, raised
+    without Ray's exception attached (it would keep object refs alive in its frames)."""
     try:
         return ray.get(ref)
     except ray.exceptions.RayError as exc:
-        cause = getattr(exc, "cause", None)
-        why = type(exc).__name__
+        why, cause = type(exc).__name__, getattr(exc, "cause", None)
         if cause is not None:
             why = f"{type(cause).__name__}: {(str(cause).splitlines() or [''])[0]}"
-        raise ScoringWorkerError(f"a Ray task failed while {doing}: {why}") from None
+    raise ScoringWorkerError(f"a Ray task failed while {doing}: {why}")
 
 
 def _run(ray: Any, source: _Source, opts: ScoreOptions) -> Iterator[_Scored]:

@@ -5,6 +5,7 @@ One local Ray with 2 CPUs for the module; small files cut into many chunks.
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -148,7 +149,12 @@ def test_a_failed_task_is_one_line(local_ray: None, tmp_path: Path) -> None:
         score_file_ray("/in.jsonl", tmp_path / "out.jsonl", ScoreOptions(), filesystem=fs)
     assert str(failed.value).startswith("a Ray task failed while counting lines from byte 0: ")
     assert "FileNotFoundError" in str(failed.value) and "\n" not in str(failed.value)
+    assert failed.value.__context__ is None  # Ray's exception and its frames are let go
     assert not (tmp_path / "out.jsonl").exists()
+    # no object ref outlives the run in the error's frames (one freed after ray.shutdown()
+    # calls into a core worker that is gone)
+    gc.collect()
+    assert not [o for o in gc.get_objects() if isinstance(o, ray.ObjectRef)]
 
 
 def test_a_missing_input_is_named(tmp_path: Path) -> None:
