@@ -29,11 +29,11 @@ runtime_env={"pip": ["visual-rewards"]})``.
 
 from __future__ import annotations
 
+import collections
 import io
 import itertools
 import logging
 import os
-import pickle
 import time
 import traceback
 from collections.abc import Iterator
@@ -161,6 +161,16 @@ def _parts(units: list[tuple[int, int, int]], chunk_size: int) -> list[_Part]:
     return parts
 
 
+def _part_size(total: int, wanted: int, smallest: int, largest: int) -> int:
+    """The size of a part (bytes or rows) that cuts ``total`` into about ``wanted`` parts,
+    kept within ``[smallest, largest]``.
+
+    >>> _part_size(1000, 8, 1, 500), _part_size(1000, 8, 200, 400), _part_size(10**6, 8, 1, 100)
+    (125, 200, 100)
+    """
+    return min(max(-(-total // wanted), smallest), largest)
+
+
 def _units(ray: Any, source: _Source, cpus: int) -> list[tuple[int, int, int]]:
     """The file cut into about ``_PARTS_PER_CPU * cpus`` units ``(where, lines passed over,
     lines)``, more where a unit would exceed the largest part: byte ranges of a JSONL file
@@ -173,10 +183,10 @@ def _units(ray: Any, source: _Source, cpus: int) -> list[tuple[int, int, int]]:
         with source.fs.open_input_file(source.path) as f:
             meta = pq.ParquetFile(f).metadata
         rows = [meta.row_group(g).num_rows for g in range(meta.num_row_groups)]
-        step = min(max(-(-sum(rows) // wanted), 1), _MAX_PART_ROWS)
+        step = _part_size(sum(rows), wanted, 1, _MAX_PART_ROWS)
         return [(g, a, min(step, n - a)) for g, n in enumerate(rows) for a in range(0, n, step)]
     size = source.fs.get_file_info(source.path).size
-    step = min(max(-(-size // wanted), _MIN_PART_BYTES), _MAX_PART_BYTES)
+    step = _part_size(size, wanted, _MIN_PART_BYTES, _MAX_PART_BYTES)
     edges = [*range(0, size, step), size]
     count = ray.remote(_count_line_starts)
     starts = edges[:-1]
@@ -201,11 +211,11 @@ def _scored(result: ChunkResult) -> _Scored:
     return out, err, n_rows, n_errors, result
 
 
-def _score_part(source: _Source, part: _Part, opts: ScoreOptions) -> bytes:
+def _score_part(source: _Source, part: _Part, opts: ScoreOptions) -> list[_Scored]:
     """``score_lines`` on each chunk of one part, read from the file (runs on a Ray worker)."""
     lines = itertools.islice(source.lines(part.where, part.skip, opts), part.n_lines)
     chunks = _chunks(lines, opts.chunk_size, part.first_line)
-    return pickle.dumps([_scored(score_lines(opts, first, chunk)) for first, chunk in chunks])
+    return [_scored(score_lines(opts, first, chunk)) for first, chunk in chunks]
 
 
 def _write(
@@ -325,9 +335,8 @@ def _run(ray: Any, source: _Source, opts: ScoreOptions) -> Iterator[_Scored]:
     parts = _parts(_units(ray, source, cpus), opts.chunk_size)
     score = ray.remote(_score_part)
     ahead = 4 * max(cpus, 1)
-    pending = [score.remote(source, part, opts) for part in parts[:ahead]]
-    for i in range(len(parts)):
+    pending = collections.deque(score.remote(source, part, opts) for part in parts[:ahead])
+    for i, part in enumerate(parts):
         if i + ahead < len(parts):
             pending.append(score.remote(source, parts[i + ahead], opts))
-        yield from pickle.loads(_get(ray, pending[i], f"scoring from line {parts[i].first_line}"))
-        pending[i] = None
+        yield from _get(ray, pending.popleft(), f"scoring from line {part.first_line}")

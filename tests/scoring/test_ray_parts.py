@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from visual_rewards.io.rows import iter_raw_lines
 from visual_rewards.scoring import ScoreOptions, _chunks
-from visual_rewards.scoring_ray import _count_line_starts, _parts, _source
+from visual_rewards.scoring_ray import _count_line_starts, _part_size, _parts, _source
 
 #: File contents full of what moves line boundaries: newlines, blank lines, long lines, no
 #: final newline.
@@ -66,3 +66,18 @@ def test_parts_score_the_local_chunks(counts: list[int], chunk_size: int) -> Non
         got += list(_chunks(iter(ahead), chunk_size, part.first_line))
     want = list(_chunks(iter(lines), chunk_size))
     assert [(first, chunk) for first, chunk in got] == want
+
+
+@given(
+    total=st.integers(0, 10**12),
+    wanted=st.integers(1, 10**4),
+    bounds=st.tuples(st.integers(1, 10**9), st.integers(1, 10**9)).map(sorted),
+)
+def test_parts_are_sized_within_their_bounds(total: int, wanted: int, bounds: list[int]) -> None:
+    """Every part within [smallest, largest] (the docs: 1 to 64 MiB of JSONL, at most
+    65,536 parquet rows), and no more than ``wanted`` parts unless a bound says so."""
+    smallest, largest = bounds
+    step = _part_size(total, wanted, smallest, largest)
+    assert smallest <= step <= largest
+    if step < largest:
+        assert -(-total // step) <= wanted
